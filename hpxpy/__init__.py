@@ -1,0 +1,68 @@
+"""hpxpy: one Python program as N cooperating processes ("localities"), HPX-style.
+
+    import hpxpy as hpx
+    with hpx.runtime():
+        total = hpx.all_reduce(np.array([hpx.locality_id() + 1.0]))
+
+Run it as 4 localities with ``hpxrun -n 4 python prog.py``; a plain ``python prog.py`` is a
+job of one locality.
+"""
+
+from . import collectives, launcher
+from ._runtime import (
+    LocalityError,
+    finalize,
+    get_locality_name,
+    init,
+    is_running,
+    locality_id,
+    num_localities,
+    runtime,
+)
+from .collectives import (
+    ReduceOp,
+    all_reduce,
+    all_reduce_async,
+    barrier,
+    barrier_async,
+    broadcast,
+    broadcast_async,
+    gather,
+    gather_async,
+    get_locality_id,
+    get_num_localities,
+    scatter,
+    scatter_async,
+)
+from .futures import Future, make_ready_future, when_all
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Future",
+    "LocalityError",
+    "ReduceOp",
+    "all_reduce",
+    "all_reduce_async",
+    "barrier",
+    "barrier_async",
+    "broadcast",
+    "broadcast_async",
+    "collectives",
+    "finalize",
+    "gather",
+    "gather_async",
+    "get_locality_id",
+    "get_locality_name",
+    "get_num_localities",
+    "init",
+    "is_running",
+    "launcher",
+    "locality_id",
+    "make_ready_future",
+    "num_localities",
+    "runtime",
+    "scatter",
+    "scatter_async",
+    "when_all",
+]

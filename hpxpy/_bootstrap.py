@@ -1,0 +1,359 @@
+"""Bootstrap: how the localities of one job find and trust each other.
+
+1. Every locality binds a listening TCP socket on an ephemeral port.
+2. It registers ``(id, host, port)`` with the rendezvous server (run by the launcher, or
+   by locality 0 when something else started the processes) and receives the table of
+   all peers once every locality has registered.
+3. Locality ``i`` connects to every ``j < i`` and accepts from every ``j > i``: a full mesh,
+   so the death of any process is seen by every survivor as EOF on its socket.
+
+Every connection, to the rendezvous server or to a peer, starts with a mutual
+challenge-response over the per-job secret (HMAC-SHA256 over fresh nonces; the secret
+never crosses the wire). A connection that fails it, or sends garbage, is closed and
+forgotten; the job goes on. The connected sockets are then handed to the C++ parcelport.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import struct
+import threading
+import time
+from typing import Dict, List, Optional, Tuple
+
+# Environment contract between the launcher and the localities.
+ENV_LOCALITY_ID = "HPXPY_LOCALITY_ID"
+ENV_NUM_LOCALITIES = "HPXPY_NUM_LOCALITIES"
+ENV_RENDEZVOUS = "HPXPY_RENDEZVOUS"  # "host:port" of the rendezvous server
+ENV_RENDEZVOUS_SERVER = "HPXPY_RENDEZVOUS_SERVER"  # "0": locality 0 hosts the rendezvous
+ENV_JOB_SECRET = "HPXPY_JOB_SECRET"  # hex string shared by every locality of the job
+ENV_INTERFACE = "HPXPY_INTERFACE"  # address the parcelport binds (default 127.0.0.1)
+
+_MAGIC = b"HPXPY\x00\x01\x00"
+_NONCE_LEN = 32
+_MAC_LEN = 32
+_HANDSHAKE_TIMEOUT = 5.0
+_MAX_FRAME = 1 << 20
+
+
+class BootstrapError(RuntimeError):
+    """The job could not be assembled (rendezvous or mesh set-up failed)."""
+
+
+class HandshakeError(Exception):
+    """A connection failed to prove it belongs to the job."""
+
+
+def new_job_secret() -> str:
+    """A fresh per-job secret, as the hex string passed in ``HPXPY_JOB_SECRET``."""
+    return secrets.token_hex(32)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = sock.recv(n)
+        if not chunk:
+            raise HandshakeError("connection closed during handshake")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def send_frame(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(struct.pack("!I", len(payload)) + payload)
+
+
+def recv_frame(sock: socket.socket) -> bytes:
+    (length,) = struct.unpack("!I", _recv_exact(sock, 4))
+    if length > _MAX_FRAME:
+        raise HandshakeError(f"frame of {length} bytes exceeds the {_MAX_FRAME}-byte limit")
+    return _recv_exact(sock, length)
+
+
+def _mac(secret: bytes, *parts: bytes) -> bytes:
+    return hmac.new(secret, b"".join(parts), hashlib.sha256).digest()
+
+
+def handshake_as_client(sock: socket.socket, secret: bytes, my_id: int) -> None:
+    """Prove membership to the accepting side and check that it is a member too."""
+    nonce_c = secrets.token_bytes(_NONCE_LEN)
+    sock.sendall(_MAGIC + nonce_c)
+    reply = _recv_exact(sock, _NONCE_LEN + _MAC_LEN)
+    nonce_s, mac_s = reply[:_NONCE_LEN], reply[_NONCE_LEN:]
+    if not hmac.compare_digest(mac_s, _mac(secret, b"S", nonce_c, nonce_s)):
+        raise HandshakeError("peer failed to prove knowledge of the job secret")
+    id_bytes = struct.pack("!i", my_id)
+    sock.sendall(id_bytes + _mac(secret, b"C", nonce_s, nonce_c, id_bytes))
+    if _recv_exact(sock, 2) != b"OK":
+        raise HandshakeError("peer rejected the connection")
+
+
+def handshake_as_server(sock: socket.socket, secret: bytes) -> int:
+    """Check a connecting side's membership; returns the locality id it proved."""
+    hello = _recv_exact(sock, len(_MAGIC) + _NONCE_LEN)
+    if hello[: len(_MAGIC)] != _MAGIC:
+        raise HandshakeError("not an hpxpy connection (bad magic)")
+    nonce_c = hello[len(_MAGIC) :]
+    nonce_s = secrets.token_bytes(_NONCE_LEN)
+    sock.sendall(nonce_s + _mac(secret, b"S", nonce_c, nonce_s))
+    answer = _recv_exact(sock, 4 + _MAC_LEN)
+    id_bytes, mac_c = answer[:4], answer[4:]
+    if not hmac.compare_digest(mac_c, _mac(secret, b"C", nonce_s, nonce_c, id_bytes)):
+        raise HandshakeError("client failed to prove knowledge of the job secret")
+    sock.sendall(b"OK")
+    return struct.unpack("!i", id_bytes)[0]
+
+
+def parse_address(text: str) -> Tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"expected an address 'host:port', got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class _Acceptor:
+    """Accepts connections on a listening socket, one handshake thread per connection.
+
+    ``on_member(sock, peer_id)`` gets every connection that passed the handshake and
+    returns True to keep it; everything else is closed without affecting anyone.
+    """
+
+    def __init__(self, listener: socket.socket, secret: bytes, on_member) -> None:
+        self._listener = listener
+        self._secret = secret
+        self._on_member = on_member
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="hpxpy-acceptor", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # listener closed
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(_HANDSHAKE_TIMEOUT)
+            peer_id = handshake_as_server(conn, self._secret)
+            if self._on_member(conn, peer_id):
+                return
+        except (HandshakeError, OSError, struct.error):
+            pass
+        conn.close()
+
+    def close(self) -> None:
+        self._closed = True
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._listener.close()
+
+
+class RendezvousServer:
+    """Collects every locality's address and hands each the full peer table.
+
+    Used by the launcher (and by locality 0 when no launcher runs). It serves one job:
+    once all ``num_localities`` have registered, each gets the table and the server stops.
+    """
+
+    def __init__(
+        self, num_localities: int, secret: str, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.num_localities = num_localities
+        self._secret = bytes.fromhex(secret)
+        self._lock = threading.Lock()
+        self._entries: Dict[int, dict] = {}
+        self._conns: Dict[int, socket.socket] = {}
+        self._done = threading.Event()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(max(16, num_localities))
+        self.address: Tuple[str, int] = listener.getsockname()[:2]
+        self._acceptor = _Acceptor(listener, self._secret, self._register)
+
+    @property
+    def address_string(self) -> str:
+        return f"{self.address[0]}:{self.address[1]}"
+
+    def _register(self, conn: socket.socket, locality_id: int) -> bool:
+        if not 0 <= locality_id < self.num_localities:
+            return False
+        entry = json.loads(recv_frame(conn))
+        if entry.get("id") != locality_id:
+            return False
+        with self._lock:
+            if locality_id in self._entries or self._done.is_set():
+                return False
+            self._entries[locality_id] = entry
+            self._conns[locality_id] = conn
+            complete = len(self._entries) == self.num_localities
+        if complete:
+            table = json.dumps([self._entries[i] for i in range(self.num_localities)]).encode()
+            for c in self._conns.values():
+                try:
+                    send_frame(c, table)
+                except OSError:
+                    pass  # that locality died; its peers will notice
+                c.close()
+            self._done.set()
+            self._acceptor.close()
+        return True
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """True once every locality has received the table."""
+        return self._done.wait(timeout)
+
+    def close(self) -> None:
+        self._acceptor.close()
+        with self._lock:
+            for c in self._conns.values():
+                c.close()
+            self._conns.clear()
+
+
+def _connect(address: Tuple[str, int], deadline: float) -> socket.socket:
+    """Connect, retrying while the other side is not listening yet."""
+    while True:
+        try:
+            return socket.create_connection(address, timeout=_HANDSHAKE_TIMEOUT)
+        except OSError as err:
+            if time.monotonic() > deadline:
+                raise BootstrapError(f"could not reach {address[0]}:{address[1]}: {err}") from err
+            time.sleep(0.05)
+
+
+def _tune(sock: socket.socket) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # Keepalive probes find a peer whose host vanished (no FIN/RST) within ~8 s.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 5), ("TCP_KEEPINTVL", 1), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
+class Mesh:
+    """The authenticated full mesh of one locality: a connected socket per peer."""
+
+    def __init__(
+        self,
+        locality_id: int,
+        num_localities: int,
+        rendezvous: str,
+        secret: str,
+        interface: str = "127.0.0.1",
+        host_rendezvous: bool = False,
+        timeout: float = 60.0,
+    ) -> None:
+        self.locality_id = locality_id
+        self.num_localities = num_localities
+        self._secret = bytes.fromhex(secret)
+        self._peers: Dict[int, socket.socket] = {}
+        self._lock = threading.Condition()
+        deadline = time.monotonic() + timeout
+
+        server = None
+        if host_rendezvous and locality_id == 0:
+            host, port = parse_address(rendezvous)
+            server = RendezvousServer(num_localities, secret, host=host, port=port)
+
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind((interface, 0))
+        listener.listen(max(16, num_localities))
+        self.address: Tuple[str, int] = listener.getsockname()[:2]
+        self._acceptor = _Acceptor(listener, self._secret, self._accept_peer)
+        try:
+            self.table = self._rendezvous(parse_address(rendezvous), deadline)
+            for peer in range(locality_id):
+                entry = self.table[peer]
+                sock = _connect((entry["host"], entry["port"]), deadline)
+                try:
+                    handshake_as_client(sock, self._secret, locality_id)
+                except (HandshakeError, OSError) as err:
+                    sock.close()
+                    raise BootstrapError(f"handshake with locality {peer} failed: {err}") from err
+                self._add_peer(sock, peer)
+            with self._lock:
+                while len(self._peers) < num_localities - 1:
+                    left = deadline - time.monotonic()
+                    missing = sorted(set(range(num_localities)) - set(self._peers) - {locality_id})
+                    if left <= 0:
+                        raise BootstrapError(
+                            f"locality {locality_id}: localities {missing} never connected"
+                        )
+                    self._lock.wait(min(left, 0.5))
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            if server is not None:
+                server.close()
+
+    def _rendezvous(self, address: Tuple[str, int], deadline: float) -> List[dict]:
+        sock = _connect(address, deadline)
+        try:
+            sock.settimeout(max(1.0, deadline - time.monotonic()))
+            handshake_as_client(sock, self._secret, self.locality_id)
+            entry = {
+                "id": self.locality_id,
+                "host": self.address[0],
+                "port": self.address[1],
+                "pid": os.getpid(),
+                "hostname": socket.gethostname(),
+            }
+            send_frame(sock, json.dumps(entry).encode())
+            table = json.loads(recv_frame(sock))
+        except (HandshakeError, OSError, ValueError) as err:
+            raise BootstrapError(f"rendezvous at {address[0]}:{address[1]} failed: {err}") from err
+        finally:
+            sock.close()
+        if len(table) != self.num_localities:
+            raise BootstrapError(f"rendezvous returned {len(table)} peers, expected "
+                                 f"{self.num_localities}")
+        return table
+
+    def _add_peer(self, sock: socket.socket, peer: int) -> None:
+        sock.settimeout(None)
+        _tune(sock)
+        with self._lock:
+            self._peers[peer] = sock
+            self._lock.notify_all()
+
+    def _accept_peer(self, sock: socket.socket, peer: int) -> bool:
+        # Only localities with a larger id connect to us, each exactly once.
+        with self._lock:
+            if not self.locality_id < peer < self.num_localities or peer in self._peers:
+                return False
+        self._add_peer(sock, peer)
+        return True
+
+    @property
+    def listen_port(self) -> int:
+        return self.address[1]
+
+    def detach_fds(self) -> List[int]:
+        """Hand the peer sockets over (fd per locality, -1 for self); the mesh forgets them."""
+        with self._lock:
+            fds = [-1] * self.num_localities
+            for peer, sock in self._peers.items():
+                fds[peer] = sock.detach()
+            self._peers.clear()
+        return fds
+
+    def close(self) -> None:
+        """Stop accepting; close any socket not yet handed over."""
+        self._acceptor.close()
+        with self._lock:
+            for sock in self._peers.values():
+                sock.close()
+            self._peers.clear()

@@ -1,0 +1,271 @@
+"""Runtime lifecycle: configuration, start-up (bootstrap + C++ core), shut-down.
+
+A plain ``python prog.py`` is a job of one locality. Under ``hpxrun`` (or any launcher
+that sets the ``HPXPY_*`` variables, or HPX-style ``--hpx:*`` arguments) it is one of N.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import contextlib
+import itertools
+import os
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Sequence
+
+from . import _bootstrap
+from . import _core
+
+LocalityError = _core.LocalityError
+LocalityError.__doc__ = (
+    "A locality of the job was lost (crashed, killed or unreachable); the job cannot go on. "
+    "The attribute ``locality`` names it."
+)
+
+# How long a waiting call polls before it blocks, in microseconds. Short: localities often
+# outnumber cores, and a spinning waiter then steals the core its sender needs.
+_DEFAULT_SPIN_US = 20
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Where this process sits in the job, and how it reaches the others."""
+
+    locality_id: int = 0
+    num_localities: int = 1
+    rendezvous: Optional[str] = None
+    host_rendezvous: bool = False
+    secret: Optional[str] = None
+    interface: str = "127.0.0.1"
+    spin_us: int = _DEFAULT_SPIN_US
+
+    @classmethod
+    def from_environment(cls, args: Optional[Sequence[str]] = None) -> RuntimeConfig:
+        """Read ``HPXPY_*`` variables, then let ``--hpx:*`` arguments override them."""
+        env = os.environ
+        values = {
+            "locality_id": int(env.get(_bootstrap.ENV_LOCALITY_ID, "0")),
+            "num_localities": int(env.get(_bootstrap.ENV_NUM_LOCALITIES, "1")),
+            "rendezvous": env.get(_bootstrap.ENV_RENDEZVOUS),
+            "host_rendezvous": env.get(_bootstrap.ENV_RENDEZVOUS_SERVER) == "0",
+            "secret": env.get(_bootstrap.ENV_JOB_SECRET),
+            "interface": env.get(_bootstrap.ENV_INTERFACE, "127.0.0.1"),
+            "spin_us": int(env.get("HPXPY_SPIN_US", str(_DEFAULT_SPIN_US))),
+        }
+        for arg in args or ():
+            key, _, value = arg.partition("=")
+            if key == "--hpx:localities":
+                values["num_localities"] = int(value)
+            elif key in ("--hpx:node", "--hpx:locality"):
+                values["locality_id"] = int(value)
+            elif key == "--hpx:agas":
+                values["rendezvous"] = value
+            elif key == "--hpx:hpx":
+                values["interface"] = _bootstrap.parse_address(value)[0]
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.num_localities < 1:
+            raise ValueError(f"num_localities must be >= 1, got {self.num_localities}")
+        if not 0 <= self.locality_id < self.num_localities:
+            raise ValueError(
+                f"locality_id {self.locality_id} out of range; expected 0 <= locality_id < "
+                f"{self.num_localities}"
+            )
+        if self.num_localities > 1 and not (self.rendezvous and self.secret):
+            raise ValueError(
+                f"a job of {self.num_localities} localities needs a rendezvous address and a "
+                f"job secret ({_bootstrap.ENV_RENDEZVOUS}, {_bootstrap.ENV_JOB_SECRET}); "
+                "start it with hpxrun"
+            )
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.core: Optional[_core.Runtime] = None
+        self.mesh: Optional[_bootstrap.Mesh] = None
+        self.config: Optional[RuntimeConfig] = None
+        self.tags = itertools.count()
+        self.executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self.started_multi = False  # a multi-locality job cannot re-bootstrap
+        self.failed = False  # an uncaught exception: leave without the closing barrier
+
+
+_state = _State()
+
+
+def _environment_config() -> RuntimeConfig:
+    return _state.config or RuntimeConfig.from_environment()
+
+
+def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] = None) -> None:
+    """Start the runtime: join the job's other localities (if any) and connect to them.
+
+    ``args`` may hold HPX-style options (``--hpx:localities=N``, ``--hpx:node=I``,
+    ``--hpx:agas=HOST:PORT``, ``--hpx:hpx=ADDR:PORT``); by default the ``HPXPY_*``
+    environment set by ``hpxrun`` is used. Raises ``RuntimeError`` if already running.
+    """
+    with _state.lock:
+        if _state.core is not None:
+            raise RuntimeError("hpxpy runtime is already running (call finalize() first)")
+        cfg = config or RuntimeConfig.from_environment(args)
+        cfg.validate()
+        if cfg.num_localities > 1 and _state.started_multi:
+            raise RuntimeError(
+                "hpxpy runtime cannot be restarted after finalize() in a multi-locality job"
+            )
+        fds: List[int] = []
+        mesh = None
+        if cfg.num_localities > 1:
+            mesh = _bootstrap.Mesh(
+                cfg.locality_id,
+                cfg.num_localities,
+                cfg.rendezvous or "",
+                cfg.secret or "",
+                interface=cfg.interface,
+                host_rendezvous=cfg.host_rendezvous,
+            )
+            fds = mesh.detach_fds()
+            _state.started_multi = True
+            _install_failure_hook()
+        _state.core = _core.Runtime(cfg.locality_id, cfg.num_localities, fds, cfg.spin_us)
+        _state.mesh = mesh  # keeps listening: late or hostile connections are refused there
+        _state.config = cfg
+        _state.tags = itertools.count()
+
+
+def finalize() -> None:
+    """Stop the runtime. In a job of several localities this waits for all of them."""
+    with _state.lock:
+        core = _state.core
+        if core is None:
+            return
+        graceful = not _state.failed
+        try:
+            if _state.executor is not None:
+                _state.executor.shutdown(wait=graceful)
+                _state.executor = None
+            if graceful:
+                core.barrier("hpxpy.finalize", next_tag())
+        except (LocalityError, KeyboardInterrupt):
+            graceful = False
+            raise
+        finally:
+            core.shutdown(graceful)
+            if _state.mesh is not None:
+                _state.mesh.close()
+            _state.core = None
+            _state.mesh = None
+
+
+def is_running() -> bool:
+    """True between ``init()`` and ``finalize()``."""
+    return _state.core is not None
+
+
+@contextlib.contextmanager
+def runtime(args: Optional[Sequence[str]] = None) -> Iterator[None]:
+    """``with hpx.runtime(): ...`` starts the runtime and finalizes it on exit.
+
+    If the runtime is already running (started by an outer block or by a collective),
+    the block just uses it.
+    """
+    if is_running():
+        yield
+        return
+    init(args)
+    try:
+        yield
+    except BaseException:
+        if _state.config is not None and _state.config.num_localities > 1:
+            _state.failed = True  # the others may be waiting on us: don't wait for them
+        raise
+    finally:
+        finalize()
+
+
+def locality_id() -> int:
+    """This process's locality id, in ``[0, num_localities())``."""
+    return _environment_config().locality_id
+
+
+def num_localities() -> int:
+    """How many localities the job has."""
+    return _environment_config().num_localities
+
+
+def get_locality_name() -> str:
+    """The name of the host this locality runs on."""
+    return socket.gethostname()
+
+
+def core() -> _core.Runtime:
+    """The running C++ runtime; starts it on first use (as mpi4py initialises MPI)."""
+    rt = _state.core
+    if rt is None:
+        with _state.lock:
+            if _state.core is None:
+                init()
+            rt = _state.core
+    return rt  # type: ignore[return-value]
+
+
+def next_tag() -> int:
+    """Sequence number of the next collective; equal on every locality by program order."""
+    return next(_state.tags) & 0x7FFFFFFF
+
+
+def executor() -> concurrent.futures.ThreadPoolExecutor:
+    """The single thread that runs ``*_async`` operations, in the order they were issued."""
+    with _state.lock:
+        if _state.executor is None:
+            _state.executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="hpxpy-async"
+            )
+        return _state.executor
+
+
+def listen_address() -> Optional[tuple]:
+    """(host, port) this locality's parcelport listens on; None in a one-locality job."""
+    return _state.mesh.address if _state.mesh is not None else None
+
+
+_hook_installed = False
+
+
+def _install_failure_hook() -> None:
+    """An uncaught exception must not wait in finalize's barrier for peers that wait on us.
+
+    The process then leaves at once; the others see it go and raise LocalityError.
+    """
+    global _hook_installed
+    if _hook_installed:
+        return
+    _hook_installed = True
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        _state.failed = True
+        previous(exc_type, exc, tb)
+        rt = _state.core
+        if rt is not None:
+            # Wakes an async operation blocked on a peer, so interpreter exit (which joins
+            # the worker thread) cannot hang.
+            rt.shutdown(False)
+
+    sys.excepthook = hook
+
+
+@atexit.register
+def _finalize_at_exit() -> None:
+    try:
+        finalize()
+    except BaseException:  # noqa: BLE001 - nothing left to report to at exit
+        pass

@@ -1,0 +1,310 @@
+#include "collectives.hpp"
+
+#include <cstring>
+#include <sstream>
+
+namespace hpxpy {
+namespace {
+
+constexpr std::size_t kAlign = 16;
+alignas(16) const char kZeros[kAlign] = {};
+
+std::size_t padded(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// Largest power of two <= n (n >= 1).
+int floor_pow2(int n) {
+    int p = 1;
+    while (p * 2 <= n) p *= 2;
+    return p;
+}
+
+// Binomial tree over relative ranks (0 = root): the parent and the children of `vr`,
+// children listed from the largest subtree down.
+int tree_parent(int vr) { return vr & (vr - 1); }
+std::vector<int> tree_children(int vr, int n) {
+    int low = vr ? (vr & -vr) : 1;
+    if (!vr)
+        while (low < n) low <<= 1;
+    std::vector<int> kids;
+    for (int m = low >> 1; m >= 1; m >>= 1)
+        if (vr + m < n) kids.push_back(vr + m);
+    return kids;
+}
+// Relative ranks covered by the subtree rooted at child `c` of a binomial tree.
+int subtree_end(int c, int n) {
+    int low = c & -c;
+    return std::min(c + low, n);
+}
+
+std::string describe(const ItemHeader& h) {
+    std::ostringstream out;
+    out << "shape (";
+    for (uint32_t i = 0; i < h.ndim; ++i) out << (i ? ", " : "") << h.shape[i];
+    out << (h.ndim == 1 ? ",) dtype " : ") dtype ") << dtype_name(h.dtype);
+    return out.str();
+}
+
+// One outgoing item: header, then data (or error text), then padding.
+struct OutItem {
+    ItemHeader header{};
+    std::string text;
+    const void* data = nullptr;
+
+    OutItem(const ArrayRef& a, int origin, uint32_t op, const Failure& f) {
+        header.origin = origin;
+        header.op = op;
+        if (f.status != Status::ok) {
+            set_error(f);
+            return;
+        }
+        header.dtype = a.dtype;
+        header.ndim = static_cast<uint32_t>(a.shape.size());
+        for (std::size_t i = 0; i < a.shape.size() && i < kMaxDims; ++i) header.shape[i] = a.shape[i];
+        header.nbytes = a.nbytes;
+        data = a.data;
+    }
+    void set_error(const Failure& f) {
+        header.status = static_cast<uint32_t>(f.status);
+        text = f.text;
+        header.nbytes = text.size();
+        data = text.data();
+    }
+    void append_to(std::vector<ConstBuffer>& parts) const {
+        parts.push_back({&header, sizeof header});
+        parts.push_back({data, header.nbytes});
+        parts.push_back({kZeros, padded(header.nbytes) - header.nbytes});
+    }
+};
+
+// Walks the items packed in a payload.
+std::vector<Item> parse_items(const PayloadPtr& payload) {
+    std::vector<Item> items;
+    std::size_t off = 0;
+    while (off + sizeof(ItemHeader) <= payload->size()) {
+        Item item;
+        std::memcpy(&item.header, payload->data() + off, sizeof(ItemHeader));
+        item.owner = payload;
+        item.data = payload->data() + off + sizeof(ItemHeader);
+        off += sizeof(ItemHeader) + padded(item.header.nbytes);
+        if (off > payload->size() + kAlign) throw std::runtime_error("hpxpy: corrupt collective message");
+        items.push_back(std::move(item));
+    }
+    return items;
+}
+
+Failure failure_of(const Item& item) {
+    return {static_cast<Status>(item.header.status),
+            std::string(item.data, static_cast<std::size_t>(item.header.nbytes))};
+}
+
+[[noreturn]] void raise(const Failure& f) { throw CollectiveError(f.status, f.text); }
+
+}  // namespace
+
+void Collectives::all_reduce(ArrayRef& inout, uint32_t op, int tag, const Failure& failure) {
+    const int n = engine_.size(), r = engine_.self();
+    OutItem mine(inout, r, op, failure);
+    Failure state = failure;
+    const std::size_t count = failure.status == Status::ok ? inout.nbytes / dtype_size(inout.dtype) : 0;
+
+    auto send_state = [&](int dest) {
+        if (state.status != Status::ok && mine.header.status == 0) mine.set_error(state);
+        std::vector<ConstBuffer> parts;
+        mine.append_to(parts);
+        engine_.send(dest, kCollectiveContext, tag, parts);
+    };
+    // Receives a partner's contribution and folds it in: lower ids always on the left.
+    auto receive_combine = [&](int src) {
+        Message msg = engine_.receive(kCollectiveContext, src, tag);
+        Item item = parse_items(msg.payload).at(0);
+        const ItemHeader& h = item.header;
+        if (h.status != 0) {
+            if (state.status == Status::ok) state = failure_of(item);
+            return;
+        }
+        if (state.status != Status::ok) return;
+        const ItemHeader& me = mine.header;
+        bool same_shape = h.ndim == me.ndim &&
+                          std::memcmp(h.shape, me.shape, sizeof(int64_t) * h.ndim) == 0;
+        if (h.dtype != me.dtype || !same_shape || h.op != me.op) {
+            std::ostringstream text;
+            text << "all_reduce: arguments differ between localities: locality " << r
+                 << " passed " << describe(me) << " op '" << op_name(me.op) << "', locality "
+                 << src << " passed " << describe(h) << " op '" << op_name(h.op)
+                 << "'; every locality must pass the same shape, dtype and op";
+            state = {h.dtype != me.dtype ? Status::type_error : Status::value_error, text.str()};
+            return;
+        }
+        if (src < r)
+            reduce(me.dtype, op, item.data, inout.data, inout.data, count);
+        else
+            reduce(me.dtype, op, inout.data, item.data, inout.data, count);
+    };
+    auto receive_result = [&](int src) {
+        Message msg = engine_.receive(kCollectiveContext, src, tag);
+        Item item = parse_items(msg.payload).at(0);
+        if (item.header.status != 0) {
+            if (state.status == Status::ok) state = failure_of(item);
+        } else if (state.status == Status::ok) {
+            std::memcpy(inout.data, item.data, inout.nbytes);
+        }
+    };
+
+    const int p2 = floor_pow2(n), extra = n - p2;
+    if (r >= p2) {  // fold into a partner below p2, get the result back at the end
+        send_state(r - p2);
+        receive_result(r - p2);
+    } else {
+        if (r < extra) receive_combine(r + p2);
+        for (int mask = 1; mask < p2; mask <<= 1) {
+            int partner = r ^ mask;
+            send_state(partner);
+            receive_combine(partner);
+        }
+        if (r < extra) {
+            std::vector<ConstBuffer> parts;
+            OutItem result(inout, r, op, state);
+            result.append_to(parts);
+            engine_.send(r + p2, kCollectiveContext, tag, parts);
+        }
+    }
+    if (state.status != Status::ok) raise(state);
+}
+
+Item Collectives::broadcast(const ArrayRef& value, int root, int tag, const Failure& failure) {
+    const int n = engine_.size(), r = engine_.self();
+    const int vr = (r - root + n) % n;
+    std::vector<ConstBuffer> parts;
+    Item result;
+    Failure state;
+    OutItem own(value, r, 0, failure);
+    if (vr == 0) {
+        own.append_to(parts);
+        state = failure;
+    } else {
+        Message msg = engine_.receive(kCollectiveContext, (tree_parent(vr) + root) % n, tag);
+        parts.push_back({msg.payload->data(), msg.payload->size()});  // forward as received
+        result = parse_items(msg.payload).at(0);
+        if (result.header.status != 0) state = failure_of(result);
+    }
+    for (int child : tree_children(vr, n))
+        engine_.send((child + root) % n, kCollectiveContext, tag, parts);
+    if (state.status != Status::ok) raise(state);
+    return result;
+}
+
+std::vector<Item> Collectives::gather(const ArrayRef& value, int root, int tag,
+                                      const Failure& failure) {
+    const int n = engine_.size(), r = engine_.self();
+    const int vr = (r - root + n) % n;
+    OutItem own(value, r, 0, failure);
+    std::vector<ConstBuffer> parts;
+    own.append_to(parts);
+    std::vector<Message> received;
+    auto kids = tree_children(vr, n);
+    for (auto it = kids.rbegin(); it != kids.rend(); ++it) {  // ascending: items stay in vr order
+        received.push_back(engine_.receive(kCollectiveContext, (*it + root) % n, tag));
+        parts.push_back({received.back().payload->data(), received.back().payload->size()});
+    }
+    if (vr != 0) engine_.send((tree_parent(vr) + root) % n, kCollectiveContext, tag, parts);
+
+    std::vector<Item> items(static_cast<std::size_t>(vr == 0 ? n : 0));
+    Failure state = failure;
+    if (vr == 0) {
+        Item self_item;
+        self_item.header = own.header;
+        items[static_cast<std::size_t>(r)] = self_item;
+    }
+    for (const Message& msg : received) {
+        for (Item& item : parse_items(msg.payload)) {
+            if (item.header.status != 0 && state.status == Status::ok) state = failure_of(item);
+            if (vr == 0 && item.header.origin >= 0 && item.header.origin < n)
+                items[static_cast<std::size_t>(item.header.origin)] = std::move(item);
+        }
+    }
+    if (state.status != Status::ok) raise(state);
+    return items;
+}
+
+Item Collectives::scatter(const std::vector<ArrayRef>& values, int root, int tag,
+                          const Failure& failure) {
+    const int n = engine_.size(), r = engine_.self();
+    const int vr = (r - root + n) % n;
+    Failure state = failure;
+    Item result;
+    auto kids = tree_children(vr, n);
+    if (vr == 0) {
+        if (state.status == Status::ok && values.size() != static_cast<std::size_t>(n))
+            state = {Status::value_error, "scatter: the root passed " +
+                                              std::to_string(values.size()) +
+                                              " values, expected one per locality (" +
+                                              std::to_string(n) + ")"};
+        std::vector<OutItem> out;
+        out.reserve(static_cast<std::size_t>(n));
+        for (int v = 0; v < n; ++v) {
+            int origin = (v + root) % n;
+            if (state.status == Status::ok)
+                out.emplace_back(values[static_cast<std::size_t>(origin)], origin, 0, state);
+            else
+                out.emplace_back(ArrayRef{}, origin, 0, state);
+        }
+        for (int child : kids) {
+            std::vector<ConstBuffer> parts;
+            int last = state.status == Status::ok ? subtree_end(child, n) : child + 1;
+            for (int v = child; v < last; ++v) out[static_cast<std::size_t>(v)].append_to(parts);
+            engine_.send((child + root) % n, kCollectiveContext, tag, parts);
+        }
+        if (state.status != Status::ok) raise(state);
+        result.header = out[0].header;  // the root keeps its own value
+        return result;
+    }
+    Message msg = engine_.receive(kCollectiveContext, (tree_parent(vr) + root) % n, tag);
+    std::vector<Item> items = parse_items(msg.payload);
+    result = items.at(0);
+    // Items are packed in relative-rank order starting at our own: forward sub-ranges.
+    for (int child : kids) {
+        std::size_t first = static_cast<std::size_t>(child - vr);
+        std::size_t last = static_cast<std::size_t>(subtree_end(child, n) - vr);
+        std::vector<ConstBuffer> parts;
+        if (result.header.status != 0) {
+            parts.push_back({msg.payload->data(), msg.payload->size()});  // pass the error on
+        } else {
+            const char* begin = items.at(first).data - sizeof(ItemHeader);
+            const char* end = last < items.size() ? items[last].data - sizeof(ItemHeader)
+                                                  : msg.payload->data() + msg.payload->size();
+            parts.push_back({begin, static_cast<std::size_t>(end - begin)});
+        }
+        engine_.send((child + root) % n, kCollectiveContext, tag, parts);
+    }
+    if (result.header.status != 0) raise(failure_of(result));
+    return result;
+}
+
+void Collectives::barrier(const std::string& name, int tag) {
+    const int n = engine_.size(), r = engine_.self();
+    Failure state;
+    for (int k = 1; k < n; k <<= 1) {
+        ArrayRef token;
+        token.data = const_cast<char*>(name.data());
+        token.nbytes = name.size();
+        OutItem item(token, r, 0, state);
+        std::vector<ConstBuffer> parts;
+        item.append_to(parts);
+        engine_.send((r + k) % n, kCollectiveContext, tag, parts);
+        int src = (r - k + n) % n;
+        Message msg = engine_.receive(kCollectiveContext, src, tag);
+        Item got = parse_items(msg.payload).at(0);
+        if (state.status != Status::ok) continue;
+        if (got.header.status != 0) {
+            state = failure_of(got);
+        } else if (std::string(got.data, got.header.nbytes) != name) {
+            state = {Status::value_error,
+                     "barrier: names differ between localities: locality " + std::to_string(r) +
+                         " waits on '" + name + "', locality " + std::to_string(src) +
+                         " on '" + std::string(got.data, got.header.nbytes) + "'"};
+        }
+    }
+    if (state.status != Status::ok) raise(state);
+}
+
+}  // namespace hpxpy

@@ -1,0 +1,89 @@
+// Collective algorithms over the matching engine, O(log N) rounds each:
+//   all_reduce: recursive doubling (non-powers of two fold the extra localities in first);
+//               every locality combines "lower ids op higher ids", so results are
+//               bit-identical everywhere;
+//   broadcast, scatter: binomial tree from the root; gather: binomial tree to the root;
+//   barrier: dissemination.
+// Errors are collective too: a locality that finds bad input (or a mismatch with a peer)
+// keeps taking part in every round, sending an error item instead of data, so every
+// locality that depends on it learns the error and raises instead of hanging.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../engine/engine.hpp"
+#include "reduce_kernels.hpp"
+
+namespace hpxpy {
+
+enum class Status : uint32_t { ok = 0, value_error = 1, type_error = 2 };
+
+constexpr int kMaxDims = 16;
+constexpr int kCollectiveContext = 1;
+
+// Describes every item a collective moves: one locality's array, or an error.
+struct ItemHeader {
+    uint32_t status;
+    uint32_t dtype;
+    uint32_t op;
+    int32_t origin;  // locality the item belongs to
+    uint32_t ndim;
+    uint32_t reserved;
+    uint64_t nbytes;  // data (or error text) bytes after the header, padded to 16 on the wire
+    int64_t shape[kMaxDims];
+};
+static_assert(sizeof(ItemHeader) % 16 == 0, "item data must stay 16-byte aligned");
+
+// A local array taking part in a collective (memory owned by the caller).
+struct ArrayRef {
+    uint32_t dtype = 0;
+    std::vector<int64_t> shape;
+    void* data = nullptr;
+    std::size_t nbytes = 0;
+};
+
+// An error found locally before the collective started (bad dtype, bad count, ...).
+struct Failure {
+    Status status = Status::ok;
+    std::string text;
+};
+
+// A received array: its header and where its bytes live inside a message payload.
+// `owner` is null when the item is the caller's own input (no copy was made).
+struct Item {
+    ItemHeader header{};
+    PayloadPtr owner;
+    const char* data = nullptr;
+};
+
+class CollectiveError : public std::runtime_error {
+public:
+    CollectiveError(Status status, const std::string& text)
+        : std::runtime_error(text), status_(status) {}
+    Status status() const { return status_; }
+
+private:
+    Status status_;
+};
+
+class Collectives {
+public:
+    explicit Collectives(Engine& engine) : engine_(engine) {}
+
+    // Reduces `inout` in place across all localities.
+    void all_reduce(ArrayRef& inout, uint32_t op, int tag, const Failure& failure);
+    // `value` is read on the root only. The root gets back an Item with a null owner.
+    Item broadcast(const ArrayRef& value, int root, int tag, const Failure& failure);
+    // Root: one Item per locality, in locality order (its own with a null owner).
+    std::vector<Item> gather(const ArrayRef& value, int root, int tag, const Failure& failure);
+    // `values` (one per locality) is read on the root only.
+    Item scatter(const std::vector<ArrayRef>& values, int root, int tag,
+                 const Failure& failure);
+    void barrier(const std::string& name, int tag);
+
+private:
+    Engine& engine_;
+};
+
+}  // namespace hpxpy

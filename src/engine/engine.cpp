@@ -1,0 +1,145 @@
+#include "engine.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HPXPY_CPU_RELAX() _mm_pause()
+#else
+#define HPXPY_CPU_RELAX() std::this_thread::yield()
+#endif
+
+namespace hpxpy {
+
+Engine::Engine(int self, int size, int spin_us)
+    : self_(self), size_(size), spin_us_(spin_us), departed_(static_cast<std::size_t>(size), 0) {}
+
+void Engine::attach(std::unique_ptr<Parcelport> parcelport) { parcelport_ = std::move(parcelport); }
+
+void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts) {
+    if (dest < 0 || dest >= size_)
+        throw std::out_of_range("destination locality " + std::to_string(dest) +
+                                " out of range [0, " + std::to_string(size_) + ")");
+    check_healthy();
+    if (dest == self_) {  // loopback: copy into a message of our own
+        std::size_t total = 0;
+        for (const auto& part : parts) total += part.size;
+        Message msg{self_, context, tag, std::make_shared<Payload>(total)};
+        char* out = msg.payload->data();
+        for (const auto& part : parts) {
+            if (part.size) std::memcpy(out, part.data, part.size);
+            out += part.size;
+        }
+        deliver(std::move(msg));
+        return;
+    }
+    if (!parcelport_) throw std::runtime_error("hpxpy: runtime is not connected");
+    parcelport_->send(dest, context, tag, parts, interrupt_);
+}
+
+std::optional<Message> Engine::take_match_locked(int context, int source, int tag) {
+    for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
+        if (it->context == context && (source == kAnySource || it->source == source) &&
+            (tag == kAnyTag || it->tag == tag)) {
+            Message msg = std::move(*it);
+            unexpected_.erase(it);
+            return msg;
+        }
+    }
+    return std::nullopt;
+}
+
+void Engine::throw_lost_locked() { throw LocalityLost(lost_locality_, lost_why_); }
+
+void Engine::check_healthy() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (lost_locality_ >= 0) throw_lost_locked();
+    if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
+}
+
+std::optional<Message> Engine::try_receive(int context, int source, int tag) {
+    if (parcelport_) parcelport_->progress_try();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto msg = take_match_locked(context, source, tag)) return msg;
+    if (lost_locality_ >= 0) throw_lost_locked();
+    return std::nullopt;
+}
+
+Message Engine::receive(int context, int source, int tag) {
+    using clock = std::chrono::steady_clock;
+    const auto spin_until = clock::now() + std::chrono::microseconds(spin_us_);
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+        if (auto msg = take_match_locked(context, source, tag)) return std::move(*msg);
+        if (lost_locality_ >= 0) throw_lost_locked();
+        if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
+        if (source >= 0 && departed_[static_cast<std::size_t>(source)])
+            throw LocalityLost(source, "it finalized and left the job while a message from "
+                                       "it was still expected");
+        const uint64_t seen = arrivals_.load();
+        if (parcelport_ && clock::now() < spin_until) {
+            // Short spin: read the sockets ourselves, saving the progress thread's wake-up.
+            lock.unlock();
+            if (!parcelport_->progress_try()) HPXPY_CPU_RELAX();
+            lock.lock();
+            continue;
+        }
+        // Then block; wake every 100 ms to let Ctrl-C through.
+        if (!arrived_.wait_for(lock, std::chrono::milliseconds(100), [&] {
+                return arrivals_.load() != seen || lost_locality_ >= 0 || closed_ ||
+                       (source >= 0 && departed_[static_cast<std::size_t>(source)]);
+            })) {
+            if (interrupt_) {
+                lock.unlock();
+                interrupt_();
+                lock.lock();
+            }
+        }
+    }
+}
+
+void Engine::deliver(Message&& message) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        unexpected_.push_back(std::move(message));
+        arrivals_.fetch_add(1);
+    }
+    arrived_.notify_all();
+}
+
+void Engine::peer_lost(int locality, const std::string& why) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (closed_ || lost_locality_ >= 0) return;
+        lost_locality_ = locality;
+        lost_why_ = why;
+    }
+    arrived_.notify_all();
+}
+
+void Engine::peer_departed(int locality) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        departed_[static_cast<std::size_t>(locality)] = 1;
+    }
+    arrived_.notify_all();
+}
+
+void Engine::shutdown(bool graceful) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (closed_) return;
+        closed_ = true;  // from here, EOFs are expected and lost peers are not news
+    }
+    arrived_.notify_all();
+    if (parcelport_) {
+        if (graceful) parcelport_->shutdown();
+        parcelport_.reset();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    unexpected_.clear();
+}
+
+}  // namespace hpxpy

@@ -1,0 +1,44 @@
+// The transport interface: moves framed messages between localities. TCP implements it
+// today; a same-host shared-memory transport can implement it without touching the layers
+// above (matching engine, collectives).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../common.hpp"
+
+namespace hpxpy {
+
+// What a parcelport reports upward. Called from the parcelport's progress context.
+class ParcelSink {
+public:
+    virtual ~ParcelSink() = default;
+    virtual void deliver(Message&& message) = 0;
+    virtual void peer_lost(int locality, const std::string& why) = 0;
+    // The peer said goodbye and closed: nothing more will come from it.
+    virtual void peer_departed(int locality) = 0;
+};
+
+class Parcelport {
+public:
+    virtual ~Parcelport() = default;
+
+    // Send one message made of `parts` (gathered, not copied) to `dest` != self.
+    // Blocks until every byte is handed to the transport; calls `interrupt` while waiting.
+    virtual void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
+                      const InterruptCheck& interrupt) = 0;
+
+    // Non-blocking progress for a caller that is spinning on a receive: reads whatever has
+    // arrived. Returns true if it delivered at least one message. Never blocks; returns
+    // false at once when another thread is already making progress.
+    virtual bool progress_try() = 0;
+
+    // Tell every peer we are leaving (so our EOF is not taken for a crash), stop the
+    // progress thread and close the connections.
+    virtual void shutdown() = 0;
+
+    virtual std::string name() const = 0;
+};
+
+}  // namespace hpxpy

@@ -1,0 +1,304 @@
+#include "tcp_parcelport.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+
+namespace hpxpy {
+namespace {
+
+// Every frame on the wire: this header, then `size` payload bytes.
+struct FrameHeader {
+    uint32_t kind;
+    int32_t context;
+    int32_t tag;
+    uint32_t reserved;
+    uint64_t size;
+};
+static_assert(sizeof(FrameHeader) == 24, "frame header must be packed");
+
+constexpr uint32_t kFrameData = 0x44585048;  // "HPXD"
+constexpr uint32_t kFrameBye = 0x42585048;   // "HPXB": clean departure, EOF follows
+constexpr std::size_t kStageBytes = 64 * 1024;
+constexpr std::size_t kMaxIov = 512;
+constexpr int kPollSliceMs = 100;
+
+void set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+}  // namespace
+
+struct TcpParcelport::Peer {
+    int id = -1;
+    int fd = -1;
+    std::mutex send_mu;
+    // Guarded by progress_mu_:
+    bool open = false;       // still polled for input
+    bool said_bye = false;   // the peer announced a clean departure
+    std::unique_ptr<char[]> stage;  // small frames are read in bulk through here
+    std::size_t beg = 0, end = 0;
+    bool have_header = false;
+    FrameHeader header{};
+    PayloadPtr payload;
+    std::size_t got = 0;
+    // Read by senders without the lock:
+    std::atomic<bool> lost{false};
+};
+
+TcpParcelport::TcpParcelport(int self, std::vector<int> fds, ParcelSink& sink)
+    : self_(self), sink_(sink) {
+    if (pipe(wake_pipe_) != 0) throw std::runtime_error("hpxpy: cannot create wake pipe");
+    set_nonblocking(wake_pipe_[0]);
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        auto peer = std::make_unique<Peer>();
+        peer->id = static_cast<int>(i);
+        peer->fd = fds[i];
+        if (peer->fd >= 0) {
+            set_nonblocking(peer->fd);
+            peer->open = true;
+            peer->stage.reset(new char[kStageBytes]);
+        }
+        peers_.push_back(std::move(peer));
+    }
+    thread_ = std::thread([this] { progress_loop(); });
+}
+
+TcpParcelport::~TcpParcelport() {
+    stopping_ = true;
+    if (thread_.joinable()) {
+        char c = 1;
+        (void)!write(wake_pipe_[1], &c, 1);
+        thread_.join();
+    }
+    for (auto& peer : peers_)
+        if (peer->fd >= 0) close(peer->fd);
+    close(wake_pipe_[0]);
+    close(wake_pipe_[1]);
+}
+
+void TcpParcelport::mark_lost(Peer& peer, const std::string& why) {
+    peer.open = false;
+    if (!peer.lost.exchange(true)) sink_.peer_lost(peer.id, why);
+}
+
+void TcpParcelport::read_available(Peer& peer) {
+    while (peer.open) {
+        ssize_t n;
+        if (!peer.have_header) {
+            if (peer.end - peer.beg >= sizeof(FrameHeader)) {
+                std::memcpy(&peer.header, peer.stage.get() + peer.beg, sizeof(FrameHeader));
+                peer.beg += sizeof(FrameHeader);
+                if (peer.header.kind == kFrameBye) {
+                    peer.said_bye = true;
+                    continue;
+                }
+                if (peer.header.kind != kFrameData) {
+                    mark_lost(peer, "protocol error (corrupt frame header)");
+                    return;
+                }
+                peer.payload = std::make_shared<Payload>(peer.header.size);
+                peer.got = 0;
+                peer.have_header = true;
+                continue;
+            }
+            // Keep the partial header, make room, read more.
+            std::memmove(peer.stage.get(), peer.stage.get() + peer.beg, peer.end - peer.beg);
+            peer.end -= peer.beg;
+            peer.beg = 0;
+            n = recv(peer.fd, peer.stage.get() + peer.end, kStageBytes - peer.end, MSG_DONTWAIT);
+            if (n > 0) peer.end += static_cast<std::size_t>(n);
+        } else {
+            std::size_t need = peer.header.size - peer.got;
+            if (need == 0) {
+                Message msg;
+                msg.source = peer.id;
+                msg.context = peer.header.context;
+                msg.tag = peer.header.tag;
+                msg.payload = std::move(peer.payload);
+                peer.have_header = false;
+                sink_.deliver(std::move(msg));
+                continue;
+            }
+            std::size_t avail = peer.end - peer.beg;
+            if (avail) {
+                std::size_t take = std::min(avail, need);
+                std::memcpy(peer.payload->data() + peer.got, peer.stage.get() + peer.beg, take);
+                peer.got += take;
+                peer.beg += take;
+                continue;
+            }
+            peer.beg = peer.end = 0;
+            if (need >= kStageBytes / 2) {  // large payload: straight into its final home
+                n = recv(peer.fd, peer.payload->data() + peer.got, need, MSG_DONTWAIT);
+                if (n > 0) peer.got += static_cast<std::size_t>(n);
+            } else {
+                n = recv(peer.fd, peer.stage.get(), kStageBytes, MSG_DONTWAIT);
+                if (n > 0) peer.end = static_cast<std::size_t>(n);
+            }
+        }
+        if (n > 0) continue;
+        if (n == 0) {
+            if (peer.said_bye && !peer.have_header) {
+                peer.open = false;  // clean departure
+                sink_.peer_departed(peer.id);
+            } else {
+                mark_lost(peer, "connection closed without goodbye");
+            }
+            return;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        mark_lost(peer, std::strerror(errno));
+        return;
+    }
+}
+
+bool TcpParcelport::progress_try() {
+    std::unique_lock<std::mutex> lock(progress_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    pollfd fds[64];
+    Peer* owners[64];
+    nfds_t count = 0;
+    bool any = false;
+    for (auto& peer : peers_) {
+        if (!peer->open) continue;
+        fds[count] = {peer->fd, POLLIN, 0};
+        owners[count++] = peer.get();
+        if (count == 64) break;  // larger jobs rely on the progress thread for the rest
+    }
+    if (count == 0 || poll(fds, count, 0) <= 0) return false;
+    for (nfds_t i = 0; i < count; ++i) {
+        if (fds[i].revents) {
+            read_available(*owners[i]);
+            any = true;
+        }
+    }
+    return any;
+}
+
+void TcpParcelport::progress_loop() {
+    std::vector<pollfd> fds;
+    std::vector<Peer*> owners;
+    while (!stopping_) {
+        fds.clear();
+        owners.clear();
+        fds.push_back({wake_pipe_[0], POLLIN, 0});
+        owners.push_back(nullptr);
+        {
+            std::lock_guard<std::mutex> lock(progress_mu_);
+            for (auto& peer : peers_) {
+                if (!peer->open) continue;
+                fds.push_back({peer->fd, POLLIN, 0});
+                owners.push_back(peer.get());
+            }
+        }
+        int ready = poll(fds.data(), fds.size(), -1);  // block: no spinning here
+        if (ready < 0 && errno != EINTR) break;
+        if (stopping_) break;
+        if (fds[0].revents) {
+            char drain[64];
+            while (read(wake_pipe_[0], drain, sizeof drain) > 0) {
+            }
+        }
+        std::lock_guard<std::mutex> lock(progress_mu_);
+        for (std::size_t i = 1; i < fds.size(); ++i)
+            if (fds[i].revents) read_available(*owners[i]);
+    }
+}
+
+void TcpParcelport::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
+                         const InterruptCheck& interrupt) {
+    Peer& peer = *peers_.at(static_cast<std::size_t>(dest));
+    if (peer.lost) throw LocalityLost(dest, "connection lost");
+    FrameHeader header{kFrameData, context, tag, 0, 0};
+    std::vector<iovec> iov;
+    iov.reserve(parts.size() + 1);
+    iov.push_back({&header, sizeof header});
+    for (const auto& part : parts) {
+        header.size += part.size;
+        if (part.size) iov.push_back({const_cast<void*>(part.data), part.size});
+    }
+    std::lock_guard<std::mutex> lock(peer.send_mu);
+    std::size_t first = 0;
+    while (first < iov.size()) {
+        msghdr msg{};
+        msg.msg_iov = &iov[first];
+        msg.msg_iovlen = std::min(iov.size() - first, kMaxIov);
+        ssize_t n = sendmsg(peer.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                throw LocalityLost(dest, std::string("send failed: ") + std::strerror(errno));
+            // Socket buffer full: the peer's progress thread drains it. Block, in slices.
+            pollfd pfd{peer.fd, POLLOUT, 0};
+            if (poll(&pfd, 1, kPollSliceMs) == 0) {
+                if (peer.lost) throw LocalityLost(dest, "connection lost");
+                if (interrupt) interrupt();
+            }
+            continue;
+        }
+        auto left = static_cast<std::size_t>(n);
+        while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+        if (left) {
+            iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+            iov[first].iov_len -= left;
+        }
+    }
+}
+
+void TcpParcelport::shutdown() {
+    // Goodbye to every live peer, then wait (bounded) for theirs so no socket is closed
+    // with unread data (which would reset the connection under a peer still reading).
+    FrameHeader bye{kFrameBye, 0, 0, 0, 0};
+    for (auto& peer : peers_) {
+        if (peer->fd < 0 || peer->lost) continue;
+        std::lock_guard<std::mutex> lock(peer->send_mu);
+        const char* p = reinterpret_cast<const char*>(&bye);
+        std::size_t left = sizeof bye;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (left && std::chrono::steady_clock::now() < deadline) {
+            ssize_t n = ::send(peer->fd, p, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) {
+                p += n;
+                left -= static_cast<std::size_t>(n);
+            } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+                pollfd pfd{peer->fd, POLLOUT, 0};
+                poll(&pfd, 1, 10);
+            } else {
+                break;
+            }
+        }
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+        bool waiting = false;
+        {
+            std::lock_guard<std::mutex> lock(progress_mu_);
+            for (auto& peer : peers_)
+                if (peer->open && !peer->said_bye && !peer->lost) waiting = true;
+        }
+        if (!waiting || std::chrono::steady_clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    stopping_ = true;
+    char c = 1;
+    (void)!write(wake_pipe_[1], &c, 1);
+    if (thread_.joinable()) thread_.join();
+    for (auto& peer : peers_) {
+        if (peer->fd >= 0) close(peer->fd);
+        peer->fd = -1;
+        peer->open = false;
+    }
+}
+
+}  // namespace hpxpy
