@@ -8,7 +8,7 @@ Run it as 4 localities with ``hpxrun -n 4 python prog.py``; a plain ``python pro
 job of one locality.
 """
 
-from . import collectives, launcher
+from . import collectives
 from ._runtime import (
     LocalityError,
     finalize,
@@ -37,6 +37,16 @@ from .collectives import (
 from .futures import Future, make_ready_future, when_all
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Imported on first use: `python -m hpxpy.launcher` must not find it half-imported.
+    if name == "launcher":
+        import importlib
+
+        return importlib.import_module(".launcher", __name__)
+    raise AttributeError(f"module 'hpxpy' has no attribute {name!r}")
+
 
 __all__ = [
     "Future",

@@ -17,8 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence
 
-from . import _bootstrap
-from . import _core
+from . import _bootstrap, _core
 
 LocalityError = _core.LocalityError
 LocalityError.__doc__ = (

@@ -128,14 +128,19 @@ void Engine::peer_departed(int locality) {
 }
 
 void Engine::shutdown(bool graceful) {
+    int blame;
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (closed_) return;
         closed_ = true;  // from here, EOFs are expected and lost peers are not news
+        blame = lost_locality_;
     }
     arrived_.notify_all();
     if (parcelport_) {
-        if (graceful) parcelport_->shutdown();
+        if (graceful)
+            parcelport_->shutdown();
+        else
+            parcelport_->abort(blame);
         parcelport_.reset();
     }
     std::lock_guard<std::mutex> lock(mu_);

@@ -38,6 +38,10 @@ public:
     // progress thread and close the connections.
     virtual void shutdown() = 0;
 
+    // Leave at once after a failure: tell every peer (best effort, never blocking) which
+    // locality was lost (`blame`, or -1 when this process itself fails), then close.
+    virtual void abort(int blame) = 0;
+
     virtual std::string name() const = 0;
 };
 

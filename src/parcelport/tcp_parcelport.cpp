@@ -27,6 +27,7 @@ static_assert(sizeof(FrameHeader) == 24, "frame header must be packed");
 
 constexpr uint32_t kFrameData = 0x44585048;  // "HPXD"
 constexpr uint32_t kFrameBye = 0x42585048;   // "HPXB": clean departure, EOF follows
+constexpr uint32_t kFrameAbort = 0x41585048; // "HPXA": failing; tag = the locality to blame
 constexpr std::size_t kStageBytes = 64 * 1024;
 constexpr std::size_t kMaxIov = 512;
 constexpr int kPollSliceMs = 100;
@@ -101,6 +102,19 @@ void TcpParcelport::read_available(Peer& peer) {
                 if (peer.header.kind == kFrameBye) {
                     peer.said_bye = true;
                     continue;
+                }
+                if (peer.header.kind == kFrameAbort) {
+                    // The peer leaves because of a failure: blame the locality it names,
+                    // so every survivor reports the root cause, not the first casualty.
+                    int blame = peer.header.tag;
+                    peer.open = false;
+                    peer.lost = true;
+                    if (blame >= 0 && blame != self_)
+                        sink_.peer_lost(blame, "reported lost by locality " +
+                                                   std::to_string(peer.id));
+                    else
+                        sink_.peer_lost(peer.id, "it failed (uncaught exception or abort)");
+                    return;
                 }
                 if (peer.header.kind != kFrameData) {
                     mark_lost(peer, "protocol error (corrupt frame header)");
@@ -290,6 +304,22 @@ void TcpParcelport::shutdown() {
         if (!waiting || std::chrono::steady_clock::now() > deadline) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    stop_and_close();
+}
+
+void TcpParcelport::abort(int blame) {
+    FrameHeader frame{kFrameAbort, 0, blame, 0, 0};
+    for (auto& peer : peers_) {
+        if (peer->fd < 0 || peer->lost) continue;
+        // try_lock: a sender may be stuck mid-frame; then that peer learns from the EOF.
+        std::unique_lock<std::mutex> lock(peer->send_mu, std::try_to_lock);
+        if (lock.owns_lock())
+            (void)!::send(peer->fd, &frame, sizeof frame, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    stop_and_close();
+}
+
+void TcpParcelport::stop_and_close() {
     stopping_ = true;
     char c = 1;
     (void)!write(wake_pipe_[1], &c, 1);

@@ -23,6 +23,7 @@ public:
               const InterruptCheck& interrupt) override;
     bool progress_try() override;
     void shutdown() override;
+    void abort(int blame) override;
     std::string name() const override { return "tcp"; }
 
 private:
@@ -31,6 +32,7 @@ private:
     // Reads everything available on one peer; requires progress_mu_.
     void read_available(Peer& peer);
     void mark_lost(Peer& peer, const std::string& why);
+    void stop_and_close();
 
     int self_;
     ParcelSink& sink_;

@@ -1,0 +1,688 @@
+"""Launch one program as N cooperating localities (``hpxrun``), in the manner of ``mpiexec``.
+
+The launcher starts a rendezvous server for the job, spawns one process per locality (each in
+its own process group, with the locality's identity in its environment), passes their output
+through, forwards SIGINT/SIGTERM/SIGHUP to them, and reduces their exit statuses to the job's
+status: the first non-zero status observed (128+s for a locality killed by signal s), or 0.
+
+When a locality fails, the survivors get a grace period to notice and exit on their own; then
+they are sent SIGTERM and, if still alive after a short delay, SIGKILL. No locality process
+(nor anything left in its process group) outlives the launcher.
+
+Command line::
+
+    hpxrun -n 4 [--tag-output] [--timeout S] [--interface ADDR] program [args...]
+    python -m hpxpy.launcher -n 4 python script.py
+
+From Python::
+
+    from hpxpy.launcher import launch_localities, spmd_main
+
+    status = launch_localities("script.py", num_localities=4, args=["--size", "10"])
+
+    @spmd_main(num_localities=4)
+    def main():
+        ...  # runs in every locality; a plain ``python script.py`` re-launches it as 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import functools
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Dict, List, Sequence, TypeVar, Union
+
+from hpxpy._bootstrap import (
+    ENV_INTERFACE,
+    ENV_JOB_SECRET,
+    ENV_LOCALITY_ID,
+    ENV_NUM_LOCALITIES,
+    ENV_RENDEZVOUS,
+    ENV_RENDEZVOUS_SERVER,
+    RendezvousServer,
+    new_job_secret,
+    parse_address,
+)
+
+__all__ = [
+    "LaunchConfig",
+    "LocalityConfig",
+    "find_free_port",
+    "is_multi_locality_mode",
+    "launch_localities",
+    "main",
+    "run_job",
+    "spmd_main",
+]
+
+PROG = "hpxrun"
+TIMEOUT_STATUS = 124  # as coreutils ``timeout``
+COMMAND_NOT_FOUND_STATUS = 127
+_FORWARDED_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def find_free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port on ``host`` that was free a moment ago (bind port 0, read it back)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def is_multi_locality_mode() -> bool:
+    """True when this process is one locality of a job of more than one locality."""
+    try:
+        return int(os.environ.get(ENV_NUM_LOCALITIES, "1")) > 1
+    except ValueError:
+        return False
+
+
+def _check_num_localities(num_localities: Any) -> None:
+    if isinstance(num_localities, bool) or not isinstance(num_localities, int):
+        raise ValueError(
+            f"num_localities must be an int >= 1, got {type(num_localities).__name__} "
+            f"{num_localities!r}"
+        )
+    if num_localities < 1:
+        raise ValueError(f"num_localities must be >= 1, got {num_localities}")
+
+
+@dataclass
+class LocalityConfig:
+    """The identity of one locality within a job, and how it reaches the others.
+
+    ``rendezvous`` is the ``host:port`` of the job's rendezvous server, ``interface`` the
+    address the locality's parcelport binds, ``job_secret`` the per-job hex secret.
+    """
+
+    locality_id: int
+    num_localities: int
+    rendezvous: str = "127.0.0.1:0"
+    interface: str = "127.0.0.1"
+    job_secret: str = ""
+
+    def __post_init__(self) -> None:
+        _check_num_localities(self.num_localities)
+        if isinstance(self.locality_id, bool) or not isinstance(self.locality_id, int):
+            raise ValueError(
+                f"locality_id must be an int in [0, {self.num_localities}), got "
+                f"{type(self.locality_id).__name__} {self.locality_id!r}"
+            )
+        if not 0 <= self.locality_id < self.num_localities:
+            raise ValueError(
+                f"locality_id must be in [0, {self.num_localities}) for a job of "
+                f"{self.num_localities} localities, got {self.locality_id}"
+            )
+        parse_address(self.rendezvous)  # raises ValueError naming the expected form
+        if not self.interface:
+            raise ValueError("interface must be a non-empty address, got ''")
+
+    def to_hpx_args(self) -> List[str]:
+        """HPX-style command-line arguments describing this locality."""
+        return [
+            f"--hpx:localities={self.num_localities}",
+            f"--hpx:node={self.locality_id}",
+            f"--hpx:agas={self.rendezvous}",
+            f"--hpx:hpx={self.interface}:0",
+        ]
+
+    def to_env(self, job_secret: str | None = None) -> Dict[str, str]:
+        """The environment variables a locality process reads at start-up.
+
+        ``job_secret`` overrides the ``job_secret`` field; the secret variable is left out when
+        neither is set.
+        """
+        env = {
+            ENV_LOCALITY_ID: str(self.locality_id),
+            ENV_NUM_LOCALITIES: str(self.num_localities),
+            ENV_RENDEZVOUS: self.rendezvous,
+            ENV_INTERFACE: self.interface,
+            "PYTHONUNBUFFERED": "1",
+        }
+        secret = self.job_secret if job_secret is None else job_secret
+        if secret:
+            env[ENV_JOB_SECRET] = secret
+        return env
+
+
+@dataclass
+class LaunchConfig:
+    """How to run a job.
+
+    Attributes:
+        num_localities: number of locality processes.
+        timeout: seconds after which the job is stopped with status 124 (None: no limit).
+        tag_output: prefix every output line with ``[i] `` (the locality id).
+        interface: address the rendezvous server and the localities bind.
+        grace_period: seconds the survivors get to exit on their own after a locality fails.
+        kill_delay: seconds between SIGTERM and SIGKILL when stopping the job.
+        env: extra environment variables for every locality.
+        poll_interval: seconds between two checks of the localities' state.
+    """
+
+    num_localities: int = 4
+    timeout: float | None = None
+    tag_output: bool = False
+    interface: str = "127.0.0.1"
+    grace_period: float = 3.0
+    kill_delay: float = 2.0
+    env: Dict[str, str] = field(default_factory=dict)
+    poll_interval: float = 0.02
+
+    def __post_init__(self) -> None:
+        _check_num_localities(self.num_localities)
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds or None, got {self.timeout!r}")
+        for name in ("grace_period", "kill_delay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 seconds, got {getattr(self, name)!r}")
+        if not self.poll_interval > 0:
+            raise ValueError(f"poll_interval must be > 0 seconds, got {self.poll_interval!r}")
+
+
+def _message(text: str) -> None:
+    try:
+        sys.stderr.write(f"{PROG}: {text}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _exit_status(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _describe_status(status: int) -> str:
+    if status > 128:
+        try:
+            return f"status {status} (killed by {signal.Signals(status - 128).name})"
+        except ValueError:
+            pass
+    return f"status {status}"
+
+
+def _parent_death_hook() -> Callable[[], None] | None:
+    """On Linux, a ``preexec_fn`` making the kernel SIGKILL a locality if the launcher dies.
+
+    This covers the one case the launcher cannot clean up after itself: being SIGKILLed.
+    The hook only calls prctl() and getppid(), nothing that takes a lock of the parent.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    launcher_pid = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != launcher_pid:  # the launcher died before prctl() took effect
+            os._exit(1)
+
+    return hook
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    """Send ``sig`` to the process group of ``proc`` (which leads its own session)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class _OutputPump(threading.Thread):
+    """Copies one locality's stdout or stderr to ours as whole lines.
+
+    Localities write to their own pipe, so lines from different localities never mix
+    inside one line (a child's ``print`` may reach its pipe in several writes). A partial
+    line (a prompt) is passed on once the locality has written nothing more for 100 ms.
+    With ``tag`` every line is prefixed ``[i] ``.
+    """
+
+    _locks = {"stdout": threading.Lock(), "stderr": threading.Lock()}
+    _PARTIAL_LINE_DELAY = 0.1
+
+    def __init__(self, pipe: IO[bytes], locality_id: int, sink: str, tag: bool) -> None:
+        super().__init__(name=f"hpxrun-{sink}-{locality_id}", daemon=True)
+        self._pipe = pipe
+        self._prefix = f"[{locality_id}] ".encode() if tag else b""
+        self._sink = sink
+
+    def run(self) -> None:
+        fd = self._pipe.fileno()
+        pending = b""
+        try:
+            with self._pipe:
+                while True:
+                    if pending:
+                        ready, _, _ = select.select([fd], [], [], self._PARTIAL_LINE_DELAY)
+                        if not ready:
+                            self._emit(pending, complete=False)
+                            pending = b""
+                            continue
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    pending += chunk
+                    cut = pending.rfind(b"\n") + 1
+                    if cut:
+                        self._emit(pending[:cut], complete=True)
+                        pending = pending[cut:]
+                if pending:
+                    self._emit(pending, complete=False)
+        except (OSError, ValueError):
+            pass
+
+    def _emit(self, data: bytes, complete: bool) -> None:
+        if self._prefix:
+            lines = data.split(b"\n")
+            if complete:
+                lines.pop()  # the empty piece after the final newline
+            data = b"".join(self._prefix + line + b"\n" for line in lines)
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        stream = sys.stdout if self._sink == "stdout" else sys.stderr
+        with self._locks[self._sink]:
+            try:
+                buffer = getattr(stream, "buffer", None)
+                if buffer is not None:
+                    stream.flush()
+                    buffer.write(data)
+                    buffer.flush()
+                else:
+                    stream.write(data.decode(errors="replace"))
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+class _Job:
+    """One run of ``command`` as ``config.num_localities`` localities."""
+
+    def __init__(self, command: Sequence[str], config: LaunchConfig) -> None:
+        self.command = list(command)
+        self.config = config
+        self.procs: List[subprocess.Popen] = []
+        self.pumps: List[_OutputPump] = []
+        self._spawning = True
+        self._pending_signals: List[int] = []
+        self._signals_received = 0
+        self._stop_requested = False
+        self._old_handlers: Dict[int, Any] = {}
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._signals_received += 1
+        if self._signals_received >= 2:
+            self._stop_requested = True  # a second signal: stop the job for good
+        if self._spawning:
+            self._pending_signals.append(signum)
+        else:
+            for proc in self.procs:
+                if proc.returncode is None:
+                    _signal_group(proc, signum)
+
+    def _install_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        for sig in _FORWARDED_SIGNALS:
+            try:
+                self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+            except (OSError, ValueError):
+                pass
+
+    def _restore_handlers(self) -> None:
+        for sig, handler in self._old_handlers.items():
+            try:
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+        self._old_handlers.clear()
+
+    # -- processes -------------------------------------------------------------------------
+
+    def _spawn(self, rendezvous: str, secret: str) -> None:
+        cfg = self.config
+        base_env = dict(os.environ)
+        base_env.pop(ENV_RENDEZVOUS_SERVER, None)  # the launcher hosts the rendezvous
+        base_env.update(cfg.env)
+        tagged = cfg.tag_output
+        for sys_stream in (sys.stdout, sys.stderr):
+            try:
+                sys_stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        preexec = _parent_death_hook()
+        try:
+            for i in range(cfg.num_localities):
+                locality = LocalityConfig(i, cfg.num_localities, rendezvous, cfg.interface, secret)
+                env = dict(base_env)
+                env.update(locality.to_env())
+                proc = subprocess.Popen(
+                    self.command,
+                    env=env,
+                    stdin=None if i == 0 else subprocess.DEVNULL,  # stdin goes to locality 0
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,  # own process group: killpg() reaches its subtree
+                    preexec_fn=preexec,
+                )
+                self.procs.append(proc)
+        finally:
+            # The pumps start once every locality is forked, so no fork happens while they run.
+            for i, proc in enumerate(self.procs):
+                for pipe, sink in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+                    assert pipe is not None
+                    pump = _OutputPump(pipe, i, sink, tagged)
+                    pump.start()
+                    self.pumps.append(pump)
+
+    def _end_spawning(self) -> None:
+        self._spawning = False
+        pending, self._pending_signals = self._pending_signals, []
+        for signum in pending:
+            for proc in self.procs:
+                _signal_group(proc, signum)
+
+    def _monitor(self) -> int:
+        cfg = self.config
+        start = time.monotonic()
+        status: int | None = None
+        running = list(range(len(self.procs)))
+        stop_at: float | None = None
+        kill_at: float | None = None
+        timed_out = False
+        while running:
+            for i in list(running):
+                rc = self.procs[i].poll()
+                if rc is None:
+                    continue
+                running.remove(i)
+                code = _exit_status(rc)
+                if code != 0 and status is None:
+                    status = code
+                    if running and stop_at is None:
+                        _message(
+                            f"locality {i} exited with {_describe_status(code)}; stopping the job"
+                        )
+                        stop_at = time.monotonic() + cfg.grace_period
+            if not running:
+                break
+            now = time.monotonic()
+            if cfg.timeout is not None and not timed_out and now - start > cfg.timeout:
+                timed_out = True
+                _message(f"job exceeded timeout of {cfg.timeout:g} s; stopping")
+                if status is None:
+                    status = TIMEOUT_STATUS
+                stop_at = now
+            if self._stop_requested and (stop_at is None or stop_at > now):
+                stop_at = now
+            if stop_at is not None and now >= stop_at and kill_at is None:
+                for i in running:
+                    _signal_group(self.procs[i], signal.SIGTERM)
+                kill_at = now + cfg.kill_delay
+            if kill_at is not None and now >= kill_at:
+                for i in running:
+                    _signal_group(self.procs[i], signal.SIGKILL)
+                kill_at = now + cfg.kill_delay  # keep insisting
+            time.sleep(cfg.poll_interval)
+        return 0 if status is None else status
+
+    def _cleanup(self) -> None:
+        """Kill whatever is left of every locality's process group and reap the localities."""
+        for proc in self.procs:
+            _signal_group(proc, signal.SIGKILL)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
+                _message(f"process {proc.pid} did not die after SIGKILL")
+        for pump in self.pumps:
+            pump.join(timeout=2.0)
+
+    def run(self) -> int:
+        secret = new_job_secret()
+        server = RendezvousServer(self.config.num_localities, secret, host=self.config.interface)
+        self._install_handlers()
+        try:
+            try:
+                self._spawn(server.address_string, secret)
+            except OSError as err:
+                _message(f"cannot run {self.command[0]!r}: {err.strerror or err}")
+                self._end_spawning()
+                return COMMAND_NOT_FOUND_STATUS
+            self._end_spawning()
+            return self._monitor()
+        finally:
+            try:
+                self._cleanup()
+            finally:
+                self._restore_handlers()
+                server.close()
+
+
+def run_job(command: Sequence[str], config: LaunchConfig) -> int:
+    """Run ``command`` as ``config.num_localities`` localities; return the job's exit status.
+
+    The status is the first non-zero locality status observed (128+s for a locality killed by
+    signal s), 124 when the job exceeded ``config.timeout``, 127 when the command could not be
+    started, 0 when every locality exited 0.
+    """
+    if isinstance(command, (str, bytes)) or not command:
+        raise ValueError(f"command must be a non-empty sequence of arguments, got {command!r}")
+    return _Job(command, config).run()
+
+
+def launch_localities(
+    script: Union[str, os.PathLike],
+    num_localities: int = 4,
+    args: Sequence[str] = (),
+    timeout: float | None = None,
+    *,
+    config: LaunchConfig | None = None,
+    tag_output: bool = False,
+    python: str | None = None,
+) -> int:
+    """Run the Python ``script`` with ``args`` as ``num_localities`` localities.
+
+    When ``config`` is given it is used as is (``num_localities``, ``timeout`` and
+    ``tag_output`` are then ignored). ``python`` defaults to the running interpreter.
+    Returns the job's exit status (see :func:`run_job`).
+    """
+    if config is None:
+        config = LaunchConfig(num_localities=num_localities, timeout=timeout, tag_output=tag_output)
+    command = [python or sys.executable, os.fspath(script), *[str(a) for a in args]]
+    return run_job(command, config)
+
+
+def _relaunch_command() -> List[str]:
+    """The command that re-runs the current program (script or ``-m`` module) with its args."""
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    if spec is not None and spec.name:
+        name = spec.name
+        if name.endswith(".__main__"):
+            name = name[: -len(".__main__")]
+        return [sys.executable, "-m", name, *sys.argv[1:]]
+    script = sys.argv[0] if sys.argv else ""
+    if not script or script == "-c" or not os.path.exists(script):
+        raise RuntimeError(
+            "spmd_main cannot re-launch this program: it is not a script or module on disk "
+            f"(sys.argv[0] is {script!r}); run it with hpxrun instead"
+        )
+    return [sys.executable, script, *sys.argv[1:]]
+
+
+def spmd_main(
+    num_localities: Union[int, Callable[..., Any]] = 4,
+) -> Any:
+    """Decorate a program's entry point so that a plain run starts it as N localities.
+
+    Inside a locality (``HPXPY_NUM_LOCALITIES`` is set) the decorated function is simply
+    called. In a plain process, the program (``sys.argv[0]`` with ``sys.argv[1:]``) is
+    re-launched as ``num_localities`` localities and the process exits with the job's status.
+    Usable as ``@spmd_main(num_localities=4)`` or bare ``@spmd_main``.
+    """
+    if callable(num_localities):  # bare @spmd_main
+        return spmd_main()(num_localities)
+    _check_num_localities(num_localities)
+    count = num_localities
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if ENV_NUM_LOCALITIES in os.environ:
+                return func(*args, **kwargs)
+            status = run_job(_relaunch_command(), LaunchConfig(num_localities=count))
+            sys.exit(status)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _mpi4py_shim_dir() -> str | None:
+    """Directory holding the ``mpi4py`` compatibility shim, or None when not available."""
+    return None
+
+
+_VALUE_OPTIONS = {
+    "-n",
+    "-np",
+    "-l",
+    "--localities",
+    "--timeout",
+    "--interface",
+    "--grace-period",
+}
+
+
+def _split_argv(argv: Sequence[str]) -> tuple[List[str], List[str]]:
+    """Split ``argv`` into launcher options and the command (from the first positional on)."""
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return list(argv[:i]), list(argv[i + 1 :])
+        if not token.startswith("-") or token == "-":
+            return list(argv[:i]), list(argv[i:])
+        i += 2 if token in _VALUE_OPTIONS else 1
+    return list(argv), []
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        usage=f"{PROG} [-h] [-n N] [--tag-output] [--timeout S] [--interface ADDR] "
+        "command [args ...]",
+        description="Run a program as N cooperating hpxpy localities (like mpiexec).",
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "-n",
+        "-np",
+        "-l",
+        "--localities",
+        dest="num_localities",
+        type=int,
+        default=4,
+        metavar="N",
+        help="number of localities (default: 4)",
+    )
+    parser.add_argument(
+        "--tag-output", action="store_true", help="prefix every output line with [locality id]"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop the job after S seconds (exit status 124)",
+    )
+    parser.add_argument(
+        "--interface",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address the localities bind and the rendezvous listens on (default: 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--grace-period",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="seconds survivors get to exit after a locality fails (default: 3)",
+    )
+    parser.add_argument(
+        "--mpi4py",
+        action="store_true",
+        help="let the program 'import mpi4py' and run on hpxpy (compatibility shim)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``hpxrun`` command: ``hpxrun -n N [options] command [args...]``; returns the status."""
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = _build_parser()
+    options, command = _split_argv(argv)
+    try:
+        ns = parser.parse_args(options)
+    except SystemExit as exc:  # -h, or a usage error (already reported)
+        return exc.code if isinstance(exc.code, int) else 2
+    if not command:
+        parser.print_usage(sys.stderr)
+        _message("error: no command given")
+        return 2
+    if ns.num_localities < 1:
+        _message(f"error: the number of localities must be >= 1, got {ns.num_localities}")
+        return 2
+    if ns.timeout is not None and not ns.timeout > 0:
+        _message(f"error: --timeout must be > 0 seconds, got {ns.timeout:g}")
+        return 2
+    if ns.grace_period < 0:
+        _message(f"error: --grace-period must be >= 0 seconds, got {ns.grace_period:g}")
+        return 2
+    env: Dict[str, str] = {}
+    if ns.mpi4py:
+        shim = _mpi4py_shim_dir()
+        if shim is None:
+            _message("error: --mpi4py: the mpi4py compatibility shim is not available")
+            return 2
+        old = os.environ.get("PYTHONPATH")
+        env["PYTHONPATH"] = shim if not old else shim + os.pathsep + old
+    config = LaunchConfig(
+        num_localities=ns.num_localities,
+        timeout=ns.timeout,
+        tag_output=ns.tag_output,
+        interface=ns.interface,
+        grace_period=ns.grace_period,
+        env=env,
+    )
+    try:
+        return run_job(command, config)
+    except OSError as err:  # e.g. the interface cannot be bound
+        _message(f"error: {err}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Shared helpers: run a program as a real multi-process job under hpxrun, bounded in time,
+with every process of the job gone afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import pytest
+
+PROGRAMS = Path(__file__).parent / "programs"
+
+
+class Job:
+    """A finished job: exit status, output, and the RESULT lines parsed per locality."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.results: Dict[int, dict] = {}
+        for line in stdout.splitlines():
+            if line.startswith("RESULT "):
+                data = json.loads(line[len("RESULT "):])
+                self.results[data["id"]] = data
+
+    def __repr__(self) -> str:
+        return f"Job(rc={self.returncode}, stdout={self.stdout[-2000:]!r}, " \
+               f"stderr={self.stderr[-3000:]!r})"
+
+
+def hpxrun_command(n: int, script: Sequence[str], launcher_args: Sequence[str] = ()) -> List[str]:
+    return [sys.executable, "-m", "hpxpy.launcher", "-n", str(n), *launcher_args,
+            sys.executable, *script]
+
+
+def run_job(n: int, script: Sequence[str], timeout: float = 90, launcher_args=(),
+            env: Optional[dict] = None) -> Job:
+    """Run under hpxrun; on timeout kill the launcher's whole process group and fail."""
+    proc = subprocess.Popen(
+        hpxrun_command(n, script, launcher_args), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"job of {n} localities exceeded {timeout} s\n{out[-2000:]}\n{err[-3000:]}")
+    return Job(proc.returncode, out, err)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it is gone for our purposes once reaped by its parent.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,60 @@
+"""A lost locality makes the survivors raise, the job ends non-zero, nothing is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from conftest import PROGRAMS, hpxrun_command, pid_alive, run_job
+
+
+def pids_of(stdout: str) -> dict:
+    return {d["id"]: d["pid"] for d in
+            (json.loads(line[4:]) for line in stdout.splitlines() if line.startswith("PID "))}
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_locality_killed_mid_all_reduce(n):
+    start = time.time()
+    job = run_job(n, [str(PROGRAMS / "die_mid_allreduce.py")], timeout=60)
+    assert job.returncode != 0, job
+    lost = [json.loads(line[5:]) for line in job.stdout.splitlines() if line.startswith("LOST ")]
+    assert sorted(d["id"] for d in lost) == list(range(n - 1)), job  # every survivor raised
+    for d in lost:
+        assert d["locality"] == n - 1 and d["later"] == n - 1
+        assert f"locality {n - 1}" in d["msg"]
+        assert d["t"] - start < 30  # includes start-up; the raise itself follows the kill
+    pids = pids_of(job.stdout)
+    assert len(pids) == n
+    assert not any(pid_alive(p) for p in pids.values()), "a locality outlived the job"
+
+
+def test_sigint_interrupts_blocked_localities():
+    proc = subprocess.Popen(
+        hpxrun_command(3, [str(PROGRAMS / "blocked_forever.py")]),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        lines = []
+        while len(lines) < 3:  # wait until all three localities are up
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            if line.startswith("PID "):
+                lines.append(line)
+        time.sleep(0.5)  # let 1 and 2 block in the barrier
+        t0 = time.time()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        elapsed = time.time() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode != 0
+    assert err.count("KeyboardInterrupt") >= 2, err  # the blocked ones were interrupted
+    assert elapsed < 10
+    for line in lines:
+        assert not pid_alive(json.loads(line[4:])["pid"])
