@@ -35,16 +35,16 @@ def test_locality_killed_mid_all_reduce(n):
 
 def test_sigint_interrupts_blocked_localities():
     proc = subprocess.Popen(
-        hpxrun_command(3, [str(PROGRAMS / "blocked_forever.py")]),
+        hpxrun_command(2, [str(PROGRAMS / "blocked_forever.py")]),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         lines = []
-        while len(lines) < 3:  # wait until all three localities are up
+        while len(lines) < 2:  # wait until both localities are up
             line = proc.stdout.readline()
             assert line, proc.stderr.read()
             if line.startswith("PID "):
                 lines.append(line)
-        time.sleep(0.5)  # let 1 and 2 block in the barrier
+        time.sleep(0.5)  # let locality 1 block in the barrier
         t0 = time.time()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
@@ -54,7 +54,8 @@ def test_sigint_interrupts_blocked_localities():
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode != 0
-    assert err.count("KeyboardInterrupt") >= 2, err  # the blocked ones were interrupted
-    assert elapsed < 10
+    # The blocked barrier was interrupted; the launcher then stopped the sleeping locality.
+    assert "KeyboardInterrupt" in err and "hpx.barrier()" in err, err
+    assert elapsed < 15
     for line in lines:
         assert not pid_alive(json.loads(line[4:])["pid"])
