@@ -27,7 +27,7 @@ LocalityError.__doc__ = (
 
 # How long a waiting call polls before it blocks, in microseconds. Short: localities often
 # outnumber cores, and a spinning waiter then steals the core its sender needs.
-_DEFAULT_SPIN_US = 20
+_DEFAULT_SPIN_US = 50
 
 
 @dataclass(frozen=True)

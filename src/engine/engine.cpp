@@ -12,6 +12,14 @@
 #endif
 
 namespace hpxpy {
+namespace {
+// Counts a thread as using the parcelport, so shutdown can wait until none does.
+struct ActiveScope {
+    std::atomic<int>& count;
+    explicit ActiveScope(std::atomic<int>& c) : count(c) { ++count; }
+    ~ActiveScope() { --count; }
+};
+}  // namespace
 
 Engine::Engine(int self, int size, int spin_us)
     : self_(self), size_(size), spin_us_(spin_us), departed_(static_cast<std::size_t>(size), 0) {}
@@ -36,7 +44,12 @@ void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>
         return;
     }
     if (!parcelport_) throw std::runtime_error("hpxpy: runtime is not connected");
-    parcelport_->send(dest, context, tag, parts, interrupt_);
+    ActiveScope active(active_);
+    if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
+    parcelport_->send(dest, context, tag, parts, [this] {
+        if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
+        if (interrupt_) interrupt_();
+    });
 }
 
 std::optional<Message> Engine::take_match_locked(int context, int source, int tag) {
@@ -70,6 +83,17 @@ std::optional<Message> Engine::try_receive(int context, int source, int tag) {
 Message Engine::receive(int context, int source, int tag) {
     using clock = std::chrono::steady_clock;
     const auto spin_until = clock::now() + std::chrono::microseconds(spin_us_);
+    // While we wait, the background progress thread stands aside: we read the sockets.
+    struct WaitScope {
+        Parcelport* pp;
+        explicit WaitScope(Parcelport* p) : pp(p) {
+            if (pp) pp->begin_wait();
+        }
+        ~WaitScope() {
+            if (pp) pp->end_wait();
+        }
+    } scope(parcelport_.get());
+    ActiveScope active(active_);
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
         if (auto msg = take_match_locked(context, source, tag)) return std::move(*msg);
@@ -79,24 +103,25 @@ Message Engine::receive(int context, int source, int tag) {
             throw LocalityLost(source, "it finalized and left the job while a message from "
                                        "it was still expected");
         const uint64_t seen = arrivals_.load();
+        lock.unlock();
+        bool progressed;
         if (parcelport_ && clock::now() < spin_until) {
-            // Short spin: read the sockets ourselves, saving the progress thread's wake-up.
+            // Short spin: read the sockets ourselves, no sleeping.
+            progressed = parcelport_->progress_try();
+            if (!progressed) std::this_thread::yield();  // lets a peer sharing our core run
+            progressed = true;
+        } else if (parcelport_) {
+            // Then block in poll() ourselves; wake every 100 ms to let Ctrl-C through.
+            progressed = parcelport_->wait_for_input(100, arrivals_, seen);
+        } else {
+            lock.lock();  // one locality: only a loopback send can satisfy us
+            progressed = arrived_.wait_for(lock, std::chrono::milliseconds(100), [&] {
+                return arrivals_.load() != seen || closed_;
+            });
             lock.unlock();
-            if (!parcelport_->progress_try()) HPXPY_CPU_RELAX();
-            lock.lock();
-            continue;
         }
-        // Then block; wake every 100 ms to let Ctrl-C through.
-        if (!arrived_.wait_for(lock, std::chrono::milliseconds(100), [&] {
-                return arrivals_.load() != seen || lost_locality_ >= 0 || closed_ ||
-                       (source >= 0 && departed_[static_cast<std::size_t>(source)]);
-            })) {
-            if (interrupt_) {
-                lock.unlock();
-                interrupt_();
-                lock.lock();
-            }
-        }
+        if (!progressed && arrivals_.load() == seen && interrupt_) interrupt_();
+        lock.lock();
     }
 }
 
@@ -107,6 +132,7 @@ void Engine::deliver(Message&& message) {
         arrivals_.fetch_add(1);
     }
     arrived_.notify_all();
+    if (parcelport_) parcelport_->notify_poller();
 }
 
 void Engine::peer_lost(int locality, const std::string& why) {
@@ -115,16 +141,20 @@ void Engine::peer_lost(int locality, const std::string& why) {
         if (closed_ || lost_locality_ >= 0) return;
         lost_locality_ = locality;
         lost_why_ = why;
+        arrivals_.fetch_add(1);  // counts as news for anyone waiting
     }
     arrived_.notify_all();
+    if (parcelport_) parcelport_->notify_poller();
 }
 
 void Engine::peer_departed(int locality) {
     {
         std::lock_guard<std::mutex> lock(mu_);
         departed_[static_cast<std::size_t>(locality)] = 1;
+        arrivals_.fetch_add(1);
     }
     arrived_.notify_all();
+    if (parcelport_) parcelport_->notify_poller();
 }
 
 void Engine::shutdown(bool graceful) {
@@ -137,11 +167,21 @@ void Engine::shutdown(bool graceful) {
     }
     arrived_.notify_all();
     if (parcelport_) {
+        // Threads still waiting (an async operation, when a failure ends the job) see
+        // closed_ within one poll slice; the parcelport must outlive them.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+            parcelport_->notify_poller();
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         if (graceful)
             parcelport_->shutdown();
         else
             parcelport_->abort(blame);
-        parcelport_.reset();
+        if (active_.load() > 0)
+            (void)parcelport_.release();  // still in use: leak it rather than free it
+        else
+            parcelport_.reset();
     }
     std::lock_guard<std::mutex> lock(mu_);
     unexpected_.clear();

@@ -58,7 +58,8 @@ private:
     std::vector<char> departed_;  // peers that finalized and left
     int lost_locality_ = -1;
     std::string lost_why_;
-    bool closed_ = false;
+    std::atomic<bool> closed_{false};
+    std::atomic<int> active_{0};  // threads inside send/receive using the parcelport
 };
 
 }  // namespace hpxpy

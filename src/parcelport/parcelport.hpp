@@ -3,6 +3,8 @@
 // above (matching engine, collectives).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,21 @@ public:
     // arrived. Returns true if it delivered at least one message. Never blocks; returns
     // false at once when another thread is already making progress.
     virtual bool progress_try() = 0;
+
+    // An application thread is waiting for a message (between these two calls the
+    // background progress thread stands aside, so it does not wake on every message).
+    virtual void begin_wait() = 0;
+    virtual void end_wait() = 0;
+
+    // Block until input arrives, or `arrivals` differs from `seen`, or `timeout_ms` passes,
+    // reading (and delivering) what arrives. The waiting thread itself sits in poll(): one
+    // wake-up per message instead of two (progress thread, then waiter). False on timeout.
+    virtual bool wait_for_input(int timeout_ms, const std::atomic<uint64_t>& arrivals,
+                                uint64_t seen) = 0;
+
+    // Something was delivered by a thread other than the one blocked in wait_for_input:
+    // wake it up so it looks.
+    virtual void notify_poller() = 0;
 
     // Tell every peer we are leaving (so our EOF is not taken for a crash), stop the
     // progress thread and close the connections.

@@ -60,6 +60,7 @@ TcpParcelport::TcpParcelport(int self, std::vector<int> fds, ParcelSink& sink)
     : self_(self), sink_(sink) {
     if (pipe(wake_pipe_) != 0) throw std::runtime_error("hpxpy: cannot create wake pipe");
     set_nonblocking(wake_pipe_[0]);
+    set_nonblocking(wake_pipe_[1]);  // a kick never blocks; one pending byte is enough
     for (std::size_t i = 0; i < fds.size(); ++i) {
         auto peer = std::make_unique<Peer>();
         peer->id = static_cast<int>(i);
@@ -75,12 +76,7 @@ TcpParcelport::TcpParcelport(int self, std::vector<int> fds, ParcelSink& sink)
 }
 
 TcpParcelport::~TcpParcelport() {
-    stopping_ = true;
-    if (thread_.joinable()) {
-        char c = 1;
-        (void)!write(wake_pipe_[1], &c, 1);
-        thread_.join();
-    }
+    if (thread_.joinable()) stop_and_close();
     for (auto& peer : peers_)
         if (peer->fd >= 0) close(peer->fd);
     close(wake_pipe_[0]);
@@ -200,33 +196,80 @@ bool TcpParcelport::progress_try() {
     return any;
 }
 
-void TcpParcelport::progress_loop() {
+bool TcpParcelport::poll_and_read(int timeout_ms) {
     std::vector<pollfd> fds;
     std::vector<Peer*> owners;
-    while (!stopping_) {
-        fds.clear();
-        owners.clear();
-        fds.push_back({wake_pipe_[0], POLLIN, 0});
-        owners.push_back(nullptr);
-        {
-            std::lock_guard<std::mutex> lock(progress_mu_);
-            for (auto& peer : peers_) {
-                if (!peer->open) continue;
-                fds.push_back({peer->fd, POLLIN, 0});
-                owners.push_back(peer.get());
-            }
-        }
-        int ready = poll(fds.data(), fds.size(), -1);  // block: no spinning here
-        if (ready < 0 && errno != EINTR) break;
-        if (stopping_) break;
-        if (fds[0].revents) {
-            char drain[64];
-            while (read(wake_pipe_[0], drain, sizeof drain) > 0) {
-            }
-        }
+    fds.push_back({wake_pipe_[0], POLLIN, 0});
+    owners.push_back(nullptr);
+    {
         std::lock_guard<std::mutex> lock(progress_mu_);
-        for (std::size_t i = 1; i < fds.size(); ++i)
-            if (fds[i].revents) read_available(*owners[i]);
+        for (auto& peer : peers_) {
+            if (!peer->open) continue;
+            fds.push_back({peer->fd, POLLIN, 0});
+            owners.push_back(peer.get());
+        }
+    }
+    int ready = poll(fds.data(), fds.size(), timeout_ms);
+    if (ready <= 0) return false;
+    if (fds[0].revents) {
+        char drain[64];
+        while (read(wake_pipe_[0], drain, sizeof drain) > 0) {
+        }
+    }
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    for (std::size_t i = 1; i < fds.size(); ++i)
+        if (fds[i].revents) read_available(*owners[i]);
+    return true;
+}
+
+void TcpParcelport::kick() {
+    char c = 1;
+    (void)!write(wake_pipe_[1], &c, 1);
+}
+
+void TcpParcelport::rest(int ms) {
+    std::unique_lock<std::mutex> lock(idle_mu_);
+    idle_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_.load(); });
+}
+
+bool TcpParcelport::wait_for_input(int timeout_ms, const std::atomic<uint64_t>& arrivals,
+                                   uint64_t seen) {
+    std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
+    if (!token.owns_lock()) {
+        if (background_polling_) kick();  // it steps aside: app_waiting_ > 0
+        token.lock();
+    }
+    // Announce ourselves before the last look, so a delivery racing with us kicks us.
+    poller_ = std::this_thread::get_id();
+    bool progressed = true;
+    if (arrivals.load() == seen && !stopping_) progressed = poll_and_read(timeout_ms);
+    poller_ = std::thread::id();
+    return progressed;
+}
+
+void TcpParcelport::notify_poller() {
+    std::thread::id poller = poller_.load();
+    if (poller != std::thread::id() && poller != std::this_thread::get_id()) kick();
+}
+
+void TcpParcelport::progress_loop() {
+    // Drains the sockets while no application thread waits (it then waits itself).
+    const std::thread::id me = std::this_thread::get_id();
+    while (!stopping_) {
+        if (app_waiting_ > 0) {
+            rest(10);
+            continue;
+        }
+        std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
+        if (!token.owns_lock()) {
+            rest(10);
+            continue;
+        }
+        background_polling_ = true;
+        poller_ = me;
+        if (app_waiting_ == 0 && !stopping_) poll_and_read(-1);  // blocks: no spinning
+        poller_ = std::thread::id();
+        background_polling_ = false;
     }
 }
 
@@ -321,8 +364,11 @@ void TcpParcelport::abort(int blame) {
 
 void TcpParcelport::stop_and_close() {
     stopping_ = true;
-    char c = 1;
-    (void)!write(wake_pipe_[1], &c, 1);
+    kick();
+    {
+        std::lock_guard<std::mutex> lock(idle_mu_);
+    }
+    idle_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     for (auto& peer : peers_) {
         if (peer->fd >= 0) close(peer->fd);

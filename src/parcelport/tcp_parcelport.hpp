@@ -1,9 +1,12 @@
 // TCP parcelport: one authenticated stream per peer (set up by the Python bootstrap and
-// handed over as file descriptors), a progress thread that blocks in poll(), and
-// caller-driven progress for waiters that are still in their short spin.
+// handed over as file descriptors). Progress is made by whoever waits: an application
+// thread spinning briefly (progress_try) or blocked in poll() (wait_for_input), and, when
+// no application thread waits, a background progress thread blocked in poll() so that
+// unexpected messages are still drained and senders never stall.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -22,6 +25,11 @@ public:
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
               const InterruptCheck& interrupt) override;
     bool progress_try() override;
+    void begin_wait() override { ++app_waiting_; }
+    void end_wait() override { --app_waiting_; }
+    bool wait_for_input(int timeout_ms, const std::atomic<uint64_t>& arrivals,
+                        uint64_t seen) override;
+    void notify_poller() override;
     void shutdown() override;
     void abort(int blame) override;
     std::string name() const override { return "tcp"; }
@@ -33,12 +41,22 @@ private:
     void read_available(Peer& peer);
     void mark_lost(Peer& peer, const std::string& why);
     void stop_and_close();
+    // poll() on every open peer and the wake pipe; reads what arrived. Needs poll_token_.
+    bool poll_and_read(int timeout_ms);
+    void kick();
+    void rest(int ms);
 
     int self_;
     ParcelSink& sink_;
     std::vector<std::unique_ptr<Peer>> peers_;
     std::mutex progress_mu_;  // one reader of the sockets at a time
-    int wake_pipe_[2] = {-1, -1};
+    int wake_pipe_[2] = {-1, -1};  // written to wake whoever is blocked in poll()
+    std::mutex poll_token_;         // whoever holds it blocks in poll() for everyone
+    std::atomic<std::thread::id> poller_{};
+    std::atomic<bool> background_polling_{false};
+    std::atomic<int> app_waiting_{0};
+    std::mutex idle_mu_;  // the background thread rests here while applications wait
+    std::condition_variable idle_cv_;
     std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
