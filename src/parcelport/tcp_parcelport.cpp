@@ -222,6 +222,35 @@ bool TcpParcelport::poll_and_read(int timeout_ms) {
     return true;
 }
 
+bool TcpParcelport::wait_writable(Peer& dest) {
+    std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
+    if (!token.owns_lock()) {
+        pollfd pfd{dest.fd, POLLOUT, 0};
+        return poll(&pfd, 1, kPollSliceMs) > 0;
+    }
+    poller_ = std::this_thread::get_id();
+    std::vector<pollfd> fds;
+    std::vector<Peer*> owners;
+    fds.push_back({dest.fd, POLLOUT, 0});
+    owners.push_back(nullptr);
+    {
+        std::lock_guard<std::mutex> lock(progress_mu_);
+        for (auto& peer : peers_) {
+            if (!peer->open) continue;
+            fds.push_back({peer->fd, POLLIN, 0});
+            owners.push_back(peer.get());
+        }
+    }
+    int ready = poll(fds.data(), fds.size(), kPollSliceMs);
+    if (ready > 0) {
+        std::lock_guard<std::mutex> lock(progress_mu_);
+        for (std::size_t i = 1; i < fds.size(); ++i)
+            if (fds[i].revents) read_available(*owners[i]);
+    }
+    poller_ = std::thread::id();
+    return ready > 0;
+}
+
 void TcpParcelport::kick() {
     char c = 1;
     (void)!write(wake_pipe_[1], &c, 1);
@@ -296,9 +325,9 @@ void TcpParcelport::send(int dest, int context, int tag, const std::vector<Const
             if (errno == EINTR) continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 throw LocalityLost(dest, std::string("send failed: ") + std::strerror(errno));
-            // Socket buffer full: the peer's progress thread drains it. Block, in slices.
-            pollfd pfd{peer.fd, POLLOUT, 0};
-            if (poll(&pfd, 1, kPollSliceMs) == 0) {
+            // Socket buffer full until the peer reads. Meanwhile read what comes to us (the
+            // peer may be sending to us at the same time), unless another thread already is.
+            if (!wait_writable(peer)) {
                 if (peer.lost) throw LocalityLost(dest, "connection lost");
                 if (interrupt) interrupt();
             }

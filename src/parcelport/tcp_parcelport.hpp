@@ -43,6 +43,9 @@ private:
     void stop_and_close();
     // poll() on every open peer and the wake pipe; reads what arrived. Needs poll_token_.
     bool poll_and_read(int timeout_ms);
+    // A sender blocked on a full socket: waits until `dest` is writable, reading incoming
+    // data meanwhile if no one else is. False after a 100 ms slice with nothing to do.
+    bool wait_writable(Peer& dest);
     void kick();
     void rest(int ms);
 
