@@ -138,16 +138,13 @@ def _run_async(fn, *args) -> Future:
 
 
 def _all_reduce(rt, tag: int, arr: Any, op: OpLike) -> Any:
-    out, code, status, text = None, 0, 0, ""
+    src, code, opcode, status, text = None, 0, 0, 0, ""
     try:
         opcode = _op_code(op)
         src, code = _as_array(arr, "all_reduce")
-        out = src.copy()
     except (TypeError, ValueError) as exc:
-        opcode = 0
         status, text = _failure(exc)
-    rt.all_reduce(out, code, opcode, tag, status, text)
-    return _result(out)
+    return _from_item(rt.all_reduce(src, code, opcode, tag, status, text), src)
 
 
 def all_reduce(arr: Any, op: OpLike = "sum") -> Any:

@@ -110,16 +110,18 @@ PYBIND11_MODULE(_core, m) {
                 r.engine().shutdown(graceful);
             },
             py::arg("graceful") = true)
-        .def(
-            "all_reduce",
-            [](Runtime& r, py::object out, uint32_t dtype, uint32_t op, int tag, int status,
-               const std::string& text) {
-                ArrayRef ref = to_ref(out, dtype);
-                Failure failure = to_failure(status, text);
-                py::gil_scoped_release nogil;
-                r.collectives().all_reduce(ref, op, tag, failure);
-            },
-            "Reduce `out` in place across every locality")
+        .def("all_reduce",
+             [](Runtime& r, py::object value, uint32_t dtype, uint32_t op, int tag, int status,
+                const std::string& text) {
+                 ArrayRef ref = to_ref(value, dtype);
+                 Failure failure = to_failure(status, text);
+                 Item item;
+                 {
+                     py::gil_scoped_release nogil;
+                     item = r.collectives().all_reduce(ref, op, tag, failure);
+                 }
+                 return item_to_python(item);
+             })
         .def("broadcast",
              [](Runtime& r, py::object value, uint32_t dtype, int root, int tag, int status,
                 const std::string& text) {

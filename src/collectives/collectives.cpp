@@ -101,16 +101,24 @@ Failure failure_of(const Item& item) {
 
 }  // namespace
 
-void Collectives::all_reduce(ArrayRef& inout, uint32_t op, int tag, const Failure& failure) {
+Item Collectives::all_reduce(const ArrayRef& value, uint32_t op, int tag,
+                             const Failure& failure) {
     const int n = engine_.size(), r = engine_.self();
-    OutItem mine(inout, r, op, failure);
+    OutItem mine(value, r, op, failure);
     Failure state = failure;
-    const std::size_t count = failure.status == Status::ok ? inout.nbytes / dtype_size(inout.dtype) : 0;
+    const std::size_t count =
+        failure.status == Status::ok ? value.nbytes / dtype_size(value.dtype) : 0;
+    // The running result: our input at first, then the payload each step reduced into
+    // (the partner's bytes are combined in place, so the input is never copied).
+    Item acc;
+    acc.header = mine.header;
+    const char* acc_data = static_cast<const char*>(value.data);
 
     auto send_state = [&](int dest) {
-        if (state.status != Status::ok && mine.header.status == 0) mine.set_error(state);
+        OutItem out(value, r, op, state);
+        if (state.status == Status::ok) out.data = acc_data;
         std::vector<ConstBuffer> parts;
-        mine.append_to(parts);
+        out.append_to(parts);
         engine_.send(dest, kCollectiveContext, tag, parts);
     };
     // Receives a partner's contribution and folds it in: lower ids always on the left.
@@ -135,10 +143,13 @@ void Collectives::all_reduce(ArrayRef& inout, uint32_t op, int tag, const Failur
             state = {h.dtype != me.dtype ? Status::type_error : Status::value_error, text.str()};
             return;
         }
+        char* theirs = const_cast<char*>(item.data);  // our own copy of their bytes
         if (src < r)
-            reduce(me.dtype, op, item.data, inout.data, inout.data, count);
+            reduce(me.dtype, op, theirs, acc_data, theirs, count);
         else
-            reduce(me.dtype, op, inout.data, item.data, inout.data, count);
+            reduce(me.dtype, op, acc_data, theirs, theirs, count);
+        acc_data = theirs;
+        acc.owner = msg.payload;
     };
     auto receive_result = [&](int src) {
         Message msg = engine_.receive(kCollectiveContext, src, tag);
@@ -146,7 +157,8 @@ void Collectives::all_reduce(ArrayRef& inout, uint32_t op, int tag, const Failur
         if (item.header.status != 0) {
             if (state.status == Status::ok) state = failure_of(item);
         } else if (state.status == Status::ok) {
-            std::memcpy(inout.data, item.data, inout.nbytes);
+            acc_data = item.data;
+            acc.owner = msg.payload;
         }
     };
 
@@ -161,14 +173,12 @@ void Collectives::all_reduce(ArrayRef& inout, uint32_t op, int tag, const Failur
             send_state(partner);
             receive_combine(partner);
         }
-        if (r < extra) {
-            std::vector<ConstBuffer> parts;
-            OutItem result(inout, r, op, state);
-            result.append_to(parts);
-            engine_.send(r + p2, kCollectiveContext, tag, parts);
-        }
+        if (r < extra) send_state(r + p2);
     }
     if (state.status != Status::ok) raise(state);
+    acc.data = acc_data;
+    if (!acc.owner) acc.data = nullptr;  // one locality: the result is the input itself
+    return acc;
 }
 
 Item Collectives::broadcast(const ArrayRef& value, int root, int tag, const Failure& failure) {

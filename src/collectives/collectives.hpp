@@ -71,8 +71,9 @@ class Collectives {
 public:
     explicit Collectives(Engine& engine) : engine_(engine) {}
 
-    // Reduces `inout` in place across all localities.
-    void all_reduce(ArrayRef& inout, uint32_t op, int tag, const Failure& failure);
+    // The element-wise reduction of `value` over all localities. `value` is only read; the
+    // result lives in a received payload (null owner in a job of one: it is `value`).
+    Item all_reduce(const ArrayRef& value, uint32_t op, int tag, const Failure& failure);
     // `value` is read on the root only. The root gets back an Item with a null owner.
     Item broadcast(const ArrayRef& value, int root, int tag, const Failure& failure);
     // Root: one Item per locality, in locality order (its own with a null owner).

@@ -1,0 +1,47 @@
+#include "common.hpp"
+
+namespace hpxpy {
+
+BlockPool& BlockPool::instance() {
+    static BlockPool* pool = new BlockPool();  // never destroyed: payloads may outlive statics
+    return *pool;
+}
+
+char* BlockPool::take(std::size_t size, std::size_t& capacity) {
+    if (size >= kMinPooled) {
+        std::lock_guard<std::mutex> lock(mu_);
+        // Best fit among blocks no more than twice the size asked for.
+        std::size_t best = free_.size();
+        for (std::size_t i = 0; i < free_.size(); ++i) {
+            const Block& b = free_[i];
+            if (b.capacity >= size && b.capacity <= 2 * size &&
+                (best == free_.size() || b.capacity < free_[best].capacity))
+                best = i;
+        }
+        if (best != free_.size()) {
+            Block b = free_[best];
+            free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(best));
+            cached_bytes_ -= b.capacity;
+            capacity = b.capacity;
+            return b.data;
+        }
+    }
+    char* data = static_cast<char*>(std::malloc(size ? size : 1));
+    if (!data) throw std::bad_alloc();
+    capacity = size;
+    return data;
+}
+
+void BlockPool::give(char* block, std::size_t capacity) {
+    if (capacity >= kMinPooled) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (free_.size() < kMaxCachedBlocks && cached_bytes_ + capacity <= kMaxCachedBytes) {
+            free_.push_back({block, capacity});
+            cached_bytes_ += capacity;
+            return;
+        }
+    }
+    std::free(block);
+}
+
+}  // namespace hpxpy
