@@ -95,6 +95,7 @@ class _State:
         self.executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self.started_multi = False  # a multi-locality job cannot re-bootstrap
         self.failed = False  # an uncaught exception: leave without the closing barrier
+        self.world_group: Optional[_core.Group] = None
 
 
 _state = _State()
@@ -138,6 +139,7 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
         _state.mesh = mesh  # keeps listening: late or hostile connections are refused there
         _state.config = cfg
         _state.tags = itertools.count()
+        _state.world_group = None
 
 
 def finalize() -> None:
@@ -152,7 +154,7 @@ def finalize() -> None:
                 _state.executor.shutdown(wait=graceful)
                 _state.executor = None
             if graceful:
-                core.barrier("hpxpy.finalize", next_tag())
+                core.barrier(world_group(), "hpxpy.finalize", next_tag())
         except (LocalityError, KeyboardInterrupt):
             graceful = False
             raise
@@ -214,6 +216,21 @@ def core() -> _core.Runtime:
                 init()
             rt = _state.core
     return rt  # type: ignore[return-value]
+
+
+# Message contexts: hpx's own collectives use 1; communicators (hpxpy.comm) take theirs
+# from 2 upwards.
+HPX_COLLECTIVE_CONTEXT = 1
+
+
+def world_group() -> _core.Group:
+    """Every locality of the job, for hpx's own collectives."""
+    g = _state.world_group
+    if g is None:
+        rt = core()
+        g = _state.world_group = _core.Group(
+            HPX_COLLECTIVE_CONTEXT, rt.locality_id, [], rt.num_localities)
+    return g
 
 
 def next_tag() -> int:

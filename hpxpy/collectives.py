@@ -144,7 +144,9 @@ def _all_reduce(rt, tag: int, arr: Any, op: OpLike) -> Any:
         src, code = _as_array(arr, "all_reduce")
     except (TypeError, ValueError) as exc:
         status, text = _failure(exc)
-    return _from_item(rt.all_reduce(src, code, opcode, tag, status, text), src)
+    return _from_item(
+        rt.all_reduce(_runtime.world_group(), src, code, opcode, tag, status, text), src
+    )
 
 
 def all_reduce(arr: Any, op: OpLike = "sum") -> Any:
@@ -172,7 +174,7 @@ def _broadcast(rt, tag: int, arr: Any, root: int) -> Any:
             own, code = _as_array(arr, "broadcast")
         except (TypeError, ValueError) as exc:
             status, text = _failure(exc)
-    return _from_item(rt.broadcast(own, code, root, tag, status, text), own)
+    return _from_item(rt.broadcast(_runtime.world_group(), own, code, root, tag, status, text), own)
 
 
 def broadcast(arr: Any, root: int = 0) -> Any:
@@ -194,7 +196,7 @@ def _gather(rt, tag: int, arr: Any, root: int) -> Optional[List[Any]]:
         own, code = _as_array(arr, "gather")
     except (TypeError, ValueError) as exc:
         status, text = _failure(exc)
-    items = rt.gather(own, code, root, tag, status, text)
+    items = rt.gather(_runtime.world_group(), own, code, root, tag, status, text)
     if items is None:
         return None
     return [_from_item(item, own) for item in items]
@@ -245,7 +247,7 @@ def _scatter(rt, tag: int, values: Any, root: int) -> Any:
         except (TypeError, ValueError) as exc:
             arrays, codes = [], []
             status, text = _failure(exc)
-    item = rt.scatter(arrays, codes, root, tag, status, text)
+    item = rt.scatter(_runtime.world_group(), arrays, codes, root, tag, status, text)
     return _from_item(item, arrays[root] if item is None else None)
 
 
@@ -267,7 +269,7 @@ def scatter_async(values: Any, root: int = 0) -> Future:
 
 
 def _barrier(rt, tag: int, name: str) -> None:
-    rt.barrier(name, tag)
+    rt.barrier(_runtime.world_group(), name, tag)
 
 
 def barrier(name: Optional[str] = None) -> None:

@@ -48,14 +48,33 @@ Failure to_failure(int status, const std::string& text) {
     return {static_cast<Status>(status), text};
 }
 
-ArrayRef to_ref(const py::object& obj, uint32_t dtype) {
+// Keeps the Python buffers of one call alive (and locked) until the call returns.
+using Views = std::vector<std::unique_ptr<py::buffer_info>>;
+
+ConstBuffer view_of(const py::handle& obj, Views& views) {
+    views.push_back(std::make_unique<py::buffer_info>(py::reinterpret_borrow<py::buffer>(obj).request()));
+    const py::buffer_info& info = *views.back();
+    return {info.ptr, static_cast<std::size_t>(info.size * info.itemsize)};
+}
+
+// None (nothing), a C-contiguous numpy array (one segment, its shape), or a list of
+// buffer objects sent back to back (shape: the total byte count).
+ArrayRef to_ref(const py::handle& obj, uint32_t dtype, Views& views) {
     ArrayRef ref;
     if (obj.is_none()) return ref;
-    auto arr = py::reinterpret_borrow<py::array>(obj);
     ref.dtype = dtype;
+    if (py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj)) {
+        for (const py::handle& part : obj) {
+            ref.segments.push_back(view_of(part, views));
+            ref.nbytes += ref.segments.back().size;
+        }
+        ref.shape = {static_cast<int64_t>(ref.nbytes)};
+        return ref;
+    }
+    auto arr = py::reinterpret_borrow<py::array>(obj);
     for (py::ssize_t i = 0; i < arr.ndim(); ++i) ref.shape.push_back(arr.shape(i));
-    ref.data = arr.mutable_data();
-    ref.nbytes = static_cast<std::size_t>(arr.nbytes());
+    ref.segments.push_back({arr.data(), static_cast<std::size_t>(arr.nbytes())});
+    ref.nbytes = ref.segments.back().size;
     return ref;
 }
 
@@ -67,6 +86,10 @@ py::object item_to_python(const Item& item) {
     for (uint32_t i = 0; i < item.header.ndim; ++i) shape[i] = item.header.shape[i];
     auto offset = static_cast<std::size_t>(item.data - item.owner->data());
     return py::make_tuple(item.header.dtype, shape, item.owner, offset, item.header.nbytes);
+}
+
+py::object message_to_python(Message& m) {
+    return py::make_tuple(m.source, m.tag, m.payload);
 }
 
 }  // namespace
@@ -97,6 +120,29 @@ PYBIND11_MODULE(_core, m) {
         })
         .def("__len__", &Payload::size);
 
+    py::class_<Group>(m, "Group", "Localities taking part in a collective, and their context")
+        .def(py::init([](int context, int rank, std::vector<int> members, int size) {
+                 Group g;
+                 g.context = context;
+                 g.rank = rank;
+                 g.members = std::move(members);
+                 g.size = g.members.empty() ? size : static_cast<int>(g.members.size());
+                 return g;
+             }),
+             py::arg("context"), py::arg("rank"), py::arg("members"), py::arg("size") = 0)
+        .def_readonly("context", &Group::context)
+        .def_readonly("rank", &Group::rank)
+        .def_readonly("size", &Group::size);
+
+    py::class_<RecvRequest, RecvRequestPtr>(m, "RecvRequest", "A posted receive")
+        .def_property_readonly("done", [](const RecvRequest& r) { return r.done.load(); })
+        .def_property_readonly("source", [](const RecvRequest& r) { return r.message.source; })
+        .def_property_readonly("tag", [](const RecvRequest& r) { return r.message.tag; })
+        .def_property_readonly("payload", [](const RecvRequest& r) { return r.message.payload; });
+
+    m.attr("ANY_SOURCE") = kAnySource;
+    m.attr("ANY_TAG") = kAnyTag;
+
     py::class_<Runtime>(m, "Runtime")
         .def(py::init<int, int, std::vector<int>, int>(), py::arg("locality_id"),
              py::arg("num_localities"), py::arg("fds"), py::arg("spin_us"))
@@ -111,38 +157,41 @@ PYBIND11_MODULE(_core, m) {
             },
             py::arg("graceful") = true)
         .def("all_reduce",
-             [](Runtime& r, py::object value, uint32_t dtype, uint32_t op, int tag, int status,
-                const std::string& text) {
-                 ArrayRef ref = to_ref(value, dtype);
+             [](Runtime& r, const Group& g, py::object value, uint32_t dtype, uint32_t op,
+                int tag, int status, const std::string& text) {
+                 Views views;
+                 ArrayRef ref = to_ref(value, dtype, views);
                  Failure failure = to_failure(status, text);
                  Item item;
                  {
                      py::gil_scoped_release nogil;
-                     item = r.collectives().all_reduce(ref, op, tag, failure);
+                     item = r.collectives().all_reduce(g, ref, op, tag, failure);
                  }
                  return item_to_python(item);
              })
         .def("broadcast",
-             [](Runtime& r, py::object value, uint32_t dtype, int root, int tag, int status,
-                const std::string& text) {
-                 ArrayRef ref = to_ref(value, dtype);
+             [](Runtime& r, const Group& g, py::object value, uint32_t dtype, int root, int tag,
+                int status, const std::string& text) {
+                 Views views;
+                 ArrayRef ref = to_ref(value, dtype, views);
                  Failure failure = to_failure(status, text);
                  Item item;
                  {
                      py::gil_scoped_release nogil;
-                     item = r.collectives().broadcast(ref, root, tag, failure);
+                     item = r.collectives().broadcast(g, ref, root, tag, failure);
                  }
                  return item_to_python(item);
              })
         .def("gather",
-             [](Runtime& r, py::object value, uint32_t dtype, int root, int tag, int status,
-                const std::string& text) -> py::object {
-                 ArrayRef ref = to_ref(value, dtype);
+             [](Runtime& r, const Group& g, py::object value, uint32_t dtype, int root, int tag,
+                int status, const std::string& text) -> py::object {
+                 Views views;
+                 ArrayRef ref = to_ref(value, dtype, views);
                  Failure failure = to_failure(status, text);
                  std::vector<Item> items;
                  {
                      py::gil_scoped_release nogil;
-                     items = r.collectives().gather(ref, root, tag, failure);
+                     items = r.collectives().gather(g, ref, root, tag, failure);
                  }
                  if (items.empty()) return py::none();
                  py::list out;
@@ -150,21 +199,74 @@ PYBIND11_MODULE(_core, m) {
                  return std::move(out);
              })
         .def("scatter",
-             [](Runtime& r, py::list values, py::list dtypes, int root, int tag, int status,
-                const std::string& text) {
+             [](Runtime& r, const Group& g, py::list values, py::list dtypes, int root, int tag,
+                int status, const std::string& text) {
+                 Views views;
                  std::vector<ArrayRef> refs;
                  for (std::size_t i = 0; i < values.size(); ++i)
-                     refs.push_back(to_ref(values[i], dtypes[i].cast<uint32_t>()));
+                     refs.push_back(to_ref(values[i], dtypes[i].cast<uint32_t>(), views));
                  Failure failure = to_failure(status, text);
                  Item item;
                  {
                      py::gil_scoped_release nogil;
-                     item = r.collectives().scatter(refs, root, tag, failure);
+                     item = r.collectives().scatter(g, refs, root, tag, failure);
                  }
                  return item_to_python(item);
              })
-        .def("barrier", [](Runtime& r, const std::string& name, int tag) {
-            py::gil_scoped_release nogil;
-            r.collectives().barrier(name, tag);
+        .def("barrier",
+             [](Runtime& r, const Group& g, const std::string& name, int tag) {
+                 py::gil_scoped_release nogil;
+                 r.collectives().barrier(g, name, tag);
+             })
+        // Point to point: the matching engine, for hpxpy.comm.
+        .def(
+            "send",
+            [](Runtime& r, int dest, int context, int tag, py::list buffers) {
+                Views views;
+                std::vector<ConstBuffer> parts;
+                for (const py::handle& b : buffers) parts.push_back(view_of(b, views));
+                py::gil_scoped_release nogil;
+                r.engine().send(dest, context, tag, parts);
+            },
+            "Send the buffers, back to back, as one message (no copy on the way out)")
+        .def("post_receive",
+             [](Runtime& r, int context, int source, int tag) {
+                 return r.engine().post_receive(context, source, tag);
+             })
+        .def("wait",
+             [](Runtime& r, const RecvRequestPtr& req) {
+                 py::gil_scoped_release nogil;
+                 r.engine().wait(req);
+             })
+        .def("wait_any",
+             [](Runtime& r, const std::vector<RecvRequestPtr>& reqs) {
+                 py::gil_scoped_release nogil;
+                 return r.engine().wait_any(reqs);
+             })
+        .def("test", [](Runtime& r, const RecvRequestPtr& req) { return r.engine().test(req); })
+        .def("cancel",
+             [](Runtime& r, const RecvRequestPtr& req) { return r.engine().cancel(req); })
+        .def("receive",
+             [](Runtime& r, int context, int source, int tag) {
+                 Message m;
+                 {
+                     py::gil_scoped_release nogil;
+                     m = r.engine().receive(context, source, tag);
+                 }
+                 return message_to_python(m);
+             })
+        .def("iprobe",
+             [](Runtime& r, int context, int source, int tag) -> py::object {
+                 auto info = r.engine().iprobe(context, source, tag);
+                 if (!info) return py::none();
+                 return py::make_tuple(info->source, info->tag, info->size);
+             })
+        .def("probe", [](Runtime& r, int context, int source, int tag) {
+            MessageInfo info;
+            {
+                py::gil_scoped_release nogil;
+                info = r.engine().probe(context, source, tag);
+            }
+            return py::make_tuple(info.source, info.tag, info.size);
         });
 }

@@ -44,11 +44,11 @@ std::string describe(const ItemHeader& h) {
     return out.str();
 }
 
-// One outgoing item: header, then data (or error text), then padding.
+// One outgoing item: header, then data segments (or error text), then padding.
 struct OutItem {
     ItemHeader header{};
     std::string text;
-    const void* data = nullptr;
+    std::vector<ConstBuffer> segments;
 
     OutItem(const ArrayRef& a, int origin, uint32_t op, const Failure& f) {
         header.origin = origin;
@@ -61,17 +61,20 @@ struct OutItem {
         header.ndim = static_cast<uint32_t>(a.shape.size());
         for (std::size_t i = 0; i < a.shape.size() && i < kMaxDims; ++i) header.shape[i] = a.shape[i];
         header.nbytes = a.nbytes;
-        data = a.data;
+        segments = a.segments;
     }
     void set_error(const Failure& f) {
         header.status = static_cast<uint32_t>(f.status);
         text = f.text;
         header.nbytes = text.size();
-        data = text.data();
+        segments.clear();
     }
     void append_to(std::vector<ConstBuffer>& parts) const {
         parts.push_back({&header, sizeof header});
-        parts.push_back({data, header.nbytes});
+        if (header.status != 0)
+            parts.push_back({text.data(), text.size()});
+        else
+            parts.insert(parts.end(), segments.begin(), segments.end());
         parts.push_back({kZeros, padded(header.nbytes) - header.nbytes});
     }
 };
@@ -101,9 +104,9 @@ Failure failure_of(const Item& item) {
 
 }  // namespace
 
-Item Collectives::all_reduce(const ArrayRef& value, uint32_t op, int tag,
+Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
                              const Failure& failure) {
-    const int n = engine_.size(), r = engine_.self();
+    const int n = g.size, r = g.rank;
     OutItem mine(value, r, op, failure);
     Failure state = failure;
     const std::size_t count =
@@ -112,18 +115,18 @@ Item Collectives::all_reduce(const ArrayRef& value, uint32_t op, int tag,
     // (the partner's bytes are combined in place, so the input is never copied).
     Item acc;
     acc.header = mine.header;
-    const char* acc_data = static_cast<const char*>(value.data);
+    const char* acc_data = static_cast<const char*>(value.data());
 
     auto send_state = [&](int dest) {
         OutItem out(value, r, op, state);
-        if (state.status == Status::ok) out.data = acc_data;
+        if (state.status == Status::ok) out.segments = {{acc_data, value.nbytes}};
         std::vector<ConstBuffer> parts;
         out.append_to(parts);
-        engine_.send(dest, kCollectiveContext, tag, parts);
+        engine_.send(g.world(dest), g.context, tag, parts);
     };
     // Receives a partner's contribution and folds it in: lower ids always on the left.
     auto receive_combine = [&](int src) {
-        Message msg = engine_.receive(kCollectiveContext, src, tag);
+        Message msg = engine_.receive(g.context, g.world(src), tag);
         Item item = parse_items(msg.payload).at(0);
         const ItemHeader& h = item.header;
         if (h.status != 0) {
@@ -152,7 +155,7 @@ Item Collectives::all_reduce(const ArrayRef& value, uint32_t op, int tag,
         acc.owner = msg.payload;
     };
     auto receive_result = [&](int src) {
-        Message msg = engine_.receive(kCollectiveContext, src, tag);
+        Message msg = engine_.receive(g.context, g.world(src), tag);
         Item item = parse_items(msg.payload).at(0);
         if (item.header.status != 0) {
             if (state.status == Status::ok) state = failure_of(item);
@@ -181,8 +184,8 @@ Item Collectives::all_reduce(const ArrayRef& value, uint32_t op, int tag,
     return acc;
 }
 
-Item Collectives::broadcast(const ArrayRef& value, int root, int tag, const Failure& failure) {
-    const int n = engine_.size(), r = engine_.self();
+Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int tag, const Failure& failure) {
+    const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     std::vector<ConstBuffer> parts;
     Item result;
@@ -192,20 +195,20 @@ Item Collectives::broadcast(const ArrayRef& value, int root, int tag, const Fail
         own.append_to(parts);
         state = failure;
     } else {
-        Message msg = engine_.receive(kCollectiveContext, (tree_parent(vr) + root) % n, tag);
+        Message msg = engine_.receive(g.context, g.world((tree_parent(vr) + root) % n), tag);
         parts.push_back({msg.payload->data(), msg.payload->size()});  // forward as received
         result = parse_items(msg.payload).at(0);
         if (result.header.status != 0) state = failure_of(result);
     }
     for (int child : tree_children(vr, n))
-        engine_.send((child + root) % n, kCollectiveContext, tag, parts);
+        engine_.send(g.world((child + root) % n), g.context, tag, parts);
     if (state.status != Status::ok) raise(state);
     return result;
 }
 
-std::vector<Item> Collectives::gather(const ArrayRef& value, int root, int tag,
-                                      const Failure& failure) {
-    const int n = engine_.size(), r = engine_.self();
+std::vector<Item> Collectives::gather(const Group& g, const ArrayRef& value, int root,
+                                      int tag, const Failure& failure) {
+    const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     OutItem own(value, r, 0, failure);
     std::vector<ConstBuffer> parts;
@@ -213,10 +216,10 @@ std::vector<Item> Collectives::gather(const ArrayRef& value, int root, int tag,
     std::vector<Message> received;
     auto kids = tree_children(vr, n);
     for (auto it = kids.rbegin(); it != kids.rend(); ++it) {  // ascending: items stay in vr order
-        received.push_back(engine_.receive(kCollectiveContext, (*it + root) % n, tag));
+        received.push_back(engine_.receive(g.context, g.world((*it + root) % n), tag));
         parts.push_back({received.back().payload->data(), received.back().payload->size()});
     }
-    if (vr != 0) engine_.send((tree_parent(vr) + root) % n, kCollectiveContext, tag, parts);
+    if (vr != 0) engine_.send(g.world((tree_parent(vr) + root) % n), g.context, tag, parts);
 
     std::vector<Item> items(static_cast<std::size_t>(vr == 0 ? n : 0));
     Failure state = failure;
@@ -236,9 +239,9 @@ std::vector<Item> Collectives::gather(const ArrayRef& value, int root, int tag,
     return items;
 }
 
-Item Collectives::scatter(const std::vector<ArrayRef>& values, int root, int tag,
+Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, int root, int tag,
                           const Failure& failure) {
-    const int n = engine_.size(), r = engine_.self();
+    const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     Failure state = failure;
     Item result;
@@ -262,13 +265,13 @@ Item Collectives::scatter(const std::vector<ArrayRef>& values, int root, int tag
             std::vector<ConstBuffer> parts;
             int last = state.status == Status::ok ? subtree_end(child, n) : child + 1;
             for (int v = child; v < last; ++v) out[static_cast<std::size_t>(v)].append_to(parts);
-            engine_.send((child + root) % n, kCollectiveContext, tag, parts);
+            engine_.send(g.world((child + root) % n), g.context, tag, parts);
         }
         if (state.status != Status::ok) raise(state);
         result.header = out[0].header;  // the root keeps its own value
         return result;
     }
-    Message msg = engine_.receive(kCollectiveContext, (tree_parent(vr) + root) % n, tag);
+    Message msg = engine_.receive(g.context, g.world((tree_parent(vr) + root) % n), tag);
     std::vector<Item> items = parse_items(msg.payload);
     result = items.at(0);
     // Items are packed in relative-rank order starting at our own: forward sub-ranges.
@@ -284,25 +287,25 @@ Item Collectives::scatter(const std::vector<ArrayRef>& values, int root, int tag
                                                   : msg.payload->data() + msg.payload->size();
             parts.push_back({begin, static_cast<std::size_t>(end - begin)});
         }
-        engine_.send((child + root) % n, kCollectiveContext, tag, parts);
+        engine_.send(g.world((child + root) % n), g.context, tag, parts);
     }
     if (result.header.status != 0) raise(failure_of(result));
     return result;
 }
 
-void Collectives::barrier(const std::string& name, int tag) {
-    const int n = engine_.size(), r = engine_.self();
+void Collectives::barrier(const Group& g, const std::string& name, int tag) {
+    const int n = g.size, r = g.rank;
     Failure state;
     for (int k = 1; k < n; k <<= 1) {
         ArrayRef token;
-        token.data = const_cast<char*>(name.data());
+        token.segments = {{name.data(), name.size()}};
         token.nbytes = name.size();
         OutItem item(token, r, 0, state);
         std::vector<ConstBuffer> parts;
         item.append_to(parts);
-        engine_.send((r + k) % n, kCollectiveContext, tag, parts);
+        engine_.send(g.world((r + k) % n), g.context, tag, parts);
         int src = (r - k + n) % n;
-        Message msg = engine_.receive(kCollectiveContext, src, tag);
+        Message msg = engine_.receive(g.context, g.world(src), tag);
         Item got = parse_items(msg.payload).at(0);
         if (state.status != Status::ok) continue;
         if (got.header.status != 0) {

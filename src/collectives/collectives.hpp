@@ -35,12 +35,26 @@ struct ItemHeader {
 };
 static_assert(sizeof(ItemHeader) % 16 == 0, "item data must stay 16-byte aligned");
 
-// A local array taking part in a collective (memory owned by the caller).
+// The localities taking part in a collective, and the context their messages travel on.
+struct Group {
+    int context = kCollectiveContext;
+    int rank = 0;  // ours, within the group
+    int size = 1;
+    std::vector<int> members;  // world locality of each group rank; empty: the whole job
+    int world(int group_rank) const {
+        return members.empty() ? group_rank : members[static_cast<std::size_t>(group_rank)];
+    }
+};
+
+// A local array taking part in a collective (memory owned by the caller): one or more
+// segments sent back to back as one item (an object travels as its pickle followed by
+// its out-of-band buffers).
 struct ArrayRef {
     uint32_t dtype = 0;
     std::vector<int64_t> shape;
-    void* data = nullptr;
-    std::size_t nbytes = 0;
+    std::vector<ConstBuffer> segments;
+    std::size_t nbytes = 0;  // sum of the segments
+    const void* data() const { return segments.empty() ? nullptr : segments[0].data; }
 };
 
 // An error found locally before the collective started (bad dtype, bad count, ...).
@@ -73,15 +87,15 @@ public:
 
     // The element-wise reduction of `value` over all localities. `value` is only read; the
     // result lives in a received payload (null owner in a job of one: it is `value`).
-    Item all_reduce(const ArrayRef& value, uint32_t op, int tag, const Failure& failure);
+    Item all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag, const Failure& failure);
     // `value` is read on the root only. The root gets back an Item with a null owner.
-    Item broadcast(const ArrayRef& value, int root, int tag, const Failure& failure);
+    Item broadcast(const Group& g, const ArrayRef& value, int root, int tag, const Failure& failure);
     // Root: one Item per locality, in locality order (its own with a null owner).
-    std::vector<Item> gather(const ArrayRef& value, int root, int tag, const Failure& failure);
+    std::vector<Item> gather(const Group& g, const ArrayRef& value, int root, int tag, const Failure& failure);
     // `values` (one per locality) is read on the root only.
-    Item scatter(const std::vector<ArrayRef>& values, int root, int tag,
+    Item scatter(const Group& g, const std::vector<ArrayRef>& values, int root, int tag,
                  const Failure& failure);
-    void barrier(const std::string& name, int tag);
+    void barrier(const Group& g, const std::string& name, int tag);
 
 private:
     Engine& engine_;

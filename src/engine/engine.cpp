@@ -52,18 +52,6 @@ void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>
     });
 }
 
-std::optional<Message> Engine::take_match_locked(int context, int source, int tag) {
-    for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
-        if (it->context == context && (source == kAnySource || it->source == source) &&
-            (tag == kAnyTag || it->tag == tag)) {
-            Message msg = std::move(*it);
-            unexpected_.erase(it);
-            return msg;
-        }
-    }
-    return std::nullopt;
-}
-
 void Engine::throw_lost_locked() { throw LocalityLost(lost_locality_, lost_why_); }
 
 void Engine::check_healthy() {
@@ -72,15 +60,17 @@ void Engine::check_healthy() {
     if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
 }
 
-std::optional<Message> Engine::try_receive(int context, int source, int tag) {
-    if (parcelport_) parcelport_->progress_try();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto msg = take_match_locked(context, source, tag)) return msg;
+void Engine::check_waitable_locked(const std::vector<int>& sources) {
     if (lost_locality_ >= 0) throw_lost_locked();
-    return std::nullopt;
+    if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
+    for (int source : sources)
+        if (source >= 0 && departed_[static_cast<std::size_t>(source)])
+            throw LocalityLost(source, "it finalized and left the job while a message from "
+                                       "it was still expected");
 }
 
-Message Engine::receive(int context, int source, int tag) {
+template <typename Ready>
+void Engine::wait_until(Ready ready, const std::vector<int>& sources) {
     using clock = std::chrono::steady_clock;
     const auto spin_until = clock::now() + std::chrono::microseconds(spin_us_);
     // While we wait, the background progress thread stands aside: we read the sockets.
@@ -96,19 +86,14 @@ Message Engine::receive(int context, int source, int tag) {
     ActiveScope active(active_);
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-        if (auto msg = take_match_locked(context, source, tag)) return std::move(*msg);
-        if (lost_locality_ >= 0) throw_lost_locked();
-        if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
-        if (source >= 0 && departed_[static_cast<std::size_t>(source)])
-            throw LocalityLost(source, "it finalized and left the job while a message from "
-                                       "it was still expected");
+        if (ready()) return;
+        check_waitable_locked(sources);
         const uint64_t seen = arrivals_.load();
         lock.unlock();
         bool progressed;
         if (parcelport_ && clock::now() < spin_until) {
             // Short spin: read the sockets ourselves, no sleeping.
-            progressed = parcelport_->progress_try();
-            if (!progressed) std::this_thread::yield();  // lets a peer sharing our core run
+            if (!parcelport_->progress_try()) std::this_thread::yield();  // a peer may share our core
             progressed = true;
         } else if (parcelport_) {
             // Then block in poll() ourselves; wake every 100 ms to let Ctrl-C through.
@@ -125,10 +110,108 @@ Message Engine::receive(int context, int source, int tag) {
     }
 }
 
+RecvRequestPtr Engine::post_receive(int context, int source, int tag) {
+    auto request = std::make_shared<RecvRequest>();
+    request->context = context;
+    request->source = source;
+    request->tag = tag;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
+        if (matches(*it, context, source, tag)) {
+            request->message = std::move(*it);
+            unexpected_.erase(it);
+            request->done = true;
+            return request;
+        }
+    }
+    posted_.push_back(request);
+    return request;
+}
+
+int Engine::wait_any(const std::vector<RecvRequestPtr>& requests) {
+    if (requests.empty()) return -1;
+    std::vector<int> sources;
+    for (const auto& r : requests) sources.push_back(r->source);
+    int index = -1;
+    wait_until(
+        [&] {
+            for (std::size_t i = 0; i < requests.size(); ++i)
+                if (requests[i]->done) {
+                    index = static_cast<int>(i);
+                    return true;
+                }
+            return false;
+        },
+        sources);
+    return index;
+}
+
+bool Engine::test(const RecvRequestPtr& request) {
+    if (request->done) return true;
+    if (parcelport_) parcelport_->progress_try();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (request->done) return true;
+    check_waitable_locked({request->source});
+    return false;
+}
+
+bool Engine::cancel(const RecvRequestPtr& request) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (request->done) return false;
+    posted_.remove(request);
+    return true;
+}
+
+Message Engine::receive(int context, int source, int tag) {
+    RecvRequestPtr request = post_receive(context, source, tag);
+    try {
+        wait(request);
+    } catch (...) {
+        cancel(request);  // a later message must not vanish into an abandoned receive
+        throw;
+    }
+    return std::move(request->message);
+}
+
+std::optional<MessageInfo> Engine::iprobe(int context, int source, int tag) {
+    if (parcelport_) parcelport_->progress_try();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Message& m : unexpected_)
+        if (matches(m, context, source, tag))
+            return MessageInfo{m.source, m.tag, m.payload->size()};
+    check_waitable_locked({source});
+    return std::nullopt;
+}
+
+MessageInfo Engine::probe(int context, int source, int tag) {
+    std::optional<MessageInfo> info;
+    wait_until(
+        [&] {
+            for (const Message& m : unexpected_)
+                if (matches(m, context, source, tag)) {
+                    info = MessageInfo{m.source, m.tag, m.payload->size()};
+                    return true;
+                }
+            return false;
+        },
+        {source});
+    return *info;
+}
+
 void Engine::deliver(Message&& message) {
     {
         std::lock_guard<std::mutex> lock(mu_);
-        unexpected_.push_back(std::move(message));
+        auto it = posted_.begin();
+        while (it != posted_.end() &&
+               !matches(message, (*it)->context, (*it)->source, (*it)->tag))
+            ++it;
+        if (it != posted_.end()) {
+            (*it)->message = std::move(message);
+            (*it)->done = true;
+            posted_.erase(it);
+        } else {
+            unexpected_.push_back(std::move(message));
+        }
         arrivals_.fetch_add(1);
     }
     arrived_.notify_all();
@@ -185,6 +268,7 @@ void Engine::shutdown(bool graceful) {
     }
     std::lock_guard<std::mutex> lock(mu_);
     unexpected_.clear();
+    posted_.clear();
 }
 
 }  // namespace hpxpy

@@ -1,11 +1,15 @@
-// Matching engine: MPI semantics on top of a parcelport. Messages from one source on one
-// context are matched in arrival order; receives match (context, source, tag) with
-// wildcards. Waits spin briefly (driving the parcelport themselves) and then block.
+// Matching engine: MPI semantics on top of a parcelport. An arriving message completes the
+// oldest posted receive it matches, else it waits in the unexpected queue; a new receive
+// first takes the oldest matching unexpected message. So messages from one source on one
+// context are matched in order, and receives are satisfied in the order they were posted.
+// Receives match (context, source, tag) with wildcards. Waits spin briefly (driving the
+// parcelport themselves) and then block.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +20,23 @@
 
 namespace hpxpy {
 
+// A posted receive. `done` and `message` are written under the engine's lock.
+struct RecvRequest {
+    int context = 0;
+    int source = kAnySource;
+    int tag = kAnyTag;
+    std::atomic<bool> done{false};
+    Message message;
+};
+using RecvRequestPtr = std::shared_ptr<RecvRequest>;
+
+// What probe() sees of a waiting message without receiving it.
+struct MessageInfo {
+    int source;
+    int tag;
+    std::size_t size;
+};
+
 class Engine final : public ParcelSink {
 public:
     // `spin_us`: how long a receive polls before it blocks (0 = block at once).
@@ -23,14 +44,26 @@ public:
 
     void attach(std::unique_ptr<Parcelport> parcelport);
     void set_interrupt_check(InterruptCheck check) { interrupt_ = std::move(check); }
-    const InterruptCheck& interrupt_check() const { return interrupt_; }
 
     int self() const { return self_; }
     int size() const { return size_; }
 
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts);
+
+    RecvRequestPtr post_receive(int context, int source, int tag);
+    // Blocks until one of `requests` is done; returns its index. Waits for nothing and
+    // returns -1 if `requests` is empty.
+    int wait_any(const std::vector<RecvRequestPtr>& requests);
+    void wait(const RecvRequestPtr& request) { wait_any({request}); }
+    // Makes progress once, without blocking; true if the request is done.
+    bool test(const RecvRequestPtr& request);
+    // Withdraws a receive not matched yet; false if it was already matched.
+    bool cancel(const RecvRequestPtr& request);
     Message receive(int context, int source, int tag);
-    std::optional<Message> try_receive(int context, int source, int tag);
+
+    // Looks at the oldest unexpected message matching, without receiving it.
+    std::optional<MessageInfo> iprobe(int context, int source, int tag);
+    MessageInfo probe(int context, int source, int tag);
 
     // Throws LocalityLost if any peer has been lost: the job is then broken everywhere.
     void check_healthy();
@@ -42,7 +75,15 @@ public:
     void peer_departed(int locality) override;
 
 private:
-    std::optional<Message> take_match_locked(int context, int source, int tag);
+    static bool matches(const Message& m, int context, int source, int tag) {
+        return m.context == context && (source == kAnySource || m.source == source) &&
+               (tag == kAnyTag || m.tag == tag);
+    }
+    // Blocks until `ready()` (checked under mu_) holds; `sources` are the localities the
+    // wait depends on (kAnySource: any), used to fail when one of them has left.
+    template <typename Ready>
+    void wait_until(Ready ready, const std::vector<int>& sources);
+    void check_waitable_locked(const std::vector<int>& sources);
     [[noreturn]] void throw_lost_locked();
 
     const int self_;
@@ -53,7 +94,8 @@ private:
 
     std::mutex mu_;
     std::condition_variable arrived_;
-    std::deque<Message> unexpected_;  // arrival order
+    std::deque<Message> unexpected_;   // arrival order
+    std::list<RecvRequestPtr> posted_;  // post order
     std::atomic<uint64_t> arrivals_{0};
     std::vector<char> departed_;  // peers that finalized and left
     int lost_locality_ = -1;
