@@ -560,8 +560,12 @@ def spmd_main(
 
 
 def _mpi4py_shim_dir() -> str | None:
-    """Directory holding the ``mpi4py`` compatibility shim, or None when not available."""
-    return None
+    """Directory holding the ``mpi4py`` stand-in (``hpxpy/comm/_shim``), or None if absent.
+
+    Computed from this file's location: importing hpxpy.comm here would start a runtime.
+    """
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "comm", "_shim")
+    return path if os.path.isdir(os.path.join(path, "mpi4py")) else None
 
 
 _VALUE_OPTIONS = {

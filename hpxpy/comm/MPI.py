@@ -1,0 +1,173 @@
+"""hpxpy's ``MPI`` namespace: mpi4py's ``mpi4py.MPI`` API over hpxpy localities.
+
+    from hpxpy.comm import MPI          # instead of: from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+
+Importing it starts the runtime (as importing mpi4py.MPI initialises MPI); the runtime is
+finalized at exit.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Tuple
+
+from .. import _runtime
+from . import _constants, _datatypes, _ops
+from ._comm import (
+    COMM_NULL,
+    COMM_SELF,
+    COMM_WORLD,
+    ERRHANDLER_NULL,
+    ERRORS_ABORT,
+    ERRORS_ARE_FATAL,
+    ERRORS_RETURN,
+    GROUP_EMPTY,
+    GROUP_NULL,
+    Comm,
+    Group,
+    Intracomm,
+)
+from ._comm import _Errhandler as Errhandler
+from ._constants import *  # noqa: F401,F403 - the MPI constants
+from ._constants import (
+    BOTTOM,
+    BUFFER_AUTOMATIC,
+    IN_PLACE,
+    THREAD_MULTIPLE,
+)
+from ._datatypes import DATATYPE_NULL, Datatype
+from ._errors import Exception, Get_error_class, Get_error_string  # noqa: A004
+from ._ops import Op
+from ._request import (
+    MESSAGE_NO_PROC,
+    MESSAGE_NULL,
+    REQUEST_NULL,
+    Grequest,
+    Message,
+    Prequest,
+    Request,
+    Status,
+)
+
+globals().update(_datatypes.PREDEFINED)
+globals().update({name: op for name, op in _ops.PREDEFINED.items()})
+
+INFO_NULL = None
+INFO_ENV = None
+UNWEIGHTED = None
+WEIGHTS_EMPTY = None
+
+_main_thread = threading.main_thread()
+_finalized = False
+_start = time.perf_counter()
+
+
+def Wtime() -> float:
+    """Wall-clock time in seconds (monotonic)."""
+    return time.perf_counter()
+
+
+def Wtick() -> float:
+    """Resolution of :func:`Wtime`."""
+    return time.get_clock_info("perf_counter").resolution
+
+
+def Get_processor_name() -> str:
+    """The host name."""
+    return socket.gethostname()
+
+
+def Get_version() -> Tuple[int, int]:
+    """The MPI standard version whose API this follows."""
+    return (3, 1)
+
+
+def Get_library_version() -> str:
+    from .. import __version__
+
+    return f"hpxpy {__version__} (HPX-style runtime, TCP parcelport)"
+
+
+def Init() -> None:
+    """Start the runtime (it also starts on import)."""
+    _runtime.core()
+
+
+def Init_thread(required: int = THREAD_MULTIPLE) -> int:
+    """Start the runtime; every thread level is provided."""
+    _runtime.core()
+    return THREAD_MULTIPLE
+
+
+def Finalize() -> None:
+    """Stop the runtime (waits for every locality)."""
+    global _finalized
+    _runtime.finalize()
+    _finalized = True
+
+
+def Is_initialized() -> bool:
+    return _runtime.is_running() or _finalized
+
+
+def Is_finalized() -> bool:
+    return _finalized
+
+
+def Query_thread() -> int:
+    return THREAD_MULTIPLE
+
+
+def Is_thread_main() -> bool:
+    return threading.current_thread() is _main_thread
+
+
+def Pcontrol(level: int) -> None:
+    """Profiling control: accepted and ignored."""
+
+
+def Compute_dims(nnodes: int, dims: object) -> list:
+    """Balanced factorisation of ``nnodes`` into ``dims`` dimensions (or the given list)."""
+    if isinstance(dims, int):
+        dims = [0] * dims
+    dims = list(dims)  # type: ignore[arg-type]
+    fixed = 1
+    for d in dims:
+        if d > 0:
+            fixed *= d
+    free = [i for i, d in enumerate(dims) if d == 0]
+    rest = nnodes // fixed if fixed else 0
+    factors = []
+    n, p = rest, 2
+    while n > 1 and p * p <= n:
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+        p += 1
+    if n > 1:
+        factors.append(n)
+    sizes = [1] * len(free)
+    for f in sorted(factors, reverse=True):
+        if sizes:
+            sizes[sizes.index(min(sizes))] *= f
+    for i, v in zip(free, sorted(sizes, reverse=True)):
+        dims[i] = v
+    return dims
+
+
+# What mpi4py programs reach for as MPI.<name> and is defined above.
+__all__ = [
+    "BOTTOM", "BUFFER_AUTOMATIC", "COMM_NULL", "COMM_SELF", "COMM_WORLD", "Comm",
+    "DATATYPE_NULL", "Datatype", "ERRHANDLER_NULL", "ERRORS_ABORT", "ERRORS_ARE_FATAL",
+    "ERRORS_RETURN", "Errhandler", "Exception", "GROUP_EMPTY", "GROUP_NULL", "Get_error_class",
+    "Get_error_string", "Grequest", "Group", "IN_PLACE", "Intracomm", "MESSAGE_NO_PROC",
+    "MESSAGE_NULL", "Message", "Op", "Prequest", "REQUEST_NULL", "Request", "Status",
+    "Wtick", "Wtime", "Get_processor_name", "Get_version", "Get_library_version", "Init",
+    "Init_thread", "Finalize", "Is_initialized", "Is_finalized", "Query_thread",
+    "Is_thread_main", "Compute_dims", "Pcontrol",
+    *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],
+    *_datatypes.PREDEFINED, *_ops.PREDEFINED,
+]

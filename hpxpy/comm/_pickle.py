@@ -1,0 +1,71 @@
+"""Objects on the wire: pickle protocol 5 with out-of-band buffers.
+
+A numpy array inside an object is not copied into the pickle: its memory is sent as its
+own segment (gathered by the parcelport, no copy), and on the receiving side it comes
+back as a view of the received message.
+
+Layout (every part starts 16-byte aligned): header ``<IIQ`` (magic, buffer count, pickle
+length) + one ``<Q`` length per buffer, the pickle, then each buffer.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from typing import Any, List
+
+_MAGIC = 0x504B3548  # "H5KP"
+_ZEROS = bytes(16)
+
+
+def _pad(n: int) -> int:
+    return -n % 16
+
+
+def dumps(obj: Any) -> List[Any]:
+    """The segments that carry ``obj``."""
+    buffers: List[pickle.PickleBuffer] = []
+    data = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    raws = []
+    for b in buffers:
+        try:
+            raws.append(b.raw())
+        except BufferError:  # not contiguous: must travel in-band after all
+            return dumps_inband(obj)
+    head = struct.pack(f"<IIQ{len(raws)}Q", _MAGIC, len(raws), len(data),
+                       *(r.nbytes for r in raws))
+    if not raws:
+        return [head + _ZEROS[: _pad(len(head))] + data]
+    segments: List[Any] = [head + _ZEROS[: _pad(len(head))], data]
+    size = len(data)
+    for r in raws:
+        segments.append(_ZEROS[: _pad(size)])
+        segments.append(r)
+        size = r.nbytes
+    return segments
+
+
+def dumps_inband(obj: Any) -> List[Any]:
+    data = pickle.dumps(obj, protocol=5)
+    head = struct.pack("<IIQ", _MAGIC, 0, len(data))
+    return [head + _ZEROS[: _pad(len(head))] + data]
+
+
+def loads(payload: Any, offset: int = 0, nbytes: int = -1) -> Any:
+    """The object in ``payload[offset:offset+nbytes]``; arrays view the payload."""
+    view = memoryview(payload)
+    view = view[offset:] if nbytes < 0 else view[offset: offset + nbytes]
+    magic, count, size = struct.unpack_from("<IIQ", view, 0)
+    if magic != _MAGIC:
+        raise ValueError("message does not hold a pickled object")
+    lengths = struct.unpack_from(f"<{count}Q", view, 16)
+    pos = 16 + 8 * count
+    pos += _pad(pos)
+    data = view[pos: pos + size]
+    pos += size
+    buffers = []
+    for n in lengths:
+        pos += _pad(pos)
+        buffers.append(view[pos: pos + n])
+        pos += n
+    return pickle.loads(data, buffers=buffers)

@@ -1,0 +1,453 @@
+"""Status, Request (also an hpx Future) and Message (matched probe)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+from .. import _runtime
+from ..futures import Future
+from . import _constants as C
+from . import _datatypes as D
+
+
+class Status:
+    """The envelope of a received message: source, tag, error and size."""
+
+    __slots__ = ("source", "tag", "error", "_count", "_cancelled")
+
+    def __init__(self, status: Optional[Status] = None) -> None:
+        self.source = C.ANY_SOURCE
+        self.tag = C.ANY_TAG
+        self.error = C.SUCCESS
+        self._count = 0  # bytes
+        self._cancelled = False
+        if status is not None:
+            self.source, self.tag, self.error = status.source, status.tag, status.error
+            self._count, self._cancelled = status._count, status._cancelled
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Status):
+            return NotImplemented
+        return (self.source, self.tag, self.error, self._count, self._cancelled) == (
+            other.source, other.tag, other.error, other._count, other._cancelled)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.tag, self.error, self._count))
+
+    def __repr__(self) -> str:
+        return f"<MPI.Status source={self.source} tag={self.tag} count={self._count}>"
+
+    def Get_source(self) -> int:
+        return self.source
+
+    def Set_source(self, source: int) -> None:
+        self.source = source
+
+    def Get_tag(self) -> int:
+        return self.tag
+
+    def Set_tag(self, tag: int) -> None:
+        self.tag = tag
+
+    def Get_error(self) -> int:
+        return self.error
+
+    def Set_error(self, error: int) -> None:
+        self.error = error
+
+    def Get_count(self, datatype: D.Datatype = D.PREDEFINED["BYTE"]) -> int:
+        """Elements of ``datatype`` received (``UNDEFINED`` if not a whole number)."""
+        size = datatype.Get_size()
+        if size == 0:
+            return 0 if self._count == 0 else C.UNDEFINED
+        return self._count // size if self._count % size == 0 else C.UNDEFINED
+
+    def Get_elements(self, datatype: D.Datatype) -> int:
+        base = datatype.numpy_dtype.itemsize
+        return self._count // base if base and self._count % base == 0 else C.UNDEFINED
+
+    def Set_elements(self, datatype: D.Datatype, count: int) -> None:
+        self._count = count * datatype.numpy_dtype.itemsize
+
+    def Is_cancelled(self) -> bool:
+        return self._cancelled
+
+    def Set_cancelled(self, flag: bool) -> None:
+        self._cancelled = bool(flag)
+
+    @property
+    def count(self) -> int:
+        return self.Get_count()
+
+    @count.setter
+    def count(self, value: int) -> None:
+        self._count = value
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def _fill(self, source: int, tag: int, nbytes: int) -> None:
+        self.source, self.tag, self.error, self._count = source, tag, C.SUCCESS, nbytes
+        self._cancelled = False
+
+
+def fill_status(status: Optional[Status], source: int, tag: int, nbytes: int) -> None:
+    if status is not None:
+        status._fill(source, tag, nbytes)
+
+
+def _empty(status: Optional[Status]) -> None:
+    fill_status(status, C.ANY_SOURCE, C.ANY_TAG, 0)
+
+
+class Request(Future):
+    """A pending communication. Also an :class:`hpxpy.Future`: ``get()``, ``done()``,
+    ``then()`` and ``await`` work on it. Completed requests compare equal to
+    ``MPI.REQUEST_NULL`` (as in mpi4py)."""
+
+    __slots__ = ("_core", "_finish", "_result", "_status", "_complete", "_cancelled",
+                 "_future", "_lock")
+
+    def __init__(self, core_request: Any = None,
+                 finish: Optional[Callable[[Optional[Status]], Any]] = None,
+                 future: Optional[concurrent.futures.Future] = None,
+                 complete: bool = False, result: Any = None) -> None:
+        self._core = core_request  # hpxpy._core.RecvRequest, or None
+        self._finish = finish      # turns the matched message into the result
+        self._future = future      # a background operation (non-blocking collectives)
+        self._complete = complete  # finished and consumed
+        self._result = result
+        self._status: Optional[Status] = None
+        self._cancelled = False
+        self._lock = threading.Lock()
+
+    # -- identity (REQUEST_NULL semantics) ---------------------------------------------------
+    def _is_null(self) -> bool:
+        return self._complete or (self._core is None and self._future is None
+                                  and self._finish is None)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Request):
+            return NotImplemented
+        if self._is_null() or other._is_null():
+            return self._is_null() and other._is_null()
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __bool__(self) -> bool:
+        return not self._is_null()
+
+    # -- completion --------------------------------------------------------------------------
+    def _ready(self) -> bool:
+        if self._future is not None:
+            return self._future.done()
+        if self._core is not None:
+            return _runtime.core().test(self._core)
+        return True
+
+    def _block(self) -> None:
+        if self._future is not None:
+            while True:  # slices keep Ctrl-C working
+                try:
+                    self._future.result(timeout=0.1)
+                    return
+                except concurrent.futures.TimeoutError:
+                    continue
+        if self._core is not None:
+            _runtime.core().wait(self._core)
+
+    def _finalize(self, status: Optional[Status]) -> Any:
+        """Consume the completed operation once: result and status."""
+        with self._lock:
+            if not self._complete:
+                st = Status()
+                if self._cancelled:
+                    st.Set_cancelled(True)
+                    result = None
+                elif self._future is not None:
+                    result = self._future.result()
+                    _empty(st)
+                elif self._finish is not None:
+                    result = self._finish(st)
+                else:
+                    result = self._result
+                    _empty(st)
+                self._result, self._status, self._complete = result, st, True
+                self._finish = None
+        if status is not None and self._status is not None:
+            st = self._status
+            status.source, status.tag, status.error = st.source, st.tag, st.error
+            status._count, status._cancelled = st._count, st._cancelled
+        elif status is not None:
+            _empty(status)
+        return self._result
+
+    def Wait(self, status: Optional[Status] = None) -> bool:
+        """Wait for completion."""
+        if not self._complete:
+            self._block()
+        self._finalize(status)
+        return True
+
+    def Test(self, status: Optional[Status] = None) -> bool:
+        """True (and completes the request) if the operation has finished."""
+        if self._complete or self._ready():
+            self._finalize(status)
+            return True
+        return False
+
+    def wait(self, status: Optional[Status] = None) -> Any:
+        """Wait for completion and return the received object (None for sends)."""
+        self.Wait(status)
+        return self._result
+
+    def test(self, status: Optional[Status] = None) -> Tuple[bool, Any]:
+        """(flag, object): the object once completed, else None."""
+        if self.Test(status):
+            return True, self._result
+        return False, None
+
+    def Get_status(self, status: Optional[Status] = None) -> bool:
+        """Like Test, without completing the request."""
+        if self._complete:
+            self._finalize(status)
+            return True
+        if self._ready():
+            if status is not None:
+                self._finalize(None)
+                self._finalize(status)
+            return True
+        return False
+
+    def get_status(self, status: Optional[Status] = None) -> bool:
+        return self.Get_status(status)
+
+    def Cancel(self) -> None:
+        """Withdraw a pending receive that has not matched a message yet."""
+        if self._core is not None and not self._complete:
+            if _runtime.core().cancel(self._core):
+                self._cancelled = True
+                self._core = None
+
+    def Free(self) -> None:
+        """Drop the request (the operation still completes)."""
+        self._complete = True
+
+    def free(self) -> None:
+        self.Free()
+
+    # -- hpx Future interface -----------------------------------------------------------------
+    @property
+    def _cf(self) -> concurrent.futures.Future:  # type: ignore[override]
+        cf: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                cf.set_result(self.wait())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiter
+                cf.set_exception(exc)
+
+        threading.Thread(target=run, daemon=True, name="hpxpy-request").start()
+        return cf
+
+    def get(self, timeout: Optional[float] = None) -> Any:
+        if timeout is None:
+            return self.wait()
+        return super().get(timeout)
+
+    def done(self) -> bool:
+        return self._complete or self._ready()
+
+    # -- many requests ----------------------------------------------------------------------
+    @classmethod
+    def Waitall(cls, requests: Sequence[Request],
+                statuses: Optional[List[Status]] = None) -> bool:
+        for i, req in enumerate(requests):
+            req.Wait(statuses[i] if statuses is not None and i < len(statuses) else None)
+        return True
+
+    @classmethod
+    def waitall(cls, requests: Sequence[Request],
+                statuses: Optional[List[Status]] = None) -> List[Any]:
+        cls.Waitall(requests, statuses)
+        return [r._result for r in requests]
+
+    @classmethod
+    def Testall(cls, requests: Sequence[Request],
+                statuses: Optional[List[Status]] = None) -> bool:
+        if not all(r._complete or r._ready() for r in requests):
+            return False
+        cls.Waitall(requests, statuses)
+        return True
+
+    @classmethod
+    def testall(cls, requests: Sequence[Request],
+                statuses: Optional[List[Status]] = None) -> Tuple[bool, Optional[List[Any]]]:
+        if cls.Testall(requests, statuses):
+            return True, [r._result for r in requests]
+        return False, None
+
+    @classmethod
+    def Waitany(cls, requests: Sequence[Request], status: Optional[Status] = None) -> int:
+        active = [i for i, r in enumerate(requests) if r]
+        if not active:
+            _empty(status)
+            return C.UNDEFINED
+        while True:
+            for i in active:
+                if requests[i]._ready():
+                    requests[i]._finalize(status)
+                    return i
+            cores = [requests[i]._core for i in active if requests[i]._core is not None]
+            if len(cores) == len(active):
+                _runtime.core().wait_any(cores)
+            else:
+                requests[active[0]]._block()
+
+    @classmethod
+    def waitany(cls, requests: Sequence[Request],
+                status: Optional[Status] = None) -> Tuple[int, Any]:
+        index = cls.Waitany(requests, status)
+        return index, (requests[index]._result if index != C.UNDEFINED else None)
+
+    @classmethod
+    def Testany(cls, requests: Sequence[Request],
+                status: Optional[Status] = None) -> Tuple[int, bool]:
+        active = [i for i, r in enumerate(requests) if r]
+        if not active:
+            _empty(status)
+            return C.UNDEFINED, True
+        for i in active:
+            if requests[i]._ready():
+                requests[i]._finalize(status)
+                return i, True
+        return C.UNDEFINED, False
+
+    @classmethod
+    def testany(cls, requests: Sequence[Request],
+                status: Optional[Status] = None) -> Tuple[int, bool, Any]:
+        index, flag = cls.Testany(requests, status)
+        obj = requests[index]._result if flag and index != C.UNDEFINED else None
+        return index, flag, obj
+
+    @classmethod
+    def Waitsome(cls, requests: Sequence[Request],
+                 statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
+        if not any(requests):
+            return None
+        first = cls.Waitany(requests)
+        done = [first] + [i for i, r in enumerate(requests)
+                          if i != first and r and r._ready()]
+        for k, i in enumerate(sorted(done)):
+            requests[i]._finalize(statuses[k] if statuses is not None and k < len(statuses)
+                                  else None)
+        return sorted(done)
+
+    @classmethod
+    def Testsome(cls, requests: Sequence[Request],
+                 statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
+        if not any(requests):
+            return None
+        done = [i for i, r in enumerate(requests) if r and r._ready()]
+        for k, i in enumerate(done):
+            requests[i]._finalize(statuses[k] if statuses is not None and k < len(statuses)
+                                  else None)
+        return done
+
+    @classmethod
+    def waitsome(cls, requests: Sequence[Request],
+                 statuses: Optional[List[Status]] = None) -> Tuple[Optional[List[int]],
+                                                                  Optional[List[Any]]]:
+        idx = cls.Waitsome(requests, statuses)
+        return idx, (None if idx is None else [requests[i]._result for i in idx])
+
+    @classmethod
+    def testsome(cls, requests: Sequence[Request],
+                 statuses: Optional[List[Status]] = None) -> Tuple[Optional[List[int]],
+                                                                  Optional[List[Any]]]:
+        idx = cls.Testsome(requests, statuses)
+        return idx, (None if idx is None else [requests[i]._result for i in idx])
+
+
+class Prequest(Request):
+    """Persistent requests are not supported yet (name kept for isinstance checks)."""
+
+
+class Grequest(Request):
+    """Generalized requests are not supported yet."""
+
+
+REQUEST_NULL = Request(complete=True)
+
+
+class Message:
+    """A message matched by ``mprobe``/``improbe``, to be received with ``recv``/``Recv``."""
+
+    __slots__ = ("_source", "_tag", "_payload", "_unpack", "_used")
+
+    def __init__(self, source: int = C.PROC_NULL, tag: int = C.ANY_TAG, payload: Any = None,
+                 unpack: Optional[Callable] = None) -> None:
+        self._source, self._tag, self._payload, self._unpack = source, tag, payload, unpack
+        self._used = payload is None and unpack is None
+
+    def __bool__(self) -> bool:
+        return not self._used
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return (self._used and other._used) or self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def _take(self) -> Any:
+        from ._errors import Exception as MPIException
+
+        if self._used:
+            raise MPIException(C.ERR_REQUEST, "message already received (MESSAGE_NULL)")
+        self._used = True
+        return self._unpack
+
+    def recv(self, status: Optional[Status] = None) -> Any:
+        """Receive the matched object."""
+        return self._take()(None, status)
+
+    def Recv(self, buf: Any, status: Optional[Status] = None) -> None:
+        """Receive the matched message into ``buf``."""
+        self._take()(buf, status)
+
+    def irecv(self) -> Request:
+        unpack = self._take()
+        return Request(finish=lambda st: unpack(None, st))
+
+    def Irecv(self, buf: Any) -> Request:
+        unpack = self._take()
+        return Request(finish=lambda st: unpack(buf, st))
+
+
+def _no_proc(buf: Any, status: Optional[Status]) -> None:
+    fill_status(status, C.PROC_NULL, C.ANY_TAG, 0)
+
+
+class _NoProcMessage(Message):
+    """What probing ``PROC_NULL`` matches: receiving it gets nothing, any number of times."""
+
+    def __init__(self) -> None:
+        super().__init__(C.PROC_NULL, C.ANY_TAG, payload=b"", unpack=_no_proc)
+
+    def _take(self) -> Any:
+        return _no_proc
+
+
+MESSAGE_NULL = Message()
+MESSAGE_NO_PROC = _NoProcMessage()
