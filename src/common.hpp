@@ -61,6 +61,7 @@ struct Message {
     int context = 0;
     int tag = 0;
     PayloadPtr payload;
+    uint32_t ack = 0;  // nonzero: a synchronous send, acknowledged once matched
 };
 
 // A piece of memory to send; not owned (the caller keeps it alive until send returns).

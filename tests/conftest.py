@@ -53,6 +53,10 @@ def run_job(n: int, script: Sequence[str], timeout: float = 90, launcher_args=()
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         pytest.fail(f"job of {n} localities exceeded {timeout} s\n{out[-2000:]}\n{err[-3000:]}")
+    finally:
+        if proc.poll() is None:  # interrupted (pytest-timeout, Ctrl-C): leave nothing behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     return Job(proc.returncode, out, err)
 
 

@@ -238,9 +238,17 @@ def test_hpxrun_invalid_count(bad: str) -> None:
 def test_hpxrun_usage_errors() -> None:
     assert _hpxrun("-n", "2").returncode == 2  # no command
     assert _hpxrun("--bogus", "true").returncode == 2
-    res = _hpxrun("-n", "2", "--mpi4py", sys.executable, "-c", "pass")
-    assert res.returncode == 2
-    assert b"mpi4py" in res.stderr
+
+
+def test_mpi4py_flag_swaps_in_hpxpy_only_for_that_job() -> None:
+    code = "import mpi4py.MPI as M; print(M.__name__, M.COMM_WORLD.Get_size())"
+    res = _hpxrun("-n", "2", "--mpi4py", sys.executable, "-c", code)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.decode().split("\n").count("hpxpy.comm.MPI 2") == 2
+    # Without the flag, a real mpi4py installed beside hpxpy is what programs import.
+    probe = "import importlib.util as u; s = u.find_spec('mpi4py'); print(s and s.origin)"
+    plain = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
+    assert b"hpxpy" not in plain.stdout
 
 
 def test_hpxrun_command_not_found(tmp_path: Path) -> None:

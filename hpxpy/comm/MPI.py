@@ -85,6 +85,11 @@ def Get_version() -> Tuple[int, int]:
     return (3, 1)
 
 
+def get_vendor() -> Tuple[str, Tuple[int, int, int]]:
+    """(name, version) of the MPI implementation: hpxpy."""
+    return ("hpxpy", (0, 1, 0))
+
+
 def Get_library_version() -> str:
     from .. import __version__
 
@@ -167,7 +172,7 @@ __all__ = [
     "MESSAGE_NULL", "Message", "Op", "Prequest", "REQUEST_NULL", "Request", "Status",
     "Wtick", "Wtime", "Get_processor_name", "Get_version", "Get_library_version", "Init",
     "Init_thread", "Finalize", "Is_initialized", "Is_finalized", "Query_thread",
-    "Is_thread_main", "Compute_dims", "Pcontrol",
+    "Is_thread_main", "Compute_dims", "Pcontrol", "get_vendor",
     *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],
     *_datatypes.PREDEFINED, *_ops.PREDEFINED,
 ]

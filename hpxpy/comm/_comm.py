@@ -1,7 +1,8 @@
 """Communicators and groups with mpi4py's API, over hpxpy's runtime.
 
-Each communicator owns three message contexts on the matching engine: point to point,
-collectives, and acknowledgements of synchronous sends. Collectives run on the C++ core's
+Each communicator owns message contexts on the matching engine: one for point to point,
+one for collectives (synchronous sends are acknowledged by the engine itself, at match
+time, on a context of its own). Collectives run on the C++ core's
 algorithms (trees, recursive doubling) over the communicator's group; the operations that
 have no C++ algorithm of their own are composed from them in O(log N) rounds, except
 the all-to-all exchanges, which are pairwise.
@@ -40,15 +41,14 @@ _OBJ = 255
 # C++ all_reduce dtype codes
 _CORE_DTYPES = {np.dtype("f8"): 0, np.dtype("f4"): 1, np.dtype("i8"): 2, np.dtype("i4"): 3}
 
-# Point-to-point messages start with this header: kind, flags, ack id.
+# Point-to-point messages start with this 16-byte header: kind, then reserved space.
 _HEADER = struct.Struct("<IIq")
 _HEADER_PAD = bytes(16 - _HEADER.size)
 _KIND_OBJ, _KIND_BUF = 1, 2
-_FLAG_SYNC = 1
 
 _WORLD_CONTEXT = 4
 _SELF_CONTEXT = 8
-_CONTEXT_STRIDE = 4  # p2p, collectives, acks, spare
+_CONTEXT_STRIDE = 4  # p2p, collectives, two spare
 
 
 _started = threading.local()  # .seq: sequence number taken by a non-blocking collective
@@ -59,15 +59,14 @@ class _Contexts:
 
     lock = threading.Lock()
     next = 12
-    acks = itertools.count(1)
 
 
 def _core():
     return _runtime.core()
 
 
-def _header(kind: int, flags: int = 0, ack: int = 0) -> bytes:
-    return _HEADER.pack(kind, flags, ack) + _HEADER_PAD
+def _header(kind: int) -> bytes:
+    return _HEADER.pack(kind, 0, 0) + _HEADER_PAD
 
 
 def _collective_error(exc: BaseException) -> Tuple[int, str]:
@@ -338,15 +337,12 @@ class Comm:
     # -- point to point: sending ---------------------------------------------------------------
     def _post(self, dest: int, tag: int, kind: int, segments: List[Any],
               sync: bool = False) -> Optional[Any]:
-        """Send; for a synchronous send, returns the posted receive of its acknowledgement."""
-        ack_request = None
-        ack = 0
+        """Send; for a synchronous send, returns the receive of its acknowledgement."""
+        parts = [_header(kind), *segments]
         if sync:
-            ack = next(_Contexts.acks)
-            ack_request = _core().post_receive(self._context + 2, self._world(dest), ack)
-        _core().send(self._world(dest), self._context, tag,
-                     [_header(kind, _FLAG_SYNC if sync else 0, ack), *segments])
-        return ack_request
+            return _core().send_sync(self._world(dest), self._context, tag, parts)
+        _core().send(self._world(dest), self._context, tag, parts)
+        return None
 
     def _send_obj(self, obj: Any, dest: int, tag: int, sync: bool) -> Optional[Any]:
         self._check_dest(dest)
@@ -421,11 +417,9 @@ class Comm:
         """A function (buf, status) -> object that consumes one received message."""
 
         def unpack(buf: Any, status: Optional[Status]) -> Any:
-            kind, flags, ack = _HEADER.unpack_from(payload, 0)
+            kind, _, _ = _HEADER.unpack_from(payload, 0)
             source = self._index.get(source_world, source_world)
             nbytes = len(payload) - 16
-            if flags & _FLAG_SYNC:  # the sender waits until we have matched its message
-                _core().send(source_world, self._context + 2, ack, [])
             if buf is None:  # lower-case receive: an object
                 fill_status(status, source, tag, nbytes)
                 if kind == _KIND_OBJ:

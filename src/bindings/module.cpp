@@ -229,6 +229,16 @@ PYBIND11_MODULE(_core, m) {
                 r.engine().send(dest, context, tag, parts);
             },
             "Send the buffers, back to back, as one message (no copy on the way out)")
+        .def(
+            "send_sync",
+            [](Runtime& r, int dest, int context, int tag, py::list buffers) {
+                Views views;
+                std::vector<ConstBuffer> parts;
+                for (const py::handle& b : buffers) parts.push_back(view_of(b, views));
+                py::gil_scoped_release nogil;
+                return r.engine().send_sync(dest, context, tag, parts);
+            },
+            "Send; the returned receive completes once the destination has matched it")
         .def("post_receive",
              [](Runtime& r, int context, int source, int tag) {
                  return r.engine().post_receive(context, source, tag);

@@ -26,7 +26,8 @@ Engine::Engine(int self, int size, int spin_us)
 
 void Engine::attach(std::unique_ptr<Parcelport> parcelport) { parcelport_ = std::move(parcelport); }
 
-void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts) {
+void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
+                  uint32_t ack) {
     if (dest < 0 || dest >= size_)
         throw std::out_of_range("destination locality " + std::to_string(dest) +
                                 " out of range [0, " + std::to_string(size_) + ")");
@@ -34,22 +35,48 @@ void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>
     if (dest == self_) {  // loopback: copy into a message of our own
         std::size_t total = 0;
         for (const auto& part : parts) total += part.size;
-        Message msg{self_, context, tag, std::make_shared<Payload>(total)};
+        Message msg{self_, context, tag, std::make_shared<Payload>(total), ack};
         char* out = msg.payload->data();
         for (const auto& part : parts) {
             if (part.size) std::memcpy(out, part.data, part.size);
             out += part.size;
         }
         deliver(std::move(msg));
+        flush_acks();
         return;
     }
     if (!parcelport_) throw std::runtime_error("hpxpy: runtime is not connected");
     ActiveScope active(active_);
     if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
-    parcelport_->send(dest, context, tag, parts, [this] {
+    parcelport_->send(dest, context, tag, parts, ack, [this] {
         if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
         if (interrupt_) interrupt_();
     });
+}
+
+RecvRequestPtr Engine::send_sync(int dest, int context, int tag,
+                                 const std::vector<ConstBuffer>& parts) {
+    uint32_t ack = next_ack_.fetch_add(1) & 0x7FFFFFFFu;
+    if (ack == 0) ack = next_ack_.fetch_add(1) & 0x7FFFFFFFu;
+    RecvRequestPtr done = post_receive(kAckContext, dest, static_cast<int>(ack));
+    send(dest, context, tag, parts, ack);
+    return done;
+}
+
+void Engine::flush_acks() {
+    std::vector<std::pair<int, uint32_t>> acks;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (pending_acks_.empty() || closed_) return;
+        acks.swap(pending_acks_);
+    }
+    for (const auto& [dest, ack] : acks) {
+        try {
+            send(dest, kAckContext, static_cast<int>(ack), {});
+        } catch (const LocalityLost&) {
+            // the sender is gone: nobody waits for this acknowledgement any more
+        }
+    }
 }
 
 void Engine::throw_lost_locked() { throw LocalityLost(lost_locality_, lost_why_); }
@@ -105,6 +132,7 @@ void Engine::wait_until(Ready ready, const std::vector<int>& sources) {
             });
             lock.unlock();
         }
+        flush_acks();
         if (!progressed && arrivals_.load() == seen && interrupt_) interrupt_();
         lock.lock();
     }
@@ -115,16 +143,20 @@ RecvRequestPtr Engine::post_receive(int context, int source, int tag) {
     request->context = context;
     request->source = source;
     request->tag = tag;
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
-        if (matches(*it, context, source, tag)) {
-            request->message = std::move(*it);
-            unexpected_.erase(it);
-            request->done = true;
-            return request;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
+            if (matches(*it, context, source, tag)) {
+                matched_locked(*it);
+                request->message = std::move(*it);
+                unexpected_.erase(it);
+                request->done = true;
+                break;
+            }
         }
+        if (!request->done) posted_.push_back(request);
     }
-    posted_.push_back(request);
+    if (request->done) flush_acks();
     return request;
 }
 
@@ -149,6 +181,7 @@ int Engine::wait_any(const std::vector<RecvRequestPtr>& requests) {
 bool Engine::test(const RecvRequestPtr& request) {
     if (request->done) return true;
     if (parcelport_) parcelport_->progress_try();
+    flush_acks();
     std::lock_guard<std::mutex> lock(mu_);
     if (request->done) return true;
     check_waitable_locked({request->source});
@@ -175,6 +208,7 @@ Message Engine::receive(int context, int source, int tag) {
 
 std::optional<MessageInfo> Engine::iprobe(int context, int source, int tag) {
     if (parcelport_) parcelport_->progress_try();
+    flush_acks();
     std::lock_guard<std::mutex> lock(mu_);
     for (const Message& m : unexpected_)
         if (matches(m, context, source, tag))
@@ -206,6 +240,7 @@ void Engine::deliver(Message&& message) {
                !matches(message, (*it)->context, (*it)->source, (*it)->tag))
             ++it;
         if (it != posted_.end()) {
+            matched_locked(message);
             (*it)->message = std::move(message);
             (*it)->done = true;
             posted_.erase(it);

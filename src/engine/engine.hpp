@@ -31,6 +31,9 @@ struct RecvRequest {
 using RecvRequestPtr = std::shared_ptr<RecvRequest>;
 
 // What probe() sees of a waiting message without receiving it.
+// Acknowledgements of synchronous sends travel on this context, the ack id as tag.
+constexpr int kAckContext = 0;
+
 struct MessageInfo {
     int source;
     int tag;
@@ -48,7 +51,12 @@ public:
     int self() const { return self_; }
     int size() const { return size_; }
 
-    void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts);
+    void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
+              uint32_t ack = 0);
+    // A synchronous send: returns the receive that completes once the destination has
+    // matched the message (the engine there acknowledges it at match time).
+    RecvRequestPtr send_sync(int dest, int context, int tag,
+                             const std::vector<ConstBuffer>& parts);
 
     RecvRequestPtr post_receive(int context, int source, int tag);
     // Blocks until one of `requests` is done; returns its index. Waits for nothing and
@@ -73,6 +81,7 @@ public:
     void deliver(Message&& message) override;
     void peer_lost(int locality, const std::string& why) override;
     void peer_departed(int locality) override;
+    void progress_idle() override { flush_acks(); }
 
 private:
     static bool matches(const Message& m, int context, int source, int tag) {
@@ -84,6 +93,12 @@ private:
     template <typename Ready>
     void wait_until(Ready ready, const std::vector<int>& sources);
     void check_waitable_locked(const std::vector<int>& sources);
+    // Queues the acknowledgement of a matched synchronous send (mu_ held)...
+    void matched_locked(const Message& m) {
+        if (m.ack) pending_acks_.push_back({m.source, m.ack});
+    }
+    // ...and sends the queued ones; only where no lock is held.
+    void flush_acks();
     [[noreturn]] void throw_lost_locked();
 
     const int self_;
@@ -97,6 +112,8 @@ private:
     std::deque<Message> unexpected_;   // arrival order
     std::list<RecvRequestPtr> posted_;  // post order
     std::atomic<uint64_t> arrivals_{0};
+    std::vector<std::pair<int, uint32_t>> pending_acks_;  // (locality, ack id)
+    std::atomic<uint32_t> next_ack_{1};
     std::vector<char> departed_;  // peers that finalized and left
     int lost_locality_ = -1;
     std::string lost_why_;

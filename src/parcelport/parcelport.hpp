@@ -20,16 +20,20 @@ public:
     virtual void peer_lost(int locality, const std::string& why) = 0;
     // The peer said goodbye and closed: nothing more will come from it.
     virtual void peer_departed(int locality) = 0;
+    // Called by the progress thread when it holds no lock: a moment to send what
+    // deliveries queued (acknowledgements of synchronous sends).
+    virtual void progress_idle() = 0;
 };
 
 class Parcelport {
 public:
     virtual ~Parcelport() = default;
 
-    // Send one message made of `parts` (gathered, not copied) to `dest` != self.
-    // Blocks until every byte is handed to the transport; calls `interrupt` while waiting.
+    // Send one message made of `parts` (gathered, not copied) to `dest` != self; `ack`
+    // (nonzero for a synchronous send) travels with it. Blocks until every byte is handed
+    // to the transport; calls `interrupt` while waiting.
     virtual void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
-                      const InterruptCheck& interrupt) = 0;
+                      uint32_t ack, const InterruptCheck& interrupt) = 0;
 
     // Non-blocking progress for a caller that is spinning on a receive: reads whatever has
     // arrived. Returns true if it delivered at least one message. Never blocks; returns

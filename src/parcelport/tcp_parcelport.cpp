@@ -20,7 +20,7 @@ struct FrameHeader {
     uint32_t kind;
     int32_t context;
     int32_t tag;
-    uint32_t reserved;
+    uint32_t reserved;  // data frames: the synchronous-send ack id (0: none)
     uint64_t size;
 };
 static_assert(sizeof(FrameHeader) == 24, "frame header must be packed");
@@ -134,6 +134,7 @@ void TcpParcelport::read_available(Peer& peer) {
                 msg.source = peer.id;
                 msg.context = peer.header.context;
                 msg.tag = peer.header.tag;
+                msg.ack = peer.header.reserved;
                 msg.payload = std::move(peer.payload);
                 peer.have_header = false;
                 sink_.deliver(std::move(msg));
@@ -299,14 +300,16 @@ void TcpParcelport::progress_loop() {
         if (app_waiting_ == 0 && !stopping_) poll_and_read(-1);  // blocks: no spinning
         poller_ = std::thread::id();
         background_polling_ = false;
+        token.unlock();
+        sink_.progress_idle();
     }
 }
 
 void TcpParcelport::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
-                         const InterruptCheck& interrupt) {
+                         uint32_t ack, const InterruptCheck& interrupt) {
     Peer& peer = *peers_.at(static_cast<std::size_t>(dest));
     if (peer.lost) throw LocalityLost(dest, "connection lost");
-    FrameHeader header{kFrameData, context, tag, 0, 0};
+    FrameHeader header{kFrameData, context, tag, ack, 0};
     std::vector<iovec> iov;
     iov.reserve(parts.size() + 1);
     iov.push_back({&header, sizeof header});

@@ -23,7 +23,7 @@ public:
     ~TcpParcelport() override;
 
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
-              const InterruptCheck& interrupt) override;
+              uint32_t ack, const InterruptCheck& interrupt) override;
     bool progress_try() override;
     void begin_wait() override { ++app_waiting_; }
     void end_wait() override { --app_waiting_; }

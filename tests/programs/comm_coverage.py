@@ -1,0 +1,137 @@
+"""Exercises hpxpy.comm like an mpi4py program would; each rank prints one JSON line.
+
+Run by tests/test_comm.py under hpxrun at 1..4 localities (imported as hpxpy.comm, and
+as mpi4py through the --mpi4py shim).
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+if os.environ.get("USE_MPI4PY_NAME"):
+    from mpi4py import MPI
+else:
+    from hpxpy.comm import MPI
+
+comm = MPI.COMM_WORLD
+rank, size = comm.Get_rank(), comm.Get_size()
+out = {"id": rank, "size": size, "module": MPI.__name__, "pid": os.getpid()}
+
+# point to point: ring, ordering, ANY_SOURCE/ANY_TAG with Status, zero-length, sendrecv
+right, left = (rank + 1) % size, (rank - 1) % size
+for k in range(5):
+    comm.send({"k": k, "from": rank}, dest=right, tag=k)
+out["ordered"] = [comm.recv(source=left, tag=MPI.ANY_TAG)["k"] for _ in range(5)]
+st = MPI.Status()
+comm.send(rank * 10, dest=right, tag=42)
+out["any"] = [comm.recv(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=st), st.Get_source(),
+              st.Get_tag()]
+comm.Send(np.empty(0), dest=right, tag=5)
+empty = np.empty(0)
+comm.Recv(empty, source=left, tag=5, status=st)
+out["zero"] = [st.Get_count(MPI.DOUBLE), st.Get_source()]
+buf = np.empty(3, dtype="i")
+comm.Sendrecv(np.array([rank, rank, rank], dtype="i"), dest=right, recvbuf=buf, source=left)
+out["sendrecv"] = buf.tolist()
+reqs = [comm.isend([rank, i], dest=right, tag=i) for i in range(3)]
+rreqs = [comm.irecv(source=left, tag=i) for i in range(3)]
+out["irecv"] = MPI.Request.waitall(rreqs)
+MPI.Request.Waitall(reqs)
+sync = comm.issend("sync", dest=right)  # completes once the receive below matched it
+out["ssend"] = comm.recv(source=left)
+sync.wait()
+if size % 2 == 0:  # blocking ssend: even ranks send, odd ranks receive
+    if rank % 2 == 0:
+        comm.ssend("sync2", dest=right)
+    else:
+        comm.recv(source=left)
+comm.send(np.arange(4.0) * rank, dest=right, tag=9)
+comm.probe(source=left, tag=9, status=st)
+out["probe"] = [st.Get_source(), st.Get_tag()]
+out["probed"] = comm.recv(source=left, tag=9).tolist()
+
+# object collectives with every root
+out["bcast"] = [comm.bcast({"root": r} if rank == r else None, root=r) for r in range(size)]
+out["gather"] = [comm.gather(rank * rank, root=r) for r in range(size)]
+out["scatter"] = [comm.scatter([r * 100 + i for i in range(size)] if rank == r else None, root=r)
+                  for r in range(size)]
+out["allgather"] = comm.allgather([rank])
+out["alltoall"] = comm.alltoall([rank * 10 + i for i in range(size)])
+out["reduce"] = [comm.reduce(rank + 1, op=MPI.PROD, root=r) for r in range(size)]
+out["allreduce"] = [comm.allreduce(rank, op=op) for op in (MPI.SUM, MPI.MAX, MPI.MIN)]
+out["maxloc"] = comm.allreduce((rank % 2, rank), op=MPI.MAXLOC)
+out["scan"] = [comm.scan(rank + 1), comm.exscan(rank + 1)]
+comm.barrier()
+
+# buffer collectives: non-zero roots, IN_PLACE, v-variants with uneven counts
+root = size - 1
+a = np.full(3, rank + 1.0)
+b = np.empty(3)
+comm.Allreduce(a, b, op=MPI.SUM)
+inplace = np.full(2, rank, dtype="i")
+comm.Allreduce(MPI.IN_PLACE, inplace, op=MPI.MAX)
+red = np.zeros(3)
+comm.Reduce(a, red if rank == root else None, op=MPI.SUM, root=root)
+x = np.arange(4.0) if rank == root else np.zeros(4)
+comm.Bcast(x, root=root)
+g = np.zeros(2 * size, dtype="i") if rank == root else None
+comm.Gather(np.array([rank, -rank], dtype="i"), g, root=root)
+counts = [i + 1 for i in range(size)]
+displs = [sum(counts[:i]) for i in range(size)]
+gv = np.zeros(sum(counts), dtype="d")
+comm.Allgatherv(np.full(rank + 1, float(rank)), [gv, (counts, displs), MPI.DOUBLE])
+sv = np.empty(rank + 1, dtype="d")
+src = np.arange(sum(counts), dtype="d") if rank == root else None
+comm.Scatterv([src, (counts, displs), MPI.DOUBLE] if rank == root else None, sv, root=root)
+at = np.empty(size, dtype="i")
+comm.Alltoall(np.array([rank * 10 + i for i in range(size)], dtype="i"), at)
+sc = np.empty(1)
+comm.Scan(np.array([rank + 1.0]), sc)
+land = np.empty(1, dtype="i")
+comm.Allreduce(np.array([1], dtype="i"), land, op=MPI.LAND)
+out["buffers"] = {
+    "allreduce": b.tolist(), "inplace": inplace.tolist(),
+    "reduce": red.tolist() if rank == root else None, "bcast": x.tolist(),
+    "gather": None if g is None else g.tolist(), "allgatherv": gv.tolist(),
+    "scatterv": sv.tolist(), "alltoall": at.tolist(), "scan": sc.tolist(),
+    "land": land.tolist(),
+}
+
+# Split into uneven groups whose collectives run at the same time without interfering
+color = 0 if rank == 0 else 1
+sub = comm.Split(color, key=-rank)
+dup = comm.Dup()
+out["split"] = [sub.Get_size(), sub.Get_rank(), sub.allreduce(rank), sub.bcast(rank, root=0)]
+out["dup"] = dup.allreduce(1)
+out["compare"] = [comm.Compare(comm), comm.Compare(dup)]
+dup.Free()
+out["freed"] = [dup == MPI.COMM_NULL, bool(dup)]
+none_comm = comm.Split(MPI.UNDEFINED if rank == 0 else 1)
+out["undefined"] = none_comm == MPI.COMM_NULL
+
+# errors as mpi4py raises them
+errors = {}
+for name, fn in {
+    "rank": lambda: comm.send(1, dest=size),
+    "tag": lambda: comm.send(1, dest=0, tag=-5),
+    "root": lambda: comm.bcast(1, root=size),
+    "count": lambda: comm.Allreduce(np.zeros(3), np.zeros(4)),
+}.items():
+    try:
+        fn()
+        errors[name] = None
+    except MPI.Exception as exc:
+        errors[name] = ["MPI.Exception", exc.Get_error_class()]
+    except (TypeError, ValueError) as exc:
+        errors[name] = [type(exc).__name__, str(exc)]
+try:
+    comm.scatter(list(range(size + 1)) if rank == 0 else None, root=0)
+    errors["scatter"] = None
+except ValueError as exc:
+    errors["scatter"] = ["ValueError", str(exc)]
+out["errors"] = errors
+out["after"] = comm.allreduce(1)
+print("RESULT " + json.dumps(out), flush=True)
+sys.exit(0)

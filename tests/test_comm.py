@@ -1,0 +1,96 @@
+"""hpxpy.comm against mpi4py's semantics, as real jobs of 1, 2, 3 and 4 localities."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import PROGRAMS, run_job
+
+from hpxpy.comm import _constants as C
+
+
+def _expected(n: int, rank: int) -> dict:
+    left = (rank - 1) % n
+    root = n - 1
+    counts = [i + 1 for i in range(n)]
+    displs = [sum(counts[:i]) for i in range(n)]
+    allgatherv = [float(i) for i in range(n) for _ in range(i + 1)]
+    return {
+        "ordered": [0, 1, 2, 3, 4],
+        "any": [left * 10, left, 42],
+        "zero": [0, left],
+        "sendrecv": [left] * 3,
+        "irecv": [[left, i] for i in range(3)],
+        "ssend": "sync",
+        "probe": [left, 9],
+        "probed": [0.0 * left, 1.0 * left, 2.0 * left, 3.0 * left],
+        "bcast": [{"root": r} for r in range(n)],
+        "gather": [[i * i for i in range(n)] if rank == r else None for r in range(n)],
+        "scatter": [r * 100 + rank for r in range(n)],
+        "allgather": [[i] for i in range(n)],
+        "alltoall": [i * 10 + rank for i in range(n)],
+        "reduce": [_prod(n) if rank == r else None for r in range(n)],
+        "allreduce": [n * (n - 1) // 2, n - 1, 0],
+        "maxloc": [1, 1] if n > 1 else [0, 0],
+        "scan": [(rank + 1) * (rank + 2) // 2, None if rank == 0 else rank * (rank + 1) // 2],
+        "buffers": {
+            "allreduce": [n * (n + 1) / 2] * 3,
+            "inplace": [n - 1] * 2,
+            "reduce": [n * (n + 1) / 2] * 3 if rank == root else None,
+            "bcast": [0.0, 1.0, 2.0, 3.0],
+            "gather": [v for i in range(n) for v in (i, -i)] if rank == root else None,
+            "allgatherv": allgatherv,
+            "scatterv": [float(displs[rank] + k) for k in range(rank + 1)],
+            "alltoall": [i * 10 + rank for i in range(n)],
+            "scan": [(rank + 1) * (rank + 2) / 2],
+            "land": [1],
+        },
+        "split": ([1, 0, 0, 0] if rank == 0 else
+                  [n - 1, n - 1 - rank, sum(range(1, n)), n - 1]),
+        "dup": n,
+        "compare": [C.IDENT, C.CONGRUENT],
+        "freed": [True, False],
+        "undefined": rank == 0,
+        "after": n,
+    }
+
+
+def _prod(n: int) -> int:
+    p = 1
+    for i in range(1, n + 1):
+        p *= i
+    return p
+
+
+@pytest.fixture(scope="module", params=[(1, False), (2, False), (3, False), (4, False),
+                                        (3, True)])
+def comm_job(request):
+    n, as_mpi4py = request.param
+    args = ["--mpi4py"] if as_mpi4py else []
+    env = {"USE_MPI4PY_NAME": "1"} if as_mpi4py else {}
+    job = run_job(n, [str(PROGRAMS / "comm_coverage.py")], launcher_args=args, env=env,
+                  timeout=90)
+    assert job.returncode == 0, job
+    assert sorted(job.results) == list(range(n)), job
+    return n, job.results
+
+
+def test_results_match_mpi4py_semantics(comm_job):
+    n, results = comm_job
+    assert len({r["pid"] for r in results.values()}) == n
+    for rank, r in results.items():
+        assert r["module"] == "hpxpy.comm.MPI"
+        want = _expected(n, rank)
+        for key, value in want.items():
+            assert r[key] == value, (key, rank, r[key], value)
+
+
+def test_errors(comm_job):
+    n, results = comm_job
+    for r in results.values():
+        e = r["errors"]
+        assert e["rank"] == ["MPI.Exception", C.ERR_RANK]
+        assert e["tag"] == ["MPI.Exception", C.ERR_TAG]
+        assert e["root"] == ["MPI.Exception", C.ERR_ROOT]
+        assert e["count"] == ["ValueError", "mismatch in send count 3 and receive count 4"]
+        # A wrong count at the root raises on every rank (mpi4py would hang the others).
+        assert e["scatter"] == ["ValueError", f"expecting {n} items, got {n + 1}"]
