@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdio>
 #include <memory>
 
 #include "../collectives/collectives.hpp"
@@ -30,6 +31,12 @@ public:
             engine_.attach(std::make_unique<TcpParcelport>(self, std::move(fds), engine_));
         }
         // Blocked waits call this every ~100 ms: lets Ctrl-C (SIGINT) through.
+        // A peer called Abort: say so, then end with its status (as MPI_Abort does).
+        engine_.set_abort_handler([self](int locality, int code) {
+            std::fprintf(stderr, "hpxpy: locality %d aborted the job with status %d; "
+                                 "locality %d exits\n", locality, code, self);
+            std::fflush(stderr);
+        });
         engine_.set_interrupt_check([] {
             py::gil_scoped_acquire gil;
             if (PyErr_CheckSignals() != 0) throw py::error_already_set();
@@ -149,6 +156,13 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("locality_id", [](Runtime& r) { return r.engine().self(); })
         .def_property_readonly("num_localities", [](Runtime& r) { return r.engine().size(); })
         .def("check_healthy", [](Runtime& r) { r.engine().check_healthy(); })
+        .def(
+            "abort",
+            [](Runtime& r, int exit_code) {
+                py::gil_scoped_release nogil;
+                r.engine().abort_job(exit_code);
+            },
+            py::arg("exit_code"), "End the whole job with exit_code (MPI_Abort); never returns")
         .def(
             "shutdown",
             [](Runtime& r, bool graceful) {

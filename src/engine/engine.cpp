@@ -1,6 +1,7 @@
 #include "engine.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -265,6 +266,20 @@ void Engine::peer_lost(int locality, const std::string& why) {
     if (parcelport_) parcelport_->notify_poller();
 }
 
+void Engine::job_aborted(int locality, int exit_code) {
+    if (abort_handler_) abort_handler_(locality, exit_code);
+    std::_Exit(exit_code);
+}
+
+void Engine::abort_job(int exit_code) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        closed_ = true;
+    }
+    if (parcelport_) parcelport_->abort(-1, exit_code);
+    std::_Exit(exit_code);
+}
+
 void Engine::peer_departed(int locality) {
     {
         std::lock_guard<std::mutex> lock(mu_);
@@ -295,7 +310,7 @@ void Engine::shutdown(bool graceful) {
         if (graceful)
             parcelport_->shutdown();
         else
-            parcelport_->abort(blame);
+            parcelport_->abort(blame, -1);
         if (active_.load() > 0)
             (void)parcelport_.release();  // still in use: leak it rather than free it
         else

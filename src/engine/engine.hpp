@@ -76,12 +76,19 @@ public:
     // Throws LocalityLost if any peer has been lost: the job is then broken everywhere.
     void check_healthy();
     void shutdown(bool graceful);
+    // Ends this process and asks every peer to end with `exit_code` (MPI_Abort).
+    [[noreturn]] void abort_job(int exit_code);
+    // What to do when a peer aborts the job: by default, exit with its code at once.
+    void set_abort_handler(std::function<void(int, int)> handler) {
+        abort_handler_ = std::move(handler);
+    }
 
     // ParcelSink
     void deliver(Message&& message) override;
     void peer_lost(int locality, const std::string& why) override;
     void peer_departed(int locality) override;
     void progress_idle() override { flush_acks(); }
+    void job_aborted(int locality, int exit_code) override;
 
 private:
     static bool matches(const Message& m, int context, int source, int tag) {
@@ -106,6 +113,7 @@ private:
     const int spin_us_;
     std::unique_ptr<Parcelport> parcelport_;
     InterruptCheck interrupt_;
+    std::function<void(int, int)> abort_handler_;
 
     std::mutex mu_;
     std::condition_variable arrived_;

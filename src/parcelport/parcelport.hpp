@@ -20,6 +20,8 @@ public:
     virtual void peer_lost(int locality, const std::string& why) = 0;
     // The peer said goodbye and closed: nothing more will come from it.
     virtual void peer_departed(int locality) = 0;
+    // A peer called Abort(exit_code): the whole job ends with that status.
+    virtual void job_aborted(int locality, int exit_code) = 0;
     // Called by the progress thread when it holds no lock: a moment to send what
     // deliveries queued (acknowledgements of synchronous sends).
     virtual void progress_idle() = 0;
@@ -61,7 +63,8 @@ public:
 
     // Leave at once after a failure: tell every peer (best effort, never blocking) which
     // locality was lost (`blame`, or -1 when this process itself fails), then close.
-    virtual void abort(int blame) = 0;
+    // `exit_code` >= 0 asks every peer to end with that status (MPI_Abort).
+    virtual void abort(int blame, int exit_code) = 0;
 
     virtual std::string name() const = 0;
 };

@@ -105,6 +105,8 @@ void TcpParcelport::read_available(Peer& peer) {
                     int blame = peer.header.tag;
                     peer.open = false;
                     peer.lost = true;
+                    if (peer.header.size > 0)
+                        sink_.job_aborted(peer.id, static_cast<int>(peer.header.size - 1));
                     if (blame >= 0 && blame != self_)
                         sink_.peer_lost(blame, "reported lost by locality " +
                                                    std::to_string(peer.id));
@@ -382,8 +384,9 @@ void TcpParcelport::shutdown() {
     stop_and_close();
 }
 
-void TcpParcelport::abort(int blame) {
-    FrameHeader frame{kFrameAbort, 0, blame, 0, 0};
+void TcpParcelport::abort(int blame, int exit_code) {
+    // size carries exit_code + 1 (0: no exit code, just a failure).
+    FrameHeader frame{kFrameAbort, 0, blame, 0, static_cast<uint64_t>(exit_code + 1)};
     for (auto& peer : peers_) {
         if (peer->fd < 0 || peer->lost) continue;
         // try_lock: a sender may be stuck mid-frame; then that peer learns from the EOF.

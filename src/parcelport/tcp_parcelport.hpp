@@ -31,7 +31,7 @@ public:
                         uint64_t seen) override;
     void notify_poller() override;
     void shutdown() override;
-    void abort(int blame) override;
+    void abort(int blame, int exit_code) override;
     std::string name() const override { return "tcp"; }
 
 private:
