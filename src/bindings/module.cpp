@@ -64,6 +64,12 @@ ConstBuffer view_of(const py::handle& obj, Views& views) {
     return {info.ptr, static_cast<std::size_t>(info.size * info.itemsize)};
 }
 
+std::vector<ConstBuffer> parts_of(const py::list& buffers, Views& views) {
+    std::vector<ConstBuffer> parts;
+    for (const py::handle& b : buffers) parts.push_back(view_of(b, views));
+    return parts;
+}
+
 // None (nothing), a C-contiguous numpy array (one segment, its shape), or a list of
 // buffer objects sent back to back (shape: the total byte count).
 ArrayRef to_ref(const py::handle& obj, uint32_t dtype, Views& views) {
@@ -237,8 +243,7 @@ PYBIND11_MODULE(_core, m) {
             "send",
             [](Runtime& r, int dest, int context, int tag, py::list buffers) {
                 Views views;
-                std::vector<ConstBuffer> parts;
-                for (const py::handle& b : buffers) parts.push_back(view_of(b, views));
+                std::vector<ConstBuffer> parts = parts_of(buffers, views);
                 py::gil_scoped_release nogil;
                 r.engine().send(dest, context, tag, parts);
             },
@@ -247,8 +252,7 @@ PYBIND11_MODULE(_core, m) {
             "send_sync",
             [](Runtime& r, int dest, int context, int tag, py::list buffers) {
                 Views views;
-                std::vector<ConstBuffer> parts;
-                for (const py::handle& b : buffers) parts.push_back(view_of(b, views));
+                std::vector<ConstBuffer> parts = parts_of(buffers, views);
                 py::gil_scoped_release nogil;
                 return r.engine().send_sync(dest, context, tag, parts);
             },

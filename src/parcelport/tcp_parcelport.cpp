@@ -199,11 +199,9 @@ bool TcpParcelport::progress_try() {
     return any;
 }
 
-bool TcpParcelport::poll_and_read(int timeout_ms) {
-    std::vector<pollfd> fds;
-    std::vector<Peer*> owners;
-    fds.push_back({wake_pipe_[0], POLLIN, 0});
-    owners.push_back(nullptr);
+bool TcpParcelport::poll_and_read(pollfd first, int timeout_ms) {
+    std::vector<pollfd> fds{first};
+    std::vector<Peer*> owners{nullptr};
     {
         std::lock_guard<std::mutex> lock(progress_mu_);
         for (auto& peer : peers_) {
@@ -214,7 +212,7 @@ bool TcpParcelport::poll_and_read(int timeout_ms) {
     }
     int ready = poll(fds.data(), fds.size(), timeout_ms);
     if (ready <= 0) return false;
-    if (fds[0].revents) {
+    if (fds[0].fd == wake_pipe_[0] && fds[0].revents) {
         char drain[64];
         while (read(wake_pipe_[0], drain, sizeof drain) > 0) {
         }
@@ -227,31 +225,14 @@ bool TcpParcelport::poll_and_read(int timeout_ms) {
 
 bool TcpParcelport::wait_writable(Peer& dest) {
     std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
-    if (!token.owns_lock()) {
+    if (!token.owns_lock()) {  // someone else reads: just wait for room
         pollfd pfd{dest.fd, POLLOUT, 0};
         return poll(&pfd, 1, kPollSliceMs) > 0;
     }
     poller_ = std::this_thread::get_id();
-    std::vector<pollfd> fds;
-    std::vector<Peer*> owners;
-    fds.push_back({dest.fd, POLLOUT, 0});
-    owners.push_back(nullptr);
-    {
-        std::lock_guard<std::mutex> lock(progress_mu_);
-        for (auto& peer : peers_) {
-            if (!peer->open) continue;
-            fds.push_back({peer->fd, POLLIN, 0});
-            owners.push_back(peer.get());
-        }
-    }
-    int ready = poll(fds.data(), fds.size(), kPollSliceMs);
-    if (ready > 0) {
-        std::lock_guard<std::mutex> lock(progress_mu_);
-        for (std::size_t i = 1; i < fds.size(); ++i)
-            if (fds[i].revents) read_available(*owners[i]);
-    }
+    bool ready = poll_and_read({dest.fd, POLLOUT, 0}, kPollSliceMs);
     poller_ = std::thread::id();
-    return ready > 0;
+    return ready;
 }
 
 void TcpParcelport::kick() {
@@ -274,7 +255,8 @@ bool TcpParcelport::wait_for_input(int timeout_ms, const std::atomic<uint64_t>& 
     // Announce ourselves before the last look, so a delivery racing with us kicks us.
     poller_ = std::this_thread::get_id();
     bool progressed = true;
-    if (arrivals.load() == seen && !stopping_) progressed = poll_and_read(timeout_ms);
+    if (arrivals.load() == seen && !stopping_)
+        progressed = poll_and_read({wake_pipe_[0], POLLIN, 0}, timeout_ms);
     poller_ = std::thread::id();
     return progressed;
 }
@@ -299,7 +281,8 @@ void TcpParcelport::progress_loop() {
         }
         background_polling_ = true;
         poller_ = me;
-        if (app_waiting_ == 0 && !stopping_) poll_and_read(-1);  // blocks: no spinning
+        if (app_waiting_ == 0 && !stopping_)
+            poll_and_read({wake_pipe_[0], POLLIN, 0}, -1);  // blocks: no spinning
         poller_ = std::thread::id();
         background_polling_ = false;
         token.unlock();

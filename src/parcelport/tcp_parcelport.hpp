@@ -5,6 +5,8 @@
 // unexpected messages are still drained and senders never stall.
 #pragma once
 
+#include <poll.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -41,8 +43,9 @@ private:
     void read_available(Peer& peer);
     void mark_lost(Peer& peer, const std::string& why);
     void stop_and_close();
-    // poll() on every open peer and the wake pipe; reads what arrived. Needs poll_token_.
-    bool poll_and_read(int timeout_ms);
+    // poll() on `first` (the wake pipe, or a socket we wait to write to) and on every open
+    // peer's input; reads what arrived. Needs poll_token_. True if anything was ready.
+    bool poll_and_read(pollfd first, int timeout_ms);
     // A sender blocked on a full socket: waits until `dest` is writable, reading incoming
     // data meanwhile if no one else is. False after a 100 ms slice with nothing to do.
     bool wait_writable(Peer& dest);
