@@ -59,6 +59,16 @@ def test_all_reduce_bit_identical(coverage_job):
     np.testing.assert_allclose(got, total, rtol=1e-12, atol=1e-6)
 
 
+def test_large_all_reduce(coverage_job):
+    n, results = coverage_job
+    assert len({r["big"][0] for r in results.values()}) == 1  # bit-identical everywhere
+    total = sum(np.random.default_rng(100 + i).standard_normal(100_003) for i in range(n))
+    for r in results.values():
+        assert r["big"][1] == pytest.approx(total[0], rel=1e-12, abs=1e-12)
+        assert r["big"][2] == pytest.approx(total[-1], rel=1e-12, abs=1e-12)
+        assert r["big"][3] == n - 1
+
+
 def test_broadcast(coverage_job):
     n, results = coverage_job
     for r in results.values():

@@ -7,6 +7,8 @@ namespace hpxpy {
 namespace {
 
 constexpr std::size_t kAlign = 16;
+// From this size on, all_reduce uses reduce-scatter + allgather.
+constexpr std::size_t kLargeAllReduceBytes = 256 * 1024;
 alignas(16) const char kZeros[kAlign] = {};
 
 std::size_t padded(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
@@ -109,31 +111,35 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
     const int n = g.size, r = g.rank;
     OutItem mine(value, r, op, failure);
     Failure state = failure;
-    const std::size_t count =
-        failure.status == Status::ok ? value.nbytes / dtype_size(value.dtype) : 0;
+    const std::size_t esize = failure.status == Status::ok ? dtype_size(value.dtype) : 1;
+    const std::size_t count = failure.status == Status::ok ? value.nbytes / esize : 0;
     // The running result: our input at first, then the payload each step reduced into
     // (the partner's bytes are combined in place, so the input is never copied).
     Item acc;
     acc.header = mine.header;
     const char* acc_data = static_cast<const char*>(value.data());
 
-    auto send_state = [&](int dest) {
-        OutItem out(value, r, op, state);
-        if (state.status == Status::ok) out.segments = {{acc_data, value.nbytes}};
+    // Sends elements [first, first + len) of the running result (or our error).
+    auto send_range = [&](int dest, std::size_t first, std::size_t len) {
+        ArrayRef part = value;
+        part.segments = {{acc_data + first * esize, len * esize}};
+        part.nbytes = len * esize;
+        OutItem out(part, r, op, state);
         std::vector<ConstBuffer> parts;
         out.append_to(parts);
         engine_.send(g.world(dest), g.context, tag, parts);
     };
-    // Receives a partner's contribution and folds it in: lower ids always on the left.
-    auto receive_combine = [&](int src) {
-        Message msg = engine_.receive(g.context, g.world(src), tag);
+    // A partner's message: its data if usable, else null (its error, or a mismatch with
+    // ours, is now our state).
+    auto receive_usable = [&](int src, Message& msg) -> const char* {
+        msg = engine_.receive(g.context, g.world(src), tag);
         Item item = parse_items(msg.payload).at(0);
         const ItemHeader& h = item.header;
         if (h.status != 0) {
             if (state.status == Status::ok) state = failure_of(item);
-            return;
+            return nullptr;
         }
-        if (state.status != Status::ok) return;
+        if (state.status != Status::ok) return nullptr;
         const ItemHeader& me = mine.header;
         bool same_shape = h.ndim == me.ndim &&
                           std::memcmp(h.shape, me.shape, sizeof(int64_t) * h.ndim) == 0;
@@ -144,39 +150,102 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
                  << src << " passed " << describe(h) << " op '" << op_name(h.op)
                  << "'; every locality must pass the same shape, dtype and op";
             state = {h.dtype != me.dtype ? Status::type_error : Status::value_error, text.str()};
-            return;
+            return nullptr;
         }
-        char* theirs = const_cast<char*>(item.data);  // our own copy of their bytes
+        return item.data;
+    };
+    // Folds a partner's whole contribution in (lower ids always on the left), in place in
+    // the partner's payload, which becomes the running result.
+    auto receive_combine = [&](int src) {
+        Message msg;
+        const char* theirs_c = receive_usable(src, msg);
+        if (!theirs_c) return;
+        char* theirs = const_cast<char*>(theirs_c);  // our own copy of their bytes
         if (src < r)
-            reduce(me.dtype, op, theirs, acc_data, theirs, count);
+            reduce(mine.header.dtype, op, theirs, acc_data, theirs, count);
         else
-            reduce(me.dtype, op, acc_data, theirs, theirs, count);
+            reduce(mine.header.dtype, op, acc_data, theirs, theirs, count);
         acc_data = theirs;
         acc.owner = msg.payload;
     };
     auto receive_result = [&](int src) {
-        Message msg = engine_.receive(g.context, g.world(src), tag);
-        Item item = parse_items(msg.payload).at(0);
-        if (item.header.status != 0) {
-            if (state.status == Status::ok) state = failure_of(item);
-        } else if (state.status == Status::ok) {
-            acc_data = item.data;
+        Message msg;
+        if (const char* data = receive_usable(src, msg)) {
+            acc_data = data;
             acc.owner = msg.payload;
         }
     };
 
     const int p2 = floor_pow2(n), extra = n - p2;
     if (r >= p2) {  // fold into a partner below p2, get the result back at the end
-        send_state(r - p2);
+        send_range(r - p2, 0, count);
         receive_result(r - p2);
     } else {
         if (r < extra) receive_combine(r + p2);
-        for (int mask = 1; mask < p2; mask <<= 1) {
-            int partner = r ^ mask;
-            send_state(partner);
-            receive_combine(partner);
+        // Large arrays: reduce-scatter by recursive halving, then allgather by recursive
+        // doubling (Rabenseifner): each locality reduces and sends ~1/p2 of the data per
+        // step instead of all of it. Every element is reduced by one locality only, so
+        // the result stays bit-identical everywhere. Both algorithms talk to partners
+        // r^1, r^2, ... in the first phase; errors (including shapes that differ, and so
+        // could pick different algorithms) are known everywhere after it, and then every
+        // locality runs the second phase with error items: no one waits for a message
+        // that does not come.
+        const bool large = count >= static_cast<std::size_t>(p2) && p2 > 1 &&
+                           count * esize >= kLargeAllReduceBytes;
+        std::vector<std::pair<std::size_t, std::size_t>> ranges;  // before each split
+        std::size_t lo = 0, hi = count;
+        if (large) {
+            // Our own writable copy to reduce into (blocks are recycled by the pool).
+            if (!acc.owner) {
+                auto copy = std::make_shared<Payload>(count * esize);
+                std::memcpy(copy->data(), acc_data, count * esize);
+                acc.owner = copy;
+                acc_data = copy->data();
+            }
+            char* work = acc.owner->data() + (acc_data - acc.owner->data());
+            for (int mask = 1; mask < p2; mask <<= 1) {
+                int partner = r ^ mask;
+                std::size_t mid = lo + (hi - lo) / 2;
+                ranges.push_back({lo, hi});
+                bool keep_low = (r & mask) == 0;
+                if (keep_low) send_range(partner, mid, hi - mid);
+                else send_range(partner, lo, mid - lo);
+                if (!keep_low) lo = mid;
+                else hi = mid;
+                Message msg;
+                if (const char* theirs = receive_usable(partner, msg)) {
+                    char* dst = work + lo * esize;
+                    if (partner < r)
+                        reduce(mine.header.dtype, op, theirs, dst, dst, hi - lo);
+                    else
+                        reduce(mine.header.dtype, op, dst, theirs, dst, hi - lo);
+                }
+            }
+        } else {
+            for (int mask = 1; mask < p2; mask <<= 1) {
+                int partner = r ^ mask;
+                send_range(partner, 0, count);
+                receive_combine(partner);
+            }
         }
-        if (r < extra) send_state(r + p2);
+        if (large || state.status != Status::ok) {
+            char* work = acc.owner ? acc.owner->data() + (acc_data - acc.owner->data())
+                                   : nullptr;
+            for (int mask = p2 >> 1; mask >= 1; mask >>= 1) {
+                int partner = r ^ mask;
+                auto [plo, phi] = ranges.empty() ? std::make_pair(lo, hi) : ranges.back();
+                if (!ranges.empty()) ranges.pop_back();
+                send_range(partner, lo, hi - lo);
+                // The partner holds the other half of the range we split at this step.
+                std::size_t olo = lo == plo ? hi : plo, ohi = lo == plo ? phi : lo;
+                Message msg;
+                const char* theirs = receive_usable(partner, msg);
+                if (theirs && work) std::memcpy(work + olo * esize, theirs, (ohi - olo) * esize);
+                lo = plo;
+                hi = phi;
+            }
+        }
+        if (r < extra) send_range(r + p2, 0, count);
     }
     if (state.status != Status::ok) raise(state);
     acc.data = acc_data;

@@ -5,6 +5,7 @@ each locality must have seen and compares.
 """
 
 import asyncio
+import hashlib
 import json
 import os
 
@@ -47,6 +48,11 @@ def main():
         rng = np.random.default_rng(me)
         noisy = rng.standard_normal(1000) * 10.0 ** rng.integers(-8, 8, 1000)
         out["bits"] = hpx.all_reduce(noisy).tobytes().hex()
+        # Large enough for reduce-scatter + allgather (and an odd length, split unevenly).
+        big = np.random.default_rng(100 + me).standard_normal(100_003)
+        big_sum = hpx.all_reduce(big)
+        out["big"] = [hashlib.sha256(big_sum.tobytes()).hexdigest(), float(big_sum[0]),
+                      float(big_sum[-1]), int(hpx.all_reduce(np.full(70_001, me), op="max")[7])]
         out["matrix"] = hpx.all_reduce(np.full((2, 3), me, dtype=np.int32)).tolist()
         # broadcast from every root
         out["bcast"] = [
