@@ -16,7 +16,7 @@ from typing import Tuple
 
 from .. import _runtime
 from . import _constants, _datatypes, _ops
-from ._comm import (
+from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
     COMM_SELF,
     COMM_WORLD,
@@ -29,6 +29,8 @@ from ._comm import (
     Comm,
     Group,
     Intracomm,
+    _comm_lock,
+    _comm_lock_table,
 )
 from ._comm import _Errhandler as Errhandler
 from ._constants import *  # noqa: F401,F403 - the MPI constants
@@ -40,7 +42,19 @@ from ._constants import (
 )
 from ._datatypes import DATATYPE_NULL, Datatype
 from ._errors import Exception, Get_error_class, Get_error_string  # noqa: A004
+from ._info import INFO_ENV, INFO_NULL, Info
+from ._memory import (
+    Alloc_mem,
+    Attach_buffer,
+    Detach_buffer,
+    Flush_buffer,
+    Free_mem,
+    Iflush_buffer,
+    buffer,
+    memory,
+)
 from ._ops import Op
+from ._pickle import Pickle
 from ._request import (
     MESSAGE_NO_PROC,
     MESSAGE_NULL,
@@ -55,10 +69,44 @@ from ._request import (
 globals().update(_datatypes.PREDEFINED)
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
 
-INFO_NULL = None
-INFO_ENV = None
 UNWEIGHTED = None
 WEIGHTS_EMPTY = None
+
+pickle = Pickle()
+
+
+class _Unsupported:
+    """An MPI object kind hpxpy does not provide: creating one raises NotImplementedError
+    (mpi4py's signal for a feature the MPI library lacks)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise NotImplementedError(f"MPI.{type(self).__name__} is not supported by hpxpy")
+
+    @classmethod
+    def _unsupported(cls, *args: object, **kwargs: object) -> None:
+        raise NotImplementedError(f"MPI.{cls.__name__} is not supported by hpxpy")
+
+
+class Session(_Unsupported):
+    """MPI sessions (not supported)."""
+
+    Init = _Unsupported._unsupported
+
+
+class Win(_Unsupported):
+    """One-sided communication windows (not supported)."""
+
+    Create = _Unsupported._unsupported
+    Allocate = _Unsupported._unsupported
+    Allocate_shared = _Unsupported._unsupported
+    Create_dynamic = _Unsupported._unsupported
+
+
+class File(_Unsupported):
+    """MPI-IO files (not supported)."""
+
+    Open = _Unsupported._unsupported
+
 
 _main_thread = threading.main_thread()
 _finalized = False
@@ -173,6 +221,9 @@ __all__ = [
     "Wtick", "Wtime", "Get_processor_name", "Get_version", "Get_library_version", "Init",
     "Init_thread", "Finalize", "Is_initialized", "Is_finalized", "Query_thread",
     "Is_thread_main", "Compute_dims", "Pcontrol", "get_vendor",
+    "Info", "INFO_NULL", "INFO_ENV", "buffer", "memory", "Alloc_mem", "Free_mem",
+    "Attach_buffer", "Detach_buffer", "Flush_buffer", "Iflush_buffer", "Pickle", "pickle",
+    "Session", "Win", "File",
     *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],
     *_datatypes.PREDEFINED, *_ops.PREDEFINED,
 ]

@@ -38,17 +38,123 @@ def _from_cai(obj: Any) -> np.ndarray:
     return arr
 
 
+class _DLDevice(ctypes.Structure):
+    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
+
+
+class _DLDataType(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
+
+
+class _DLTensor(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("device", _DLDevice), ("ndim", ctypes.c_int32),
+                ("dtype", _DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
+                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+
+
+class _DLManagedTensor(ctypes.Structure):
+    _fields_ = [("dl_tensor", _DLTensor), ("manager_ctx", ctypes.c_void_p),
+                ("deleter", ctypes.c_void_p)]
+
+
+class _DLManagedTensorVersioned(ctypes.Structure):
+    _fields_ = [("major", ctypes.c_uint32), ("minor", ctypes.c_uint32),
+                ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p),
+                ("flags", ctypes.c_uint64), ("dl_tensor", _DLTensor)]
+
+
+_capsule_is_valid = ctypes.pythonapi.PyCapsule_IsValid
+_capsule_is_valid.restype = ctypes.c_int
+_capsule_is_valid.argtypes = [ctypes.py_object, ctypes.c_char_p]
+_capsule_get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_get_pointer.restype = ctypes.c_void_p
+_capsule_get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+_DL_KINDS = {0: "i", 1: "u", 2: "f", 5: "c", 6: "b"}
+_DL_HOST_DEVICES = (1, 3, 13)  # kDLCPU, kDLCUDAHost, kDLCUDAManaged
+
+
+class _DLPackHolder:
+    """Keeps the (unconsumed) capsule alive as long as the numpy view: the producer's
+    capsule destructor releases the memory when the last view goes away."""
+
+    def __init__(self, capsule: Any, interface: dict) -> None:
+        self._capsule = capsule
+        self.__array_interface__ = interface
+
+
+def _from_dlpack(obj: Any) -> Optional[np.ndarray]:
+    """A numpy view of a host-memory DLPack producer, or None if it is not one."""
+    try:
+        device = obj.__dlpack_device__()
+    except AttributeError:
+        device = None
+    if device is not None and int(device[0]) not in _DL_HOST_DEVICES:
+        raise BufferError("DLPack: expecting a host (CPU) buffer")
+    capsule = obj.__dlpack__()
+    if _capsule_is_valid(capsule, b"dltensor_versioned"):
+        ptr = _capsule_get_pointer(capsule, b"dltensor_versioned")
+        managed = _DLManagedTensorVersioned.from_address(ptr)
+        tensor = managed.dl_tensor
+        readonly = bool(managed.flags & 1)
+    elif _capsule_is_valid(capsule, b"dltensor"):
+        ptr = _capsule_get_pointer(capsule, b"dltensor")
+        tensor = _DLManagedTensor.from_address(ptr).dl_tensor
+        readonly = False
+    else:
+        return None
+    kind = _DL_KINDS.get(tensor.dtype.code)
+    lanes = tensor.dtype.lanes
+    if kind == "f" and lanes == 2:  # complex as two float lanes
+        kind, lanes = "c", 1
+        itemsize = 2 * tensor.dtype.bits // 8
+    else:
+        itemsize = tensor.dtype.bits // 8
+    if kind is None or lanes != 1 or tensor.dtype.bits % 8:
+        raise BufferError("DLPack: unsupported data type")
+    ndim = tensor.ndim
+    shape = tuple(int(tensor.shape[i]) for i in range(ndim))
+    strides = None
+    if tensor.strides and ndim:
+        elems = [int(tensor.strides[i]) for i in range(ndim)]
+        expect, acc = [], 1
+        for n in reversed(shape):
+            expect.append(acc)
+            acc *= n
+        expect.reverse()
+        fexpect, acc = [], 1
+        for n in shape:
+            fexpect.append(acc)
+            acc *= n
+        nonunit = [i for i in range(ndim) if shape[i] > 1]
+        if not (all(elems[i] == expect[i] for i in nonunit)
+                or all(elems[i] == fexpect[i] for i in nonunit)):
+            raise BufferError("buffer is not contiguous")
+        strides = tuple(e * itemsize for e in elems)
+    addr = (tensor.data or 0) + int(tensor.byte_offset)
+    size = 1
+    for n in shape:
+        size *= n
+    typestr = "|b1" if kind == "b" else np.dtype(f"{kind}{itemsize}").str
+    if size == 0 or not addr:
+        return np.empty(shape, np.dtype(typestr))
+    interface = {"version": 3, "shape": shape, "typestr": typestr, "strides": strides,
+                 "data": (addr, readonly)}
+    return np.asarray(_DLPackHolder(capsule, interface))
+
+
 def to_numpy(obj: Any) -> np.ndarray:
     """A numpy view of any object exposing host memory (no copy)."""
     if isinstance(obj, np.ndarray):
         return obj
     if hasattr(obj, "__dlpack__") and not isinstance(obj, (bytes, bytearray, memoryview)):
-        try:
-            return np.from_dlpack(obj)
-        except (BufferError, TypeError, RuntimeError):
-            pass
+        arr = _from_dlpack(obj)
+        if arr is not None:
+            return arr
     if hasattr(obj, "__cuda_array_interface__"):
         return _from_cai(obj)
+    if hasattr(obj, "__array_interface__"):
+        return np.asarray(obj)
     try:
         view = memoryview(obj)
     except TypeError:

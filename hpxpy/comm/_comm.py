@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import pickle
 import struct
 import sys
 import threading
+import warnings
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -76,24 +78,42 @@ def _collective_error(exc: BaseException) -> Tuple[int, str]:
 class Group:
     """An ordered set of processes (world ranks)."""
 
-    __slots__ = ("_ranks", "_freed")
+    __slots__ = ("_ranks", "_freed", "_id", "_name")
 
-    def __init__(self, ranks: Optional[Sequence[int]] = None) -> None:
-        self._ranks = list(ranks) if ranks is not None else []
-        self._freed = ranks is None
+    def __init__(self, group: Any = None) -> None:
+        """``Group()`` is a null group, ``Group(group)`` a new reference to ``group``'s
+        handle (internally, ``Group(list_of_world_ranks)`` builds a group)."""
+        self._name = ""
+        if isinstance(group, Group):
+            self._ranks, self._freed, self._id = group._ranks, group._freed, group._id
+        elif group is None:
+            self._ranks, self._freed, self._id = [], True, None
+        else:
+            self._ranks, self._freed, self._id = [int(r) for r in group], False, object()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Group):
             return NotImplemented
         if self._freed or other._freed:
             return self._freed and other._freed
-        return self is other or (not self._ranks and not other._ranks)
+        return self._id is other._id or (not self._ranks and not other._ranks)
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
 
     def __hash__(self) -> int:
-        return id(self)
+        return 0 if self._freed or not self._ranks else id(self._id)
 
     def __bool__(self) -> bool:
         return not self._freed
+
+    def __reduce__(self) -> Any:
+        if self._name:
+            return self._name
+        if self._freed or (not self._ranks):
+            return (Group, (GROUP_NULL if self._freed else GROUP_EMPTY,))
+        raise ValueError(f"cannot serialize '{_api_name(self)}' instance")
 
     def _check(self) -> None:
         if self._freed:
@@ -193,14 +213,68 @@ class Group:
 
 
 GROUP_NULL = Group(None)
+GROUP_NULL._name = "GROUP_NULL"
 GROUP_EMPTY = Group([])
+GROUP_EMPTY._name = "GROUP_EMPTY"
+
+
+def _api_name(obj: Any) -> str:
+    """The qualified type name mpi4py would show for ``obj`` (e.g. ``mpi4py.MPI.Group``)."""
+    return f"{_API_MODULE}.{type(obj).__name__}"
+
+
+_API_MODULE = "mpi4py.MPI"
+
+
+_table_guard = threading.Lock()
+
+
+def _comm_lock_table(comm: Any) -> dict:
+    """The per-communicator table of locks that serialize concurrent calls of a
+    lower-case (pickle-based) collective from several threads, keyed by its name."""
+    table = getattr(comm, "_locks", None)
+    if table is None:
+        with _table_guard:
+            table = getattr(comm, "_locks", None)
+            if table is None:
+                table = comm._locks = {}
+    return table
+
+
+def _comm_lock(comm: Any, key: str) -> Any:
+    table = _comm_lock_table(comm)
+    with _table_guard:
+        lock = table.get(key)
+        if lock is None:
+            lock = table[key] = threading.Lock()
+    return lock
+
+
+def _locked(key: str) -> Callable[[Callable], Callable]:
+    def wrap(method: Callable) -> Callable:
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with _comm_lock(self, key):
+                return method(self, *args, **kwargs)
+
+        run.__name__, run.__qualname__, run.__doc__ = (method.__name__, method.__qualname__,
+                                                      method.__doc__)
+        return run
+
+    return wrap
 
 
 class Comm:
     """A communicator: a group of localities with private message contexts."""
 
-    def __init__(self, members: Optional[List[int]] = None, context: int = -1,
+    def __init__(self, members: Any = None, context: int = -1,
                  name: str = "") -> None:
+        """``Comm()`` is a null communicator and ``Comm(comm)`` a new reference to
+        ``comm``'s handle (internally: world ranks of the members, context and name)."""
+        self._handle_name = ""
+        if isinstance(members, Comm):
+            self.__dict__.update({k: v for k, v in members.__dict__.items()
+                                  if k != "_handle_name"})
+            return
         self._members = members  # world rank of each rank; None: MPI.COMM_NULL
         self._context = context
         self._name = name
@@ -221,7 +295,8 @@ class Comm:
             return NotImplemented
         if self._members is None or other._members is None:
             return self._members is None and other._members is None
-        return self is other
+        return self is other or (self._context == other._context
+                                 and self._group is other._group)  # same handle
 
     def __ne__(self, other: object) -> bool:
         eq = self.__eq__(other)
@@ -237,7 +312,36 @@ class Comm:
         return f"<MPI.{type(self).__name__} {self._name or self._context}>"
 
     def __reduce__(self) -> Any:
-        raise TypeError("cannot pickle a communicator")
+        if self._handle_name:
+            return self._handle_name
+        if self._members is None:
+            return (type(self), (COMM_NULL,))
+        raise ValueError(f"cannot serialize '{_api_name(self)}' instance")
+
+    def Attach_buffer(self, buf: Any) -> None:
+        """Attach a buffer for buffered sends on this communicator."""
+        from ._memory import buffer
+
+        self._check()
+        self._bsend_buffer = buf if buf is C.BUFFER_AUTOMATIC else buffer(buf)
+
+    def Detach_buffer(self) -> Any:
+        """Detach this communicator's buffered-send buffer and return it."""
+        from ._memory import buffer
+
+        self._check()
+        buf = self.__dict__.pop("_bsend_buffer", None)
+        if buf is C.BUFFER_AUTOMATIC:
+            return buf
+        return buffer(buf) if buf is not None else buffer()
+
+    def Flush_buffer(self) -> None:
+        """Buffered sends are already handed to the runtime: nothing to wait for."""
+        self._check()
+
+    def Iflush_buffer(self) -> Request:
+        self._check()
+        return Request(finish=lambda st: None)
 
     def _check(self) -> List[int]:
         if self._members is None:
@@ -424,7 +528,9 @@ class Comm:
                 fill_status(status, source, tag, nbytes)
                 if kind == _KIND_OBJ:
                     return _pickle.loads(payload, 16)
-                return bytes(memoryview(payload)[16:])
+                if nbytes == 0:  # as mpi4py: an empty message is None
+                    return None
+                return pickle.loads(memoryview(payload)[16:])  # raw bytes, as mpi4py
             arr, _ = message_array(buf, writable=True)
             data = np.frombuffer(payload, dtype=np.uint8, offset=16)
             room = arr.nbytes
@@ -454,6 +560,8 @@ class Comm:
     def recv(self, buf: Any = None, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
              status: Optional[Status] = None) -> Any:
         """Receive a Python object."""
+        if buf is not None:
+            warnings.warn("the 'buf' argument is deprecated", UserWarning, stacklevel=2)
         return self._receive(None, source, tag, status)
 
     def Recv(self, buf: Any, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
@@ -474,7 +582,7 @@ class Comm:
         def finish(st: Optional[Status]) -> Any:
             return self._unpacker(req.source, req.tag, req.payload)(buf, st)
 
-        return Request(core_request=req, finish=finish)
+        return Request(core_request=req, finish=finish, cancellable=True)
 
     def irecv(self, buf: Any = None, source: int = C.ANY_SOURCE,
               tag: int = C.ANY_TAG) -> Request:
@@ -490,6 +598,8 @@ class Comm:
                  source: int = C.ANY_SOURCE, recvtag: int = C.ANY_TAG,
                  status: Optional[Status] = None) -> Any:
         """Send an object and receive one."""
+        if recvbuf is not None:
+            warnings.warn("the 'buf' argument is deprecated", UserWarning, stacklevel=2)
         self._check_dest(dest)
         self._check_send_tag(sendtag)
         req = self._irecv(None, source, recvtag)
@@ -652,26 +762,31 @@ class Comm:
     def Barrier(self) -> None:
         self.barrier()
 
+    @_locked("bcast")
     def bcast(self, obj: Any, root: int = 0) -> Any:
         """The root's object, on every rank."""
         root = self._check_root(root)
         return self._obj_bcast(self._next(), obj, root)
 
+    @_locked("gather")
     def gather(self, sendobj: Any, root: int = 0) -> Optional[list]:
         """Every rank's object, as a list on the root (None elsewhere)."""
         root = self._check_root(root)
         return self._obj_gather(self._next(), sendobj, root)
 
+    @_locked("scatter")
     def scatter(self, sendobj: Any, root: int = 0) -> Any:
         """Element ``rank`` of the root's sequence, on each rank."""
         root = self._check_root(root)
         return self._obj_scatter(self._next(), sendobj, root)
 
+    @_locked("allgather")
     def allgather(self, sendobj: Any) -> list:
         """Every rank's object, as a list on every rank."""
         seq = self._next()
         return self._obj_bcast(seq, self._obj_gather(seq, sendobj, 0), 0, step=1)
 
+    @_locked("alltoall")
     def alltoall(self, sendobj: Any) -> list:
         """Item ``j`` of rank ``i``'s sequence goes to rank ``j``; returns what came in."""
         seq = self._next()
@@ -703,12 +818,14 @@ class Comm:
             acc = op(acc, v)
         return acc
 
+    @_locked("reduce")
     def reduce(self, sendobj: Any, op: O.Op = O.SUM, root: int = 0) -> Any:
         """The reduction (in rank order) of every rank's object, on the root."""
         root = self._check_root(root)
         values = self._obj_gather(self._next(), sendobj, root)
         return None if values is None else self._fold(values, op)
 
+    @_locked("allreduce")
     def allreduce(self, sendobj: Any, op: O.Op = O.SUM) -> Any:
         """The reduction of every rank's object, on every rank."""
         seq = self._next()
@@ -721,6 +838,7 @@ class Comm:
                 failure = exc
         return self._obj_bcast(seq, result, 0, step=1, failure=failure)
 
+    @_locked("scan")
     def scan(self, sendobj: Any, op: O.Op = O.SUM) -> Any:
         """Inclusive prefix reduction: rank i gets x0 op ... op xi."""
         seq = self._next()
@@ -733,6 +851,7 @@ class Comm:
                 prefixes.append(acc)
         return self._obj_scatter(seq, prefixes, 0, step=1)
 
+    @_locked("exscan")
     def exscan(self, sendobj: Any, op: O.Op = O.SUM) -> Any:
         """Exclusive prefix reduction: rank i gets x0 op ... op x(i-1); rank 0 gets None."""
         seq = self._next()
@@ -1220,6 +1339,7 @@ ERRORS_ABORT = _Errhandler("ERRORS_ABORT")
 ERRHANDLER_NULL = _Errhandler("ERRHANDLER_NULL")
 
 COMM_NULL = Intracomm(None)
+COMM_NULL._handle_name = "COMM_NULL"
 COMM_WORLD: Intracomm
 COMM_SELF: Intracomm
 
@@ -1229,6 +1349,7 @@ def _make_predefined() -> None:
     n = _runtime.num_localities()
     COMM_WORLD = Intracomm(list(range(n)), _WORLD_CONTEXT, "MPI_COMM_WORLD")
     COMM_SELF = Intracomm([_runtime.locality_id()], _SELF_CONTEXT, "MPI_COMM_SELF")
+    COMM_WORLD._handle_name, COMM_SELF._handle_name = "COMM_WORLD", "COMM_SELF"
 
 
 _make_predefined()

@@ -100,6 +100,14 @@ class Datatype:
     def tocode(self) -> str:
         return self.typechar
 
+    @classmethod
+    def fromcode(cls, code: str) -> Datatype:
+        """The predefined datatype for a character code or type string (``'i'``, ``'f8'``)."""
+        name = _BY_CODE.get(code) if isinstance(code, str) else None
+        if name is None:
+            raise ValueError(f"cannot map code {code!r} to MPI datatype")
+        return PREDEFINED[name]
+
     @property
     def is_predefined(self) -> bool:
         return self._predefined
@@ -196,6 +204,23 @@ _BY_CHAR = {
     "Q": "UNSIGNED_LONG_LONG", "e": "FLOAT16_T", "f": "FLOAT", "d": "DOUBLE", "g": "LONG_DOUBLE",
     "F": "C_FLOAT_COMPLEX", "D": "C_DOUBLE_COMPLEX", "G": "C_LONG_DOUBLE_COMPLEX",
     "?": "C_BOOL", "c": "CHAR", "S": "CHAR", "U": "WCHAR",
+}
+
+
+# character codes / type strings -> predefined datatype (Datatype.fromcode)
+_BY_CODE = {
+    "?": "C_BOOL", "c": "CHAR", "S": "CHAR", "s": "CHAR", "a": "CHAR", "S1": "CHAR",
+    "U": "WCHAR", "U1": "WCHAR",
+    "b": "SIGNED_CHAR", "h": "SHORT", "i": "INT", "l": "LONG", "q": "LONG_LONG",
+    "B": "UNSIGNED_CHAR", "H": "UNSIGNED_SHORT", "I": "UNSIGNED", "L": "UNSIGNED_LONG",
+    "Q": "UNSIGNED_LONG_LONG", "n": "COUNT", "N": "UNSIGNED_LONG", "p": "AINT",
+    "P": "UNSIGNED_LONG", "e": "FLOAT16_T", "f": "FLOAT", "d": "DOUBLE", "g": "LONG_DOUBLE",
+    "F": "C_FLOAT_COMPLEX", "D": "C_DOUBLE_COMPLEX", "G": "C_LONG_DOUBLE_COMPLEX",
+    "Zf": "C_FLOAT_COMPLEX", "Zd": "C_DOUBLE_COMPLEX", "Zg": "C_LONG_DOUBLE_COMPLEX",
+    "b1": "C_BOOL", "i1": "INT8_T", "i2": "INT16_T", "i4": "INT32_T", "i8": "INT64_T",
+    "u1": "UINT8_T", "u2": "UINT16_T", "u4": "UINT32_T", "u8": "UINT64_T",
+    "f2": "FLOAT16_T", "f4": "FLOAT", "f8": "DOUBLE", "f16": "LONG_DOUBLE",
+    "c8": "C_FLOAT_COMPLEX", "c16": "C_DOUBLE_COMPLEX", "c32": "C_LONG_DOUBLE_COMPLEX",
 }
 
 

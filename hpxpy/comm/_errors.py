@@ -90,6 +90,11 @@ _ERROR_TEXT = {
     C.ERR_NOT_SAME: "Collective argument not identical on all processes",
     C.ERR_UNSUPPORTED_OPERATION: "Unsupported operation",
     C.ERR_KEYVAL: "Invalid keyval",
+    C.ERR_INFO: "Invalid MPI_Info",
+    C.ERR_INFO_KEY: "Invalid key for MPI_Info ",
+    C.ERR_INFO_VALUE: "Invalid MPI_Info value ",
+    C.ERR_INFO_NOKEY: "MPI_Info key is not defined ",
+    C.ERR_NO_MEM: "Unable to allocate memory for MPI_Alloc_mem",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 
@@ -49,14 +49,26 @@ def _logical(ufunc: np.ufunc) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     return apply
 
 
+_MAX_USER_OPS = 32  # as mpi4py: a fixed table of user-defined reduction callbacks
+_user_slots: List[Optional[Op]] = [None] * _MAX_USER_OPS
+
+
 class Op:
-    """A reduction operation (``MPI.SUM``, ..., or one made with ``Op.Create``)."""
+    """A reduction operation (``MPI.SUM``, ..., or one made with ``Op.Create``).
 
-    __slots__ = ("_name", "_obj", "_arr", "_commute", "_user", "_core_code", "_freed")
+    ``Op()`` is a null op and ``Op(op)`` a new reference to ``op``'s handle."""
 
-    def __init__(self, name: str = "", obj: Optional[Callable] = None,
+    __slots__ = ("_name", "_obj", "_arr", "_commute", "_user", "_core_code", "_freed",
+                 "_named", "_slot", "_pyref")
+
+    def __init__(self, name: Any = "", obj: Optional[Callable] = None,
                  arr: Optional[Callable] = None, commute: bool = True,
                  user: Optional[Callable] = None, core_code: Optional[int] = None) -> None:
+        if isinstance(name, Op):
+            for attr in Op.__slots__:
+                setattr(self, attr, getattr(name, attr))
+            self._named = False
+            return
         self._name = name
         self._obj = obj
         self._arr = arr
@@ -64,20 +76,37 @@ class Op:
         self._user = user
         self._core_code = core_code
         self._freed = obj is None and user is None
+        self._named = False
+        self._slot = -1
+        self._pyref = user is not None
 
     @classmethod
     def Create(cls, function: Callable, commute: bool = False) -> Op:
         """A user-defined op: ``function(inbuf, inoutbuf, datatype)`` combines buffers in
         place; for Python objects it is called as ``function(x, y, None)`` and returns the
         result (mpi4py's convention)."""
-        return cls("", user=function, commute=bool(commute))
+        try:
+            slot = _user_slots.index(None)
+        except ValueError:
+            raise RuntimeError(
+                "cannot create too many user-defined reduction operations") from None
+        op = cls("", user=function, commute=bool(commute))
+        op._slot = slot
+        _user_slots[slot] = op
+        return op
 
     def __call__(self, x: Any, y: Any) -> Any:
         """Combine two Python objects (``x`` from the lower rank)."""
-        self._check()
+        if self._freed:
+            raise ValueError("cannot call user-defined operation")
         if self._user is not None:
             return self._user(x, y, None)
         return self._obj(x, y)
+
+    def _release(self) -> None:
+        if 0 <= self._slot < _MAX_USER_OPS and _user_slots[self._slot] is not None:
+            _user_slots[self._slot] = None
+        self._slot = -1
 
     def _check(self) -> None:
         if self._freed:
@@ -107,13 +136,41 @@ class Op:
     def Free(self) -> None:
         if self._user is None and not self._freed:
             raise MPIException(C.ERR_OP, "cannot free a predefined op")
+        self._release()
         self._freed = True
         self._user = None
 
     def free(self) -> None:
         if self._user is not None:
+            self._release()
             self._freed = True
             self._user = None
+
+    def toint(self) -> int:
+        """An integer handle for this op (``Op.fromint`` turns it back into an op)."""
+        if self._user is not None:
+            return _USER_HANDLE_BASE + self._slot
+        return _PREDEFINED_HANDLES.get(self._name, _PREDEFINED_HANDLES["OP_NULL"])
+
+    @classmethod
+    def fromint(cls, arg: int) -> Op:
+        """A new reference to the op with integer handle ``arg``."""
+        arg = int(arg)
+        if _USER_HANDLE_BASE <= arg < _USER_HANDLE_BASE + _MAX_USER_OPS:
+            user = _user_slots[arg - _USER_HANDLE_BASE]
+            if user is not None:
+                op = cls(user)
+                op._pyref = False
+                op._slot = -1
+                return op
+        else:
+            for name, handle in _PREDEFINED_HANDLES.items():
+                if handle == arg:
+                    return cls(PREDEFINED[name])
+        raise MPIException(C.ERR_OP, f"no reduction operation with handle {arg}")
+
+    py2f = toint
+    f2py = fromint
 
     def Reduce_local(self, inbuf: Any, inoutbuf: Any) -> None:
         """inoutbuf = inbuf op inoutbuf, locally."""
@@ -130,10 +187,17 @@ class Op:
             return NotImplemented
         if self._freed or other._freed:
             return self._freed and other._freed
-        return self is other
+        if self._user is not None or other._user is not None:
+            return self._slot == other._slot and self._user is other._user and (
+                self._slot >= 0 or self is other)
+        return self._name == other._name
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
 
     def __hash__(self) -> int:
-        return 0 if self._freed else id(self)
+        return 0 if self._freed else hash(self._name) if self._user is None else self._slot
 
     def __bool__(self) -> bool:
         return not self._freed
@@ -142,9 +206,13 @@ class Op:
         return f"<MPI.Op {self._name or 'user'}>"
 
     def __reduce__(self) -> Any:
-        if self._name:
+        if self._named:
             return self._name
-        raise TypeError("cannot pickle a user-defined MPI.Op")
+        if self._user is not None or (self._slot >= 0):
+            if not self._pyref:
+                raise ValueError("cannot pickle user-defined reduction operation")
+            return (Op.Create, (self._user, self._commute))
+        return (Op, (PREDEFINED["OP_NULL" if self._freed else self._name],))
 
 
 OP_NULL = Op("OP_NULL")
@@ -166,3 +234,12 @@ NO_OP = Op("NO_OP", lambda x, y: x, lambda a, b: a.copy(), commute=False)
 
 PREDEFINED = {op._name: op for op in (OP_NULL, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND,
                                       BOR, BXOR, MINLOC, MAXLOC, REPLACE, NO_OP)}
+for _op in PREDEFINED.values():
+    _op._named = True
+# Integer handles (toint/fromint), MPICH's values for the predefined ops.
+_PREDEFINED_HANDLES = {"OP_NULL": 0x18000000, "MAX": 0x58000001, "MIN": 0x58000002,
+                       "SUM": 0x58000003, "PROD": 0x58000004, "LAND": 0x58000005,
+                       "BAND": 0x58000006, "LOR": 0x58000007, "BOR": 0x58000008,
+                       "LXOR": 0x58000009, "BXOR": 0x5800000a, "MINLOC": 0x5800000b,
+                       "MAXLOC": 0x5800000c, "REPLACE": 0x5800000d, "NO_OP": 0x5800000e}
+_USER_HANDLE_BASE = -1744830464  # 0x98000000 as a C int

@@ -69,3 +69,38 @@ def loads(payload: Any, offset: int = 0, nbytes: int = -1) -> Any:
         buffers.append(view[pos: pos + n])
         pos += n
     return pickle.loads(data, buffers=buffers)
+
+
+class Pickle:
+    """mpi4py's ``MPI.Pickle``: the serializer of Python objects, with
+    ``dumps``/``loads`` (in-band) and ``dumps_oob``/``loads_oob`` (out-of-band buffers).
+
+    Note: hpxpy's own transport always uses pickle protocol 5 with out-of-band buffers
+    (``dumps``/``loads`` above); this object serves programs that call it directly."""
+
+    def __init__(self, dumps: Any = None, loads: Any = None, protocol: Any = None,
+                 threshold: Any = None) -> None:
+        self._dumps = dumps if dumps is not None else pickle.dumps
+        self._loads = loads if loads is not None else pickle.loads
+        self.PROTOCOL = pickle.HIGHEST_PROTOCOL if protocol is None else protocol
+        self.THRESHOLD = 262144 if threshold is None else threshold
+
+    def dumps(self, obj: Any) -> bytes:
+        """Serialize ``obj`` in-band."""
+        return self._dumps(obj, self.PROTOCOL)
+
+    def loads(self, data: Any) -> Any:
+        """Deserialize ``data``."""
+        return self._loads(data)
+
+    def dumps_oob(self, obj: Any) -> Any:
+        """Serialize ``obj``: (data, list of out-of-band buffers)."""
+        buffers: List[pickle.PickleBuffer] = []
+        if self.PROTOCOL is not None and self.PROTOCOL < 5:
+            return self._dumps(obj, self.PROTOCOL), []
+        data = pickle.dumps(obj, self.PROTOCOL, buffer_callback=buffers.append)
+        return data, buffers
+
+    def loads_oob(self, data: Any, buffers: Any) -> Any:
+        """Deserialize ``data`` with its out-of-band ``buffers``."""
+        return pickle.loads(data, buffers=buffers)

@@ -6,6 +6,8 @@ import concurrent.futures
 import threading
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 from .. import _runtime
 from ..futures import Future
 from . import _constants as C
@@ -13,31 +15,100 @@ from . import _datatypes as D
 
 
 class Status:
-    """The envelope of a received message: source, tag, error and size."""
+    """The envelope of a received message: source, tag, error and size.
 
-    __slots__ = ("source", "tag", "error", "_count", "_cancelled")
+    The fields live in five C ints laid out as MPICH's ``MPI_Status`` (count low word,
+    count high bits + cancelled flag, source, tag, error); ``tomemory()`` exposes them."""
+
+    __slots__ = ("_mem",)
 
     def __init__(self, status: Optional[Status] = None) -> None:
-        self.source = C.ANY_SOURCE
-        self.tag = C.ANY_TAG
-        self.error = C.SUCCESS
-        self._count = 0  # bytes
-        self._cancelled = False
+        if status is not None and not isinstance(status, Status):
+            raise TypeError(f"Argument 'status' has incorrect type (expected "
+                            f"{__name__.rsplit('.', 1)[0]}.MPI.Status, got "
+                            f"{type(status).__name__})")
+        self._mem = np.zeros(5, dtype=np.intc)
         if status is not None:
-            self.source, self.tag, self.error = status.source, status.tag, status.error
-            self._count, self._cancelled = status._count, status._cancelled
+            self._mem[:] = status._mem
+        else:
+            self._mem[2], self._mem[3], self._mem[4] = C.ANY_SOURCE, C.ANY_TAG, C.SUCCESS
+
+    # -- raw fields -------------------------------------------------------------------------
+    @property
+    def source(self) -> int:
+        return int(self._mem[2])
+
+    @source.setter
+    def source(self, value: int) -> None:
+        self._mem[2] = value
+
+    @property
+    def tag(self) -> int:
+        return int(self._mem[3])
+
+    @tag.setter
+    def tag(self, value: int) -> None:
+        self._mem[3] = value
+
+    @property
+    def error(self) -> int:
+        return int(self._mem[4])
+
+    @error.setter
+    def error(self, value: int) -> None:
+        self._mem[4] = value
+
+    @property
+    def _count(self) -> int:  # bytes
+        lo = int(self._mem[0]) & 0xFFFFFFFF
+        hi = (int(self._mem[1]) & 0xFFFFFFFF) >> 1
+        return (hi << 32) | lo
+
+    @_count.setter
+    def _count(self, nbytes: int) -> None:
+        nbytes = int(nbytes)
+        lo = nbytes & 0xFFFFFFFF
+        flag = int(self._mem[1]) & 1
+        hi = ((nbytes >> 32) << 1) | flag
+        self._mem[0] = lo - (1 << 32) if lo >= 1 << 31 else lo
+        self._mem[1] = hi - (1 << 32) if hi >= 1 << 31 else hi
+
+    @property
+    def _cancelled(self) -> bool:
+        return bool(int(self._mem[1]) & 1)
+
+    @_cancelled.setter
+    def _cancelled(self, flag: bool) -> None:
+        self._mem[1] = (int(self._mem[1]) & ~1) | (1 if flag else 0)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Status):
             return NotImplemented
-        return (self.source, self.tag, self.error, self._count, self._cancelled) == (
-            other.source, other.tag, other.error, other._count, other._cancelled)
+        return bool((self._mem == other._mem).all())
 
-    def __hash__(self) -> int:
-        return hash((self.source, self.tag, self.error, self._count))
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<MPI.Status source={self.source} tag={self.tag} count={self._count}>"
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_status, (self.source, self.tag, self.error, self._count,
+                                  self._cancelled))
+
+    def tomemory(self) -> memoryview:
+        """The status fields as a writable memory of C ints (shared with the status)."""
+        return memoryview(self._mem)
+
+    def py2f(self) -> List[int]:
+        """The status as a list of (Fortran) integers."""
+        return [int(v) for v in self._mem]
+
+    @classmethod
+    def f2py(cls, arg: Sequence[int]) -> Status:
+        """A status from a list of (Fortran) integers, as ``py2f`` gives."""
+        st = cls()
+        st._mem[:] = list(arg)
+        return st
 
     def Get_source(self) -> int:
         return self.source
@@ -89,9 +160,20 @@ class Status:
     def cancelled(self) -> bool:
         return self._cancelled
 
+    @cancelled.setter
+    def cancelled(self, value: bool) -> None:
+        self._cancelled = bool(value)
+
     def _fill(self, source: int, tag: int, nbytes: int) -> None:
+        self._mem[:] = 0
         self.source, self.tag, self.error, self._count = source, tag, C.SUCCESS, nbytes
-        self._cancelled = False
+
+
+def _rebuild_status(source: int, tag: int, error: int, count: int,
+                    cancelled: bool) -> Status:
+    st = Status()
+    st.source, st.tag, st.error, st._count, st._cancelled = source, tag, error, count, cancelled
+    return st
 
 
 def fill_status(status: Optional[Status], source: int, tag: int, nbytes: int) -> None:
@@ -109,12 +191,15 @@ class Request(Future):
     ``MPI.REQUEST_NULL`` (as in mpi4py)."""
 
     __slots__ = ("_core", "_finish", "_result", "_status", "_complete", "_cancelled",
-                 "_future", "_lock")
+                 "_future", "_lock", "_computed", "_cancellable")
 
     def __init__(self, core_request: Any = None,
                  finish: Optional[Callable[[Optional[Status]], Any]] = None,
                  future: Optional[concurrent.futures.Future] = None,
-                 complete: bool = False, result: Any = None) -> None:
+                 complete: bool = False, result: Any = None,
+                 cancellable: bool = False) -> None:
+        self._computed = complete  # result and status known
+        self._cancellable = cancellable  # a receive still unmatched can be withdrawn
         self._core = core_request  # hpxpy._core.RecvRequest, or None
         self._finish = finish      # turns the matched message into the result
         self._future = future      # a background operation (non-blocking collectives)
@@ -126,8 +211,8 @@ class Request(Future):
 
     # -- identity (REQUEST_NULL semantics) ---------------------------------------------------
     def _is_null(self) -> bool:
-        return self._complete or (self._core is None and self._future is None
-                                  and self._finish is None)
+        return self._complete or (not self._computed and self._core is None
+                                  and self._future is None and self._finish is None)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Request):
@@ -148,6 +233,8 @@ class Request(Future):
 
     # -- completion --------------------------------------------------------------------------
     def _ready(self) -> bool:
+        if self._computed:
+            return True
         if self._future is not None:
             return self._future.done()
         if self._core is not None:
@@ -165,10 +252,11 @@ class Request(Future):
         if self._core is not None:
             _runtime.core().wait(self._core)
 
-    def _finalize(self, status: Optional[Status]) -> Any:
-        """Consume the completed operation once: result and status."""
+    def _finalize(self, status: Optional[Status], consume: bool = True) -> Any:
+        """Complete the finished operation once (result and status); ``consume`` also
+        deallocates the request (it becomes ``REQUEST_NULL``)."""
         with self._lock:
-            if not self._complete:
+            if not self._computed and not self._complete:
                 st = Status()
                 if self._cancelled:
                     st.Set_cancelled(True)
@@ -181,8 +269,10 @@ class Request(Future):
                 else:
                     result = self._result
                     _empty(st)
-                self._result, self._status, self._complete = result, st, True
+                self._result, self._status, self._computed = result, st, True
                 self._finish = None
+            if consume:
+                self._complete = True
         if status is not None and self._status is not None:
             st = self._status
             status.source, status.tag, status.error = st.source, st.tag, st.error
@@ -193,7 +283,7 @@ class Request(Future):
 
     def Wait(self, status: Optional[Status] = None) -> bool:
         """Wait for completion."""
-        if not self._complete:
+        if not self._complete and not self._computed:
             self._block()
         self._finalize(status)
         return True
@@ -217,14 +307,9 @@ class Request(Future):
         return False, None
 
     def Get_status(self, status: Optional[Status] = None) -> bool:
-        """Like Test, without completing the request."""
-        if self._complete:
-            self._finalize(status)
-            return True
-        if self._ready():
-            if status is not None:
-                self._finalize(None)
-                self._finalize(status)
+        """Like Test, without deallocating the request."""
+        if self._complete or self._computed or self._ready():
+            self._finalize(status, consume=False)
             return True
         return False
 
@@ -233,14 +318,19 @@ class Request(Future):
 
     def Cancel(self) -> None:
         """Withdraw a pending receive that has not matched a message yet."""
-        if self._core is not None and not self._complete:
+        if self._cancellable and self._core is not None and not self._computed:
             if _runtime.core().cancel(self._core):
                 self._cancelled = True
                 self._core = None
 
+    def cancel(self) -> None:
+        """Withdraw a pending receive that has not matched a message yet."""
+        self.Cancel()
+
     def Free(self) -> None:
         """Drop the request (the operation still completes)."""
         self._complete = True
+        self._computed = True
 
     def free(self) -> None:
         self.Free()
@@ -271,8 +361,9 @@ class Request(Future):
     @classmethod
     def Waitall(cls, requests: Sequence[Request],
                 statuses: Optional[List[Status]] = None) -> bool:
+        sts = _status_list(statuses, len(requests))
         for i, req in enumerate(requests):
-            req.Wait(statuses[i] if statuses is not None and i < len(statuses) else None)
+            req.Wait(sts[i] if sts is not None and i < len(sts) else None)
         return True
 
     @classmethod
@@ -344,13 +435,18 @@ class Request(Future):
                  statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
         if not any(requests):
             return None
-        first = cls.Waitany(requests)
-        done = [first] + [i for i, r in enumerate(requests)
-                          if i != first and r and r._ready()]
-        for k, i in enumerate(sorted(done)):
-            requests[i]._finalize(statuses[k] if statuses is not None and k < len(statuses)
-                                  else None)
-        return sorted(done)
+        first = cls.Waitany(requests, st0 := Status())
+        done = sorted([first] + [i for i, r in enumerate(requests)
+                                 if i != first and r and r._ready()])
+        sts = _status_list(statuses, len(done))
+        for k, i in enumerate(done):
+            target = sts[k] if sts is not None and k < len(sts) else None
+            if i == first:
+                if target is not None:
+                    target._mem[:] = st0._mem
+            else:
+                requests[i]._finalize(target)
+        return done
 
     @classmethod
     def Testsome(cls, requests: Sequence[Request],
@@ -358,9 +454,9 @@ class Request(Future):
         if not any(requests):
             return None
         done = [i for i, r in enumerate(requests) if r and r._ready()]
+        sts = _status_list(statuses, len(done))
         for k, i in enumerate(done):
-            requests[i]._finalize(statuses[k] if statuses is not None and k < len(statuses)
-                                  else None)
+            requests[i]._finalize(sts[k] if sts is not None and k < len(sts) else None)
         return done
 
     @classmethod
@@ -376,6 +472,70 @@ class Request(Future):
                                                                   Optional[List[Any]]]:
         idx = cls.Testsome(requests, statuses)
         return idx, (None if idx is None else [requests[i]._result for i in idx])
+
+
+    @classmethod
+    def Get_status_all(cls, requests: Sequence[Request],
+                       statuses: Optional[List[Status]] = None) -> bool:
+        """True if every request has completed (without freeing them)."""
+        if not all(r._complete or r._ready() for r in requests):
+            return False
+        sts = _status_list(statuses, len(requests))
+        for i, req in enumerate(requests):
+            req.Get_status(sts[i] if sts is not None and i < len(sts) else None)
+        return True
+
+    @classmethod
+    def get_status_all(cls, requests: Sequence[Request],
+                       statuses: Optional[List[Status]] = None) -> bool:
+        return cls.Get_status_all(requests, statuses)
+
+    @classmethod
+    def Get_status_any(cls, requests: Sequence[Request],
+                       status: Optional[Status] = None) -> Tuple[int, bool]:
+        """(index, True) of a completed active request (without freeing it),
+        (UNDEFINED, True) if none is active, else (UNDEFINED, False)."""
+        active = [i for i, r in enumerate(requests) if r]
+        if not active:
+            _empty(status)
+            return C.UNDEFINED, True
+        for i in active:
+            if requests[i]._ready():
+                requests[i].Get_status(status)
+                return i, True
+        return C.UNDEFINED, False
+
+    @classmethod
+    def get_status_any(cls, requests: Sequence[Request],
+                       status: Optional[Status] = None) -> Tuple[int, bool]:
+        return cls.Get_status_any(requests, status)
+
+    @classmethod
+    def Get_status_some(cls, requests: Sequence[Request],
+                        statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
+        """Indices of the completed active requests (None if none is active)."""
+        if not any(requests):
+            return None
+        done = [i for i, r in enumerate(requests) if r and r._ready()]
+        sts = _status_list(statuses, len(requests))
+        for k, i in enumerate(done):
+            requests[i].Get_status(sts[k] if sts is not None and k < len(sts) else None)
+        return done
+
+    @classmethod
+    def get_status_some(cls, requests: Sequence[Request],
+                        statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
+        return cls.Get_status_some(requests, statuses)
+
+
+def _status_list(statuses: Optional[Sequence[Status]], n: int) -> Optional[Sequence[Status]]:
+    """The statuses to fill: a list is grown to ``n`` entries, as mpi4py does."""
+    if statuses is None:
+        return None
+    if isinstance(statuses, list):
+        while len(statuses) < n:
+            statuses.append(Status())
+    return statuses
 
 
 class Prequest(Request):

@@ -1,0 +1,196 @@
+"""MPI.Info: ordered (key, value) string hints, and MPI.INFO_NULL / MPI.INFO_ENV."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+from . import _constants as C
+from ._errors import Exception as MPIException
+
+_MISSING = object()
+
+
+class Info:
+    """An info object: string keys mapped to string values, in insertion order.
+
+    ``Info()`` is a null info and ``Info(info)`` a new reference to ``info``'s handle."""
+
+    __slots__ = ("_data", "_name")
+
+    def __init__(self, info: Optional[Info] = None) -> None:
+        self._name = ""
+        self._data: Optional[Dict[str, str]] = None
+        if isinstance(info, Info):
+            self._data = info._data
+        elif info is not None:
+            raise TypeError(f"Argument 'info' has incorrect type (expected mpi4py.MPI.Info, "
+                            f"got {type(info).__name__})")
+
+    # -- handle semantics --------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Info):
+            return NotImplemented
+        return self._data is other._data
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return id(self._data)
+
+    def __bool__(self) -> bool:
+        return self._data is not None
+
+    def __reduce__(self) -> Any:
+        if self._name:
+            return self._name
+        if self._data is None:
+            return (Info, (INFO_NULL,))
+        return (Info.Create, (list(self._data.items()),))
+
+    def _check(self) -> Dict[str, str]:
+        if self._data is None:
+            raise MPIException(C.ERR_ARG, "the info is MPI.INFO_NULL")
+        return self._data
+
+    @staticmethod
+    def _key(key: str) -> str:
+        if not isinstance(key, str):
+            raise TypeError(f"expecting a string key, got {type(key).__name__}")
+        if not key or len(key) > C.MAX_INFO_KEY:
+            raise MPIException(C.ERR_INFO_KEY, f"invalid info key {key!r}")
+        return key
+
+    # -- MPI API -----------------------------------------------------------------------------
+    @classmethod
+    def Create(cls, items: Union[None, Dict[str, str], Info,
+                                 Sequence[Tuple[str, str]]] = None) -> Info:
+        """A new info object, optionally filled from a mapping or (key, value) pairs."""
+        info = cls()
+        info._data = {}
+        if items is not None:
+            pairs = items.items() if hasattr(items, "items") else items
+            for key, value in pairs:
+                info.Set(key, value)
+        return info
+
+    @classmethod
+    def Create_env(cls, args: Optional[Sequence[str]] = None) -> Info:
+        return cls.Create()
+
+    def Free(self) -> None:
+        self._check()
+        if self._name:
+            raise MPIException(C.ERR_ARG, f"cannot free {self._name}")
+        self._data = None
+
+    def free(self) -> None:
+        if self._data is not None and not self._name:
+            self._data = None
+
+    def Dup(self) -> Info:
+        return Info.Create(list(self._check().items()))
+
+    def Get(self, key: str) -> Optional[str]:
+        """The value of ``key``, or None if not set."""
+        data = self._check()
+        return data.get(self._key(key))
+
+    def Set(self, key: str, value: str) -> None:
+        data = self._check()
+        key = self._key(key)
+        if not isinstance(value, str):
+            raise TypeError(f"expecting a string value, got {type(value).__name__}")
+        if len(value) > C.MAX_INFO_VAL:
+            raise MPIException(C.ERR_INFO_VALUE, "info value too long")
+        data[key] = value
+
+    def Delete(self, key: str) -> None:
+        data = self._check()
+        key = self._key(key)
+        if key not in data:
+            raise MPIException(C.ERR_INFO_NOKEY, f"info key {key!r} is not set")
+        del data[key]
+
+    def Get_nkeys(self) -> int:
+        return len(self._check())
+
+    def Get_nthkey(self, n: int) -> str:
+        data = self._check()
+        if not 0 <= n < len(data):
+            raise MPIException(C.ERR_ARG, f"info has {len(data)} keys, no key {n}")
+        return list(data)[n]
+
+    # -- mapping interface -------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._data) if self._data is not None else 0
+
+    def __contains__(self, key: object) -> bool:
+        return self._data is not None and key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data) if self._data is not None else [])
+
+    def __getitem__(self, key: str) -> str:
+        value = self.Get(key) if self._data is not None else None
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.Set(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self.Delete(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if self._data is None:
+            return default
+        value = self._data.get(key, _MISSING)
+        return default if value is _MISSING else value
+
+    def keys(self) -> List[str]:
+        return list(self)
+
+    def values(self) -> List[str]:
+        return list(self._data.values()) if self._data is not None else []
+
+    def items(self) -> List[Tuple[str, str]]:
+        return list(self._data.items()) if self._data is not None else []
+
+    def copy(self) -> Info:
+        return self.Dup()
+
+    def clear(self) -> None:
+        self._check().clear()
+
+    def update(self, other: Any = (), **kwds: str) -> None:
+        pairs = other.items() if hasattr(other, "items") else other
+        for key, value in pairs:
+            self.Set(key, value)
+        for key, value in kwds.items():
+            self.Set(key, value)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key in self:
+            value = self[key]
+            self.Delete(key)
+            return value
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def popitem(self) -> Tuple[str, str]:
+        data = self._check()
+        if not data:
+            raise KeyError("popitem(): info is empty")
+        return data.popitem()
+
+
+INFO_NULL = Info()
+INFO_NULL._name = "INFO_NULL"
+INFO_ENV = Info.Create()
+INFO_ENV._name = "INFO_ENV"

@@ -1,0 +1,161 @@
+"""MPI.buffer (alias MPI.memory): a byte view of memory, as Alloc_mem returns; and the
+buffered-send buffer calls (Attach_buffer / Detach_buffer).
+
+Sends here are always buffered by the runtime, so an attached buffer only has to be kept
+and handed back; it is never written to."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from . import _constants as C
+
+
+class buffer:  # noqa: N801 - mpi4py's name
+    """A contiguous, byte-addressable view of memory."""
+
+    __slots__ = ("_view", "_obj", "__weakref__")
+
+    def __init__(self, obj: Any = None) -> None:
+        if isinstance(obj, buffer):
+            self._view, self._obj = obj._view, obj._obj
+            return
+        if obj is None:
+            obj = b""
+        try:
+            view = memoryview(obj)
+        except TypeError:  # DLPack / CUDA array interface producers
+            from ._buffers import to_numpy
+
+            view = memoryview(np.ascontiguousarray(to_numpy(obj)).reshape(-1))
+        self._view = view.cast("B") if view.ndim != 1 or view.format != "B" else view
+        self._obj = obj
+
+    # -- constructors ------------------------------------------------------------------------
+    @staticmethod
+    def allocate(nbytes: int, clear: bool = False) -> buffer:
+        """A new buffer of ``nbytes`` bytes (zeroed: bytearrays always are)."""
+        if nbytes < 0:
+            raise ValueError("expecting non-negative size")
+        return buffer(bytearray(nbytes))
+
+    @staticmethod
+    def frombuffer(obj: Any, readonly: bool = False) -> buffer:
+        buf = buffer(obj)
+        if readonly:
+            buf._view = buf._view.toreadonly()
+        return buf
+
+    @staticmethod
+    def fromaddress(address: int, nbytes: int, readonly: bool = False) -> buffer:
+        if nbytes < 0:
+            raise ValueError("expecting non-negative buffer length")
+        if nbytes > 0 and not address:
+            raise ValueError("expecting non-NULL address")
+        raw = (ctypes.c_char * nbytes).from_address(address) if nbytes else bytearray()
+        buf = buffer(raw)
+        if readonly:
+            buf._view = buf._view.toreadonly()
+        return buf
+
+    # -- properties --------------------------------------------------------------------------
+    @property
+    def address(self) -> int:
+        if not self._view.nbytes:
+            return 0
+        return np.frombuffer(self._view, np.uint8).__array_interface__["data"][0]
+
+    @property
+    def obj(self) -> Any:
+        return self._obj
+
+    @property
+    def nbytes(self) -> int:
+        return self._view.nbytes
+
+    @property
+    def readonly(self) -> bool:
+        return self._view.readonly
+
+    format = property(lambda self: "B")
+    itemsize = property(lambda self: 1)
+
+    @property
+    def __array_interface__(self) -> dict:
+        return {"version": 3, "shape": (self._view.nbytes,), "typestr": "|u1",
+                "data": (self.address, self._view.readonly)}
+
+    def __buffer__(self, flags: int) -> memoryview:  # Python >= 3.12
+        return self._view
+
+    # -- sequence ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._view.nbytes
+
+    def __getitem__(self, item: Union[int, slice]) -> Any:
+        if isinstance(item, slice):
+            return buffer(self._view[item])
+        return self._view[item]
+
+    def __setitem__(self, item: Union[int, slice], value: Any) -> None:
+        if isinstance(item, slice) and not isinstance(value, (bytes, bytearray, memoryview)):
+            value = memoryview(np.asarray(value, dtype=np.uint8)).cast("B")
+        self._view[item] = value
+
+    def tobytes(self, order: Optional[str] = None) -> bytes:
+        return self._view.tobytes()
+
+    def toreadonly(self) -> buffer:
+        return buffer.frombuffer(self._view, readonly=True)
+
+    def cast(self, format: str, shape: Any = None) -> memoryview:  # noqa: A002
+        view = self._view
+        return view.cast(format) if shape is None else view.cast(format, shape)
+
+    def release(self) -> None:
+        self._view = memoryview(b"")
+        self._obj = None
+
+
+memory = buffer
+
+_attached: Optional[buffer] = None
+
+
+def Alloc_mem(size: int, info: Any = None) -> buffer:
+    """Allocate ``size`` bytes of memory."""
+    return buffer.allocate(size)
+
+
+def Free_mem(mem: buffer) -> None:
+    """Free memory from :func:`Alloc_mem`."""
+    if isinstance(mem, buffer):
+        mem.release()
+
+
+def Attach_buffer(buf: Any) -> None:
+    """Attach a user buffer for buffered sends (``BUFFER_AUTOMATIC`` is accepted)."""
+    global _attached
+    _attached = buf if buf is C.BUFFER_AUTOMATIC else buffer(buf)
+
+
+def Detach_buffer() -> Any:
+    """Detach the buffered-send buffer and return it."""
+    global _attached
+    buf, _attached = _attached, None
+    if buf is C.BUFFER_AUTOMATIC:
+        return buf
+    return buffer(buf) if buf is not None else buffer()
+
+
+def Flush_buffer() -> None:
+    """Buffered sends are already delivered to the runtime: nothing to wait for."""
+
+
+def Iflush_buffer() -> Any:
+    from ._request import Request
+
+    return Request(finish=lambda st: None)
