@@ -94,3 +94,27 @@ def test_errors(comm_job):
         assert e["count"] == ["ValueError", "mismatch in send count 3 and receive count 4"]
         # A wrong count at the root raises on every rank (mpi4py would hang the others).
         assert e["scatter"] == ["ValueError", f"expecting {n} items, got {n + 1}"]
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_abort_ends_the_job_with_its_status(n):
+    code = ("from hpxpy.comm import MPI; import time\n"
+            "c = MPI.COMM_WORLD\n"
+            "if c.rank == c.size - 1:\n"
+            "    c.Abort(7)\n"
+            "c.barrier()\n"
+            "print('RESULT {\"id\": %d}' % c.rank)\n")
+    job = run_job(n, ["-c", code], timeout=60)
+    assert job.returncode == 7, job
+    assert job.results == {}  # nobody got past the barrier
+
+
+def test_uncaught_exception_ends_the_job_with_status_1():
+    code = ("from hpxpy.comm import MPI\n"
+            "c = MPI.COMM_WORLD\n"
+            "if c.rank == 1:\n"
+            "    raise RuntimeError('boom')\n"
+            "c.barrier()\n")
+    job = run_job(3, ["-c", code], timeout=60)
+    assert job.returncode == 1, job
+    assert "boom" in job.stderr

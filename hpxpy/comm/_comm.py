@@ -1284,13 +1284,14 @@ class Comm:
         self.Free()
 
     def Abort(self, errorcode: int = 0) -> None:
-        """End the whole job with status ``errorcode``."""
+        """End the whole job with status ``errorcode``: every locality exits with it."""
         sys.stdout.flush()
         sys.stderr.flush()
+        code = int(errorcode) & 0xFF
         rt = _runtime._state.core
         if rt is not None:
-            rt.shutdown(False)
-        os._exit(int(errorcode) & 0xFF)
+            rt.abort(code)  # tells every peer to exit with `code`; does not return
+        os._exit(code)
 
     def Get_attr(self, keyval: int) -> Any:
         if keyval == C.TAG_UB:

@@ -57,7 +57,7 @@ _RAN = re.compile(r"^\[0\] Ran (\d+) tests?")
 _RESULT = re.compile(r"^\[0\] (OK|FAILED)(?: \((.*)\))?")
 
 
-def run_module(module: str, n: int, timeout: float = 300) -> Dict[str, object]:
+def run_module(module: str, n: int, timeout: float = 120) -> Dict[str, object]:
     """Run one module at n localities; counts from locality 0's unittest summary."""
     cmd = [sys.executable, "-m", "hpxpy.launcher", "-n", str(n), "--mpi4py", "--tag-output",
            "--timeout", str(int(timeout)), sys.executable, f"{module}.py"]
