@@ -261,15 +261,17 @@ def vector_array(spec: Any, size: int, writable: bool = False
             datatype = rest.pop()
         if rest:
             c = rest[0]
-            if isinstance(c, tuple) and len(c) == 2 and (
-                    c[1] is None or isinstance(c[1], (list, tuple, np.ndarray))):
-                counts, displs = c
-            elif isinstance(c, (int, np.integer)):
-                counts = [int(c)] * size
+            if isinstance(c, tuple) and len(c) == 2:
+                counts, displs = c  # (counts, displs); either may be one int
             elif c is not None:
                 counts = c
             if len(rest) > 1 and rest[1] is not None:
                 displs = rest[1]
+        # One int count: the same for every rank; one int displacement: a stride.
+        if isinstance(counts, (int, np.integer)):
+            counts = [int(counts)] * size
+        if isinstance(displs, (int, np.integer)):
+            displs = [int(displs) * i for i in range(size)]
     else:
         buf = spec
     arr = to_numpy(buf) if buf is not None else np.empty(0, np.uint8)
