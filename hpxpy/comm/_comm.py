@@ -1079,10 +1079,15 @@ class Comm:
             send = recv.copy()
         else:
             send, _ = message_array(sendbuf)
-        if recvcounts is None:
+        seq = self._next()
+        if recvcounts is None and sendbuf is not C.IN_PLACE and sendbuf is not None:
+            # As mpi4py: each rank's share is the size of its receive buffer.
+            recvcounts = self._obj_bcast(seq, self._obj_gather(seq, int(recv.size), 0, step=2),
+                                         0, step=3)
+        elif recvcounts is None:
             recvcounts = [send.size // size] * size
         counts = [int(c) for c in recvcounts]
-        out = self._reduce_arrays(self._next(), send, op, rdt, None)
+        out = self._reduce_arrays(seq, send, op, rdt, None)
         start = sum(counts[: self._rank])
         recv[: counts[self._rank]] = out[start:start + counts[self._rank]]
 
