@@ -1248,17 +1248,17 @@ class Comm:
         return Intracomm(ranks, base + _CONTEXT_STRIDE * colors.index(color), "")
 
     def Split_type(self, split_type: int, key: int = 0, info: Any = None) -> Comm:
-        """COMM_TYPE_SHARED: ranks on the same host (all of them, for a local job)."""
-        if split_type == C.UNDEFINED:
-            return self.Split(C.UNDEFINED, key)
-        if split_type != C.COMM_TYPE_SHARED:
+        """COMM_TYPE_SHARED: ranks on the same host (all of them, for a local job);
+        ``MPI.UNDEFINED``: COMM_NULL. Ranks may pass either: all take the same steps."""
+        if split_type not in (C.UNDEFINED, C.COMM_TYPE_SHARED):
             raise MPIException(C.ERR_ARG, f"unsupported split type {split_type}")
         import socket
 
         host = socket.gethostname()
         seq = self._next()
-        hosts = self._obj_bcast(seq, self._obj_gather(seq, host, 0), 0, step=1)
-        color = sorted(set(hosts)).index(host)
+        table = self._obj_bcast(seq, self._obj_gather(seq, (split_type, host), 0), 0, step=1)
+        hosts = sorted({h for t, h in table if t != C.UNDEFINED})
+        color = C.UNDEFINED if split_type == C.UNDEFINED else hosts.index(host)
         return self.Split(color, key)
 
     def Create(self, group: Group) -> Comm:
