@@ -34,6 +34,16 @@ class Job:
                f"stderr={self.stderr[-3000:]!r})"
 
 
+def clean_env(root: Path) -> Dict[str, str]:
+    """This environment with `root` first on PYTHONPATH and no HPXPY_* job variables."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(root) + (os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
+    for key in list(env):
+        if key.startswith("HPXPY_"):
+            del env[key]
+    return env
+
+
 def hpxrun_command(n: int, script: Sequence[str], launcher_args: Sequence[str] = ()) -> List[str]:
     return [sys.executable, "-m", "hpxpy.launcher", "-n", str(n), *launcher_args,
             sys.executable, *script]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+from conftest import clean_env
 
 from hpxpy import launcher
 from hpxpy.launcher import (
@@ -46,12 +47,7 @@ say("LOCALITY", lid, os.environ["HPXPY_NUM_LOCALITIES"], os.getpid())
 
 
 def _env() -> Dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
-    for key in list(env):
-        if key.startswith("HPXPY_"):
-            del env[key]
-    return env
+    return clean_env(ROOT)
 
 
 def _script(tmp_path: Path, name: str, body: str) -> Path:

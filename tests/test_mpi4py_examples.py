@@ -22,6 +22,7 @@ from typing import Dict, List, NamedTuple
 
 import numpy as np
 import pytest
+from conftest import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "mpi4py"
@@ -43,12 +44,7 @@ class Run(NamedTuple):
 
 
 def _env() -> Dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
-    for key in list(env):
-        if key.startswith("HPXPY_"):
-            del env[key]
-    return env
+    return clean_env(ROOT)
 
 
 def _run(command: List[str]) -> Run:

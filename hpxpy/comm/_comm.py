@@ -545,7 +545,7 @@ class Comm:
         return unpack
 
     def _source_world(self, source: int) -> int:
-        return _core_any_source() if source == C.ANY_SOURCE else self._world(source)
+        return _core_module.ANY_SOURCE if source == C.ANY_SOURCE else self._world(source)
 
     def _receive(self, buf: Any, source: int, tag: int, status: Optional[Status]) -> Any:
         self._check_source(source)
@@ -631,14 +631,18 @@ class Comm:
         req.Wait(status)
 
     # -- probing ---------------------------------------------------------------------------------
-    def _probe(self, source: int, tag: int, status: Optional[Status], block: bool) -> bool:
+    def _matching(self, source: int, tag: int, block: bool) -> Optional[Tuple[int, int, int]]:
+        """(world source, tag, size) of the oldest matching message without receiving it;
+        None if there is none yet (non-blocking); (PROC_NULL, ANY_TAG, 16) for PROC_NULL."""
         self._check_source(source)
         self._check_recv_tag(tag)
         if source == C.PROC_NULL:
-            fill_status(status, C.PROC_NULL, C.ANY_TAG, 0)
-            return True
+            return C.PROC_NULL, C.ANY_TAG, 16
         args = (self._context, self._source_world(source), _core_tag(tag))
-        info = _core().probe(*args) if block else _core().iprobe(*args)
+        return _core().probe(*args) if block else _core().iprobe(*args)
+
+    def _probe(self, source: int, tag: int, status: Optional[Status], block: bool) -> bool:
+        info = self._matching(source, tag, block)
         if info is None:
             return False
         src, got_tag, size = info
@@ -660,18 +664,14 @@ class Comm:
 
     def _mprobe(self, source: int, tag: int, status: Optional[Status],
                 block: bool) -> Optional[Message]:
-        self._check_source(source)
-        self._check_recv_tag(tag)
-        if source == C.PROC_NULL:
-            fill_status(status, C.PROC_NULL, C.ANY_TAG, 0)
-            return MESSAGE_NO_PROC
-        args = (self._context, self._source_world(source), _core_tag(tag))
-        info = _core().probe(*args) if block else _core().iprobe(*args)
+        info = self._matching(source, tag, block)
         if info is None:
             return None
         src, got_tag, size = info
-        _, _, payload = _core().receive(self._context, src, got_tag)
         fill_status(status, self._index.get(src, src), got_tag, size - 16)
+        if src == C.PROC_NULL:
+            return MESSAGE_NO_PROC
+        _, _, payload = _core().receive(self._context, src, got_tag)
         return Message(self._index.get(src, src), got_tag, payload,
                        self._unpacker(src, got_tag, payload))
 
@@ -897,7 +897,7 @@ class Comm:
                 np.frombuffer(it[2], dtype=np.uint8, count=it[4], offset=it[3])
                 for it in items]
 
-    def _send_side(self, sendbuf: Any, recvbuf: Any, own_block: Callable[[], np.ndarray]
+    def _send_side(self, sendbuf: Any, own_block: Callable[[], np.ndarray]
                    ) -> np.ndarray:
         if sendbuf is C.IN_PLACE or sendbuf is None:
             return own_block()
@@ -918,7 +918,7 @@ class Comm:
             per = rdt.base_count
             return rflat[displs[root] * per:(displs[root] + counts[root]) * per]
 
-        send = self._send_side(sendbuf, recvbuf, own)
+        send = self._send_side(sendbuf, own)
         if self._rank == root and send.size and counts[root] * rdt.base_count != send.size and (
                 sendbuf is not C.IN_PLACE):
             raise ValueError(f"mismatch in send count {send.size} and receive count "
@@ -953,7 +953,7 @@ class Comm:
             per = rdt.base_count
             return rflat[displs[self._rank] * per:(displs[self._rank] + counts[self._rank]) * per]
 
-        send = self._send_side(sendbuf, recvbuf, own).copy()
+        send = self._send_side(sendbuf, own).copy()
         if self._rank == 0:
             self._gather_into(seq, send, 0, rflat, counts, displs, rdt)
         else:
@@ -1318,10 +1318,6 @@ class Comm:
 
 class Intracomm(Comm):
     """An intra-communicator (every hpxpy communicator is one)."""
-
-
-def _core_any_source() -> int:
-    return _core_module.ANY_SOURCE
 
 
 def _core_tag(tag: int) -> int:
