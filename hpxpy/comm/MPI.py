@@ -93,13 +93,55 @@ class Session(_Unsupported):
     Init = _Unsupported._unsupported
 
 
-class Win(_Unsupported):
-    """One-sided communication windows (not supported)."""
+class Win:
+    """One-sided communication windows are not supported: creating one raises
+    NotImplementedError (mpi4py's signal for a missing MPI feature). The operations of
+    ``MPI.WIN_NULL`` check their arguments as mpi4py does, then raise it too."""
 
-    Create = _Unsupported._unsupported
-    Allocate = _Unsupported._unsupported
-    Allocate_shared = _Unsupported._unsupported
-    Create_dynamic = _Unsupported._unsupported
+    def __init__(self, win: object = None) -> None:
+        pass
+
+    @classmethod
+    def _unsupported(cls, *args: object, **kwargs: object) -> None:
+        raise NotImplementedError("MPI.Win (one-sided communication) is not supported by hpxpy")
+
+    Create = Allocate = Allocate_shared = Create_dynamic = _unsupported
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Win)
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __bool__(self) -> bool:
+        return False
+
+    def Fence(self, assertion: int = 0) -> None:
+        self._unsupported()
+
+    def Put(self, origin: object, target_rank: int, target: object = None) -> None:
+        from ._buffers import rma_check
+
+        rma_check(origin, target, writable=False)
+        self._unsupported()
+
+    def Get(self, origin: object, target_rank: int, target: object = None) -> None:
+        from ._buffers import rma_check
+
+        rma_check(origin, target, writable=True)
+        self._unsupported()
+
+    def Accumulate(self, origin: object, target_rank: int, target: object = None,
+                   op: object = None) -> None:
+        from ._buffers import rma_check
+
+        rma_check(origin, target, writable=False)
+        self._unsupported()
+
+    Free = Lock = Unlock = Lock_all = Unlock_all = Flush = Sync = _unsupported
+
+
+WIN_NULL = Win()
 
 
 class File(_Unsupported):
@@ -178,6 +220,21 @@ def Is_thread_main() -> bool:
     return threading.current_thread() is _main_thread
 
 
+def Get_address(location: object) -> int:
+    """The address of a buffer's memory (for absolute displacements with MPI.BOTTOM)."""
+    from ._buffers import get_address
+
+    return get_address(location)
+
+
+def Aint_add(base: int, disp: int) -> int:
+    return base + disp
+
+
+def Aint_diff(addr1: int, addr2: int) -> int:
+    return addr1 - addr2
+
+
 def Pcontrol(level: int) -> None:
     """Profiling control: accepted and ignored."""
 
@@ -220,10 +277,11 @@ __all__ = [
     "MESSAGE_NULL", "Message", "Op", "Prequest", "REQUEST_NULL", "Request", "Status",
     "Wtick", "Wtime", "Get_processor_name", "Get_version", "Get_library_version", "Init",
     "Init_thread", "Finalize", "Is_initialized", "Is_finalized", "Query_thread",
-    "Is_thread_main", "Compute_dims", "Pcontrol", "get_vendor",
+    "Is_thread_main", "Compute_dims", "Pcontrol", "get_vendor", "Get_address", "Aint_add",
+    "Aint_diff",
     "Info", "INFO_NULL", "INFO_ENV", "buffer", "memory", "Alloc_mem", "Free_mem",
     "Attach_buffer", "Detach_buffer", "Flush_buffer", "Iflush_buffer", "Pickle", "pickle",
-    "Session", "Win", "File",
+    "Session", "Win", "WIN_NULL", "File",
     *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],
     *_datatypes.PREDEFINED, *_ops.PREDEFINED,
 ]

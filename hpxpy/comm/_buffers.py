@@ -9,33 +9,103 @@ memoryview), DLPack, or ``__cuda_array_interface__`` on host memory.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, List, Optional, Sequence, Tuple
+import operator
+import sys
+import warnings
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import _constants as C
 from . import _datatypes as D
-from ._errors import Exception as MPIException
+from ._memory import buffer
 
 
-def _from_cai(obj: Any) -> np.ndarray:
-    cai = obj.__cuda_array_interface__
-    ptr, readonly = cai["data"]
-    dtype = np.dtype(cai["typestr"])
-    shape = tuple(cai["shape"])
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if cai.get("strides") not in (None, ()) and len(shape) > 1:
-        expected = tuple(int(np.prod(shape[i + 1:], dtype=np.int64)) * dtype.itemsize
-                         for i in range(len(shape)))
-        if tuple(cai["strides"]) != expected:
-            raise BufferError("buffer is not contiguous")
+def _cai_format(kind: str, itemsize: int) -> np.dtype:
+    """The numpy dtype of a (typekind, itemsize) pair; raw bytes when there is none."""
+    if kind in "biufc":
+        try:
+            dtype = np.dtype(f"{kind}{itemsize}")
+            if dtype.itemsize == itemsize:
+                return dtype
+        except TypeError:
+            pass
+    return np.dtype("u1")
+
+
+def _is_contiguous(shape: Sequence[int], strides: Sequence[int], itemsize: int) -> bool:
+    """C or Fortran contiguous (dimensions of extent 1 may have any stride)."""
+    for order in (reversed(range(len(shape))), range(len(shape))):
+        size, ok = itemsize, True
+        for i in order:
+            if shape[i] > 1 and strides[i] != size:
+                ok = False
+                break
+            size *= shape[i]
+        if ok:
+            return True
+    return False
+
+
+def _host_view(address: int, nbytes: int, dtype: np.dtype, readonly: bool,
+               keep: Any) -> np.ndarray:
+    """A flat numpy view of ``nbytes`` at ``address``, keeping ``keep`` alive with it."""
     if nbytes == 0:
-        return np.empty(shape, dtype)
-    raw = (ctypes.c_char * nbytes).from_address(ptr)
-    arr = np.frombuffer(raw, dtype=dtype).reshape(shape)
-    if readonly:
-        arr.flags.writeable = False
-    return arr
+        return np.empty(0, dtype)
+    interface = {"version": 3, "shape": (nbytes // dtype.itemsize,), "typestr": dtype.str,
+                 "data": (address, readonly)}
+    return np.asarray(_Holder(keep, interface))
+
+
+class _Holder:
+    """Owner of foreign memory seen through numpy: keeps the producer (or its DLPack
+    capsule, whose destructor frees the memory) alive as long as the view."""
+
+    def __init__(self, keep: Any, interface: dict) -> None:
+        self._keep = keep
+        self.__array_interface__ = interface
+
+
+def _from_cai(obj: Any, writable: bool) -> np.ndarray:
+    """The memory of a ``__cuda_array_interface__`` producer, validated as mpi4py does."""
+    cai = obj.__cuda_array_interface__
+    data, typestr, shape = cai["data"], cai["typestr"], cai["shape"]
+    strides, descr, mask = cai.get("strides"), cai.get("descr"), cai.get("mask")
+    for value, kind, key in ((data, tuple, "data"), (typestr, str, "typestr"),
+                             (shape, tuple, "shape")):
+        if not isinstance(value, kind):
+            raise TypeError(f"__cuda_array_interface__: {key!r} must be a {kind.__name__}")
+    if strides is not None and not isinstance(strides, tuple):
+        raise TypeError("__cuda_array_interface__: 'strides' must be a tuple")
+    if descr is not None and not isinstance(descr, list):
+        raise TypeError("__cuda_array_interface__: 'descr' must be a list")
+    ptr, readonly = data
+    size = 1
+    for n in shape:
+        size *= n
+    if ptr is None and size == 0:
+        ptr = 0
+    byteorder, kind, itemsize = typestr[0:1], typestr[1:2], int(typestr[2:])
+    native = "<" if sys.byteorder == "little" else ">"
+    if byteorder not in ("|", native):
+        what = "non-native" if byteorder in "<>" else "unrecognized"
+        raise BufferError(f"__cuda_array_interface__: typestr {typestr!r} with {what} "
+                          f"byte order")
+    if mask is not None:
+        raise BufferError("__cuda_array_interface__: cannot handle masked arrays")
+    if size < 0:
+        raise BufferError(f"__cuda_array_interface__: buffer with negative size "
+                          f"(shape:{shape}, size:{size})")
+    if strides is not None and not _is_contiguous(shape, strides, itemsize):
+        raise BufferError(f"__cuda_array_interface__: buffer is not contiguous "
+                          f"(shape:{shape}, strides:{strides}, itemsize:{itemsize})")
+    if descr is not None and (len(descr) != 1 or descr[0] != ("", typestr)):
+        warnings.warn("__cuda_array_interface__: ignoring 'descr' key", RuntimeWarning,
+                      stacklevel=4)
+    if writable and readonly:
+        raise BufferError("Object is not writable.")
+    return _host_view(int(ptr), size * itemsize, _cai_format(kind, itemsize), bool(readonly),
+                      obj)
 
 
 class _DLDevice(ctypes.Structure):
@@ -71,231 +141,474 @@ _capsule_get_pointer.restype = ctypes.c_void_p
 _capsule_get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 _DL_KINDS = {0: "i", 1: "u", 2: "f", 5: "c", 6: "b"}
-_DL_HOST_DEVICES = (1, 3, 13)  # kDLCPU, kDLCUDAHost, kDLCUDAManaged
 
 
-class _DLPackHolder:
-    """Keeps the (unconsumed) capsule alive as long as the numpy view: the producer's
-    capsule destructor releases the memory when the last view goes away."""
-
-    def __init__(self, capsule: Any, interface: dict) -> None:
-        self._capsule = capsule
-        self.__array_interface__ = interface
+_DL_CPU = 1
 
 
-def _from_dlpack(obj: Any) -> Optional[np.ndarray]:
-    """A numpy view of a host-memory DLPack producer, or None if it is not one."""
+def _dlpack_format(code: int, bits: int, lanes: int) -> np.dtype:
+    """The numpy dtype of a DLPack element; raw bytes when there is none."""
+    if lanes == 2 and code == 2 and bits in (32, 64, 128):  # complex as two float lanes
+        return np.dtype(f"c{bits // 4}")
+    if lanes == 1:
+        kind = _DL_KINDS.get(code)
+        if kind == "b" and bits == 8:
+            return np.dtype("?")
+        if kind is not None and kind != "b" and bits % 8 == 0:
+            try:
+                return np.dtype(f"{kind}{bits // 8}")
+            except TypeError:
+                pass
+    return np.dtype("u1")
+
+
+def _from_dlpack(obj: Any, writable: bool) -> np.ndarray:
+    """The memory of a DLPack producer, validated as mpi4py does."""
     try:
-        device = obj.__dlpack_device__()
+        device = obj.__dlpack_device__
     except AttributeError:
-        device = None
-    if device is not None and int(device[0]) not in _DL_HOST_DEVICES:
-        raise BufferError("DLPack: expecting a host (CPU) buffer")
-    capsule = obj.__dlpack__()
-    if _capsule_is_valid(capsule, b"dltensor_versioned"):
-        ptr = _capsule_get_pointer(capsule, b"dltensor_versioned")
+        raise NotImplementedError("dlpack: missing support") from None
+    device_type, device_id = device()
+    device_type, _ = operator.index(device_type), operator.index(device_id)
+    try:  # DLPack 1.x producers take max_version
+        if device_type == _DL_CPU:
+            capsule = obj.__dlpack__(max_version=(1, 0), copy=False)
+        else:
+            capsule = obj.__dlpack__(stream=-1, max_version=(1, 0), copy=False)
+        versioned = True
+    except TypeError:
+        capsule = obj.__dlpack__() if device_type == _DL_CPU else obj.__dlpack__(stream=-1)
+        versioned = False
+    name = b"dltensor_versioned" if versioned else b"dltensor"
+    if not _capsule_is_valid(capsule, name):
+        raise BufferError("dlpack: invalid capsule object")
+    ptr = _capsule_get_pointer(capsule, name)
+    if versioned:
         managed = _DLManagedTensorVersioned.from_address(ptr)
-        tensor = managed.dl_tensor
-        readonly = bool(managed.flags & 1)
-    elif _capsule_is_valid(capsule, b"dltensor"):
-        ptr = _capsule_get_pointer(capsule, b"dltensor")
-        tensor = _DLManagedTensor.from_address(ptr).dl_tensor
-        readonly = False
+        if managed.major < 1:
+            raise BufferError("dlpack: unexpected version")
+        tensor, readonly = managed.dl_tensor, bool(managed.flags & 1)
     else:
-        return None
-    kind = _DL_KINDS.get(tensor.dtype.code)
-    lanes = tensor.dtype.lanes
-    if kind == "f" and lanes == 2:  # complex as two float lanes
-        kind, lanes = "c", 1
-        itemsize = 2 * tensor.dtype.bits // 8
-    else:
-        itemsize = tensor.dtype.bits // 8
-    if kind is None or lanes != 1 or tensor.dtype.bits % 8:
-        raise BufferError("DLPack: unsupported data type")
+        tensor, readonly = _DLManagedTensor.from_address(ptr).dl_tensor, False
     ndim = tensor.ndim
-    shape = tuple(int(tensor.shape[i]) for i in range(ndim))
-    strides = None
-    if tensor.strides and ndim:
-        elems = [int(tensor.strides[i]) for i in range(ndim)]
-        expect, acc = [], 1
-        for n in reversed(shape):
-            expect.append(acc)
-            acc *= n
-        expect.reverse()
-        fexpect, acc = [], 1
-        for n in shape:
-            fexpect.append(acc)
-            acc *= n
-        nonunit = [i for i in range(ndim) if shape[i] > 1]
-        if not (all(elems[i] == expect[i] for i in nonunit)
-                or all(elems[i] == fexpect[i] for i in nonunit)):
-            raise BufferError("buffer is not contiguous")
-        strides = tuple(e * itemsize for e in elems)
-    addr = (tensor.data or 0) + int(tensor.byte_offset)
+    if ndim < 0:
+        raise BufferError("dlpack: number of dimensions is negative")
+    if ndim > 0 and not tensor.shape:
+        raise BufferError("dlpack: shape is NULL")
+    shape = [int(tensor.shape[i]) for i in range(ndim)]
+    if any(n < 0 for n in shape):
+        raise BufferError("dlpack: shape item is negative")
+    if tensor.strides:
+        strides = [int(tensor.strides[i]) for i in range(ndim)]
+        if any(s < 0 for s in strides):
+            raise BufferError("dlpack: strides item is negative")
+        if not _is_contiguous(shape, strides, 1):
+            raise BufferError("dlpack: buffer is not contiguous")
+    if writable and readonly:
+        raise BufferError("dlpack: buffer is not writable")
+    bits, lanes = tensor.dtype.bits, tensor.dtype.lanes
     size = 1
     for n in shape:
         size *= n
-    typestr = "|b1" if kind == "b" else np.dtype(f"{kind}{itemsize}").str
-    if size == 0 or not addr:
-        return np.empty(shape, np.dtype(typestr))
-    interface = {"version": 3, "shape": shape, "typestr": typestr, "strides": strides,
-                 "data": (addr, readonly)}
-    return np.asarray(_DLPackHolder(capsule, interface))
+    nbytes = size * ((bits * lanes + 7) // 8)
+    dtype = _dlpack_format(tensor.dtype.code, bits, lanes)
+    if nbytes % dtype.itemsize:
+        dtype = np.dtype("u1")
+    address = (tensor.data or 0) + int(tensor.byte_offset)
+    return _host_view(address, nbytes, dtype, readonly, capsule)
 
 
-def to_numpy(obj: Any) -> np.ndarray:
-    """A numpy view of any object exposing host memory (no copy)."""
-    if isinstance(obj, np.ndarray):
-        return obj
-    if hasattr(obj, "__dlpack__") and not isinstance(obj, (bytes, bytearray, memoryview)):
-        arr = _from_dlpack(obj)
-        if arr is not None:
-            return arr
-    if hasattr(obj, "__cuda_array_interface__"):
-        return _from_cai(obj)
-    if hasattr(obj, "__array_interface__"):
-        return np.asarray(obj)
+def _is_integral(obj: Any) -> bool:
     try:
-        view = memoryview(obj)
+        operator.index(obj)
     except TypeError:
-        raise TypeError(
-            f"message: expecting buffer or list/tuple, got {type(obj).__name__}") from None
-    if not view.c_contiguous:
+        return False
+    return True
+
+
+def _is_buffer(obj: Any) -> bool:
+    try:
+        memoryview(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def to_numpy(obj: Any, writable: bool = False) -> np.ndarray:
+    """A numpy view of the memory ``obj`` exposes (no copy), looked up as mpi4py does: the
+    buffer protocol, then DLPack, then ``__cuda_array_interface__``."""
+    local = getattr(obj, "__hpxpy_local__", None)  # an hpxpy distributed array: its partition
+    if local is not None:
+        obj = local
+    if isinstance(obj, buffer):  # MPI.buffer: no buffer protocol in Python < 3.12
+        obj = obj._view
+    if isinstance(obj, np.ndarray):
+        arr = obj
+    elif _is_buffer(obj):
+        view = memoryview(obj)
+        if view.format in ("", "B", "c") or view.ndim == 0:
+            try:
+                arr = np.frombuffer(view, dtype=np.dtype(view.format or "B")) \
+                    if view.nbytes else np.empty(0, dtype=np.dtype(view.format or "B"))
+            except (TypeError, ValueError):
+                arr = np.frombuffer(view.cast("B"), dtype=np.uint8)
+            if not view.readonly and view.nbytes:
+                arr = np.frombuffer(view, dtype=arr.dtype)
+        else:
+            arr = np.asarray(view)
+        if not view.c_contiguous and not view.f_contiguous:
+            raise BufferError("buffer is not contiguous")
+    elif hasattr(obj, "__dlpack__"):
+        return _from_dlpack(obj, writable)
+    elif hasattr(obj, "__cuda_array_interface__"):
+        return _from_cai(obj, writable)
+    else:
+        raise TypeError(f"a bytes-like object is required, not '{type(obj).__name__}'")
+    if writable and not arr.flags.writeable:
+        raise BufferError("Object is not writable.")
+    if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
         raise BufferError("buffer is not contiguous")
-    if view.format in ("", "B", "c") or view.ndim == 0:
-        fmt = view.format or "B"
-        try:
-            return np.frombuffer(view, dtype=np.dtype(fmt)) if view.nbytes else np.empty(
-                0, dtype=np.dtype(fmt))
-        except (TypeError, ValueError):
-            return np.frombuffer(view.cast("B"), dtype=np.uint8)
-    return np.asarray(view)
-
-
-def _infer(arr: np.ndarray) -> D.Datatype:
-    dt = D.from_numpy(arr.dtype)
-    if dt is None:
-        raise MPIException(C.ERR_TYPE, f"no MPI datatype for numpy dtype {arr.dtype}")
-    return dt
+    return arr
 
 
 def _as_datatype(datatype: Any) -> D.Datatype:
+    """A Datatype, or the predefined one a type code names (KeyError if none does)."""
     if isinstance(datatype, D.Datatype):
-        if not datatype:
-            raise MPIException(C.ERR_TYPE, "datatype is MPI.DATATYPE_NULL")
         return datatype
-    if isinstance(datatype, str):
-        return D.from_typechar(datatype)
-    raise TypeError(f"expecting an MPI.Datatype or a type character, got {datatype!r}")
+    try:
+        return D.Datatype.fromcode(datatype)
+    except (ValueError, TypeError):
+        raise KeyError(f"cannot map {datatype!r} to MPI datatype") from None
 
 
-def _typed(arr: np.ndarray, dt: D.Datatype, writable: bool) -> np.ndarray:
-    """The buffer's memory as a flat array of ``dt``'s base elements."""
-    if writable and not arr.flags.writeable:
-        raise BufferError("buffer is not writable")
-    if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
-        raise BufferError("buffer is not contiguous")
-    base = dt.numpy_dtype
+def _infer(arr: np.ndarray) -> D.Datatype:
+    if not arr.dtype.isnative:
+        raise BufferError(f"format string {arr.dtype.str!r} with non-native byte order")
+    dt = D.from_numpy(arr.dtype)
+    if dt is None:
+        raise KeyError(f"cannot map {arr.dtype.str!r} to MPI datatype")
+    return dt
+
+
+def _raw(arr: np.ndarray) -> np.ndarray:
+    """The array's memory as flat bytes (memory order)."""
     flat = arr.reshape(-1, order="A") if arr.ndim != 1 else arr
-    if flat.dtype == base:
-        return flat
-    raw = flat.view(np.uint8) if flat.dtype.itemsize else flat
-    usable = raw.size - raw.size % base.itemsize
-    return raw[:usable].view(base)
+    return flat.view(np.uint8) if flat.dtype.itemsize else flat
 
 
-def message_array(spec: Any, writable: bool = False) -> Tuple[np.ndarray, D.Datatype]:
-    """(flat array of exactly the message's base elements, datatype) for a buffer spec."""
-    if isinstance(spec, (list, tuple)):
-        if len(spec) == 0 or len(spec) > 4:
-            raise ValueError(f"message: expecting 2 to 4 items, got {len(spec)}")
-        buf = spec[0]
-        count: Optional[int] = None
-        displ = 0
-        datatype = None
-        rest = list(spec[1:])
-        if rest and (isinstance(rest[-1], (D.Datatype, str))):
-            datatype = rest.pop()
-        if rest:
-            c = rest[0]
-            if isinstance(c, (tuple, list)):
-                count, displ = (c[0], c[1] if len(c) > 1 and c[1] is not None else 0)
-            elif c is not None:
-                count = int(c)
-        if len(rest) > 1 and rest[1] is not None:
-            displ = int(rest[1])
-    else:
-        buf, count, displ, datatype = spec, None, 0, None
+def _is_datatype(obj: Any) -> bool:
+    return isinstance(obj, (D.Datatype, str))
+
+
+def _split_simple(msg: Any) -> Tuple[Any, Any, Any, Any]:
+    """(buffer, count, displacement, datatype) of a simple message spec."""
+    if isinstance(msg, (np.ndarray, buffer)) or _is_buffer(msg):
+        return msg, None, None, None
+    if isinstance(msg, (list, tuple)):
+        n = len(msg)
+        count = displ = dtype = None
+        if n == 2:
+            buf, count = msg
+            if _is_datatype(count):
+                count, dtype = None, count
+            elif isinstance(count, (tuple, list)):
+                count, displ = count
+        elif n == 3:
+            buf, count, dtype = msg
+            if isinstance(count, (tuple, list)):
+                count, displ = count
+        elif n == 4:
+            buf, count, displ, dtype = msg
+        else:
+            raise ValueError("message: expecting 2 to 4 items")
+        return buf, count, displ, dtype
+    if hasattr(msg, "__dlpack__") or hasattr(msg, "__cuda_array_interface__"):
+        return msg, None, None, None
+    raise TypeError("message: expecting buffer or list/tuple")
+
+
+def _region(buf: Any, dtype: Any, writable: bool) -> Tuple[Optional[np.ndarray], D.Datatype]:
+    """(the buffer's memory, or None for BOTTOM/None, datatype)."""
     if buf is None or buf is C.BOTTOM:
-        arr = np.empty(0, np.uint8)
+        return None, _as_datatype(dtype)
+    arr = to_numpy(buf, writable)
+    return arr, (_as_datatype(dtype) if dtype is not None else _infer(arr))
+
+
+def _extent(dt: D.Datatype, why: str) -> int:
+    if not dt:
+        raise ValueError(f"message: cannot {why}, datatype is null")
+    lb, extent = dt.Get_extent()
+    if extent <= 0:
+        raise ValueError(f"message: cannot {why}, datatype extent {extent} "
+                         f"(lb:{lb}, ub:{lb + extent})")
+    return extent
+
+
+class Region:
+    """The data of a message: ``count`` elements of ``dt`` from byte ``offset`` of the
+    buffer memory ``mem`` (None: absolute addresses, MPI.BOTTOM)."""
+
+    __slots__ = ("mem", "dt", "offset", "count", "_index")
+
+    def __init__(self, mem: Optional[np.ndarray], dt: D.Datatype, offset: int,
+                 count: int) -> None:
+        self.mem, self.dt, self.offset, self.count = mem, dt, offset, count
+        self._index: Optional[np.ndarray] = None
+
+    def _byte_index(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(memory as bytes, index of every data byte in message order)."""
+        dt = self.dt
+        itemsize = dt.numpy_dtype.itemsize
+        starts = self.offset + np.arange(self.count, dtype=np.int64) * dt.extent
+        index = ((starts[:, None] + dt.offsets[None, :]).reshape(-1)[:, None]
+                 + np.arange(itemsize, dtype=np.int64)).reshape(-1)
+        if self.mem is None:  # absolute addresses
+            if not index.size:
+                return np.empty(0, np.uint8), index
+            low = int(index.min())
+            raw = np.ctypeslib.as_array((ctypes.c_uint8 * (int(index.max()) + 1 - low))
+                                        .from_address(low))
+            return raw, index - low
+        raw = _raw(self.mem)
+        if index.size and (index.min() < 0 or index.max() >= raw.size):
+            raise ValueError(f"message: {self.count} elements of the datatype from byte "
+                             f"{self.offset} do not fit in a buffer of {raw.size} bytes")
+        return raw, index
+
+    def data(self) -> np.ndarray:
+        """The message as a flat array of base elements: a view when the layout allows,
+        else a packed copy."""
+        dt = self.dt
+        base = dt.numpy_dtype
+        n = self.count * dt.base_count
+        if self.count == 0 or n == 0:
+            return np.empty(0, base)
+        if dt.is_dense and self.mem is not None:
+            mem = self.mem
+            flat = mem.reshape(-1, order="A") if mem.ndim != 1 else mem
+            if flat.dtype == base and self.offset % base.itemsize == 0:
+                start = self.offset // base.itemsize
+                if start + n > flat.size:
+                    raise ValueError(
+                        f"message: buffer too small: {self.count} elements from byte "
+                        f"{self.offset} need {(start + n) * base.itemsize} bytes, the buffer "
+                        f"has {flat.size * base.itemsize}")
+                return flat[start:start + n]
+            raw = _raw(mem)
+            stop = self.offset + n * base.itemsize
+            if stop > raw.size:
+                raise ValueError(f"message: buffer too small: {self.count} elements from byte "
+                                 f"{self.offset} need {stop} bytes, the buffer has "
+                                 f"{raw.size}")
+            return raw[self.offset:stop].view(base)
+        raw, index = self._byte_index()
+        return raw[index].view(base)
+
+    def store(self, values: np.ndarray) -> None:
+        """Write the (packed) message back where its elements live, if ``data()`` was a
+        copy."""
+        if self.count == 0 or (self.dt.is_dense and self.mem is not None):
+            return
+        raw, index = self._byte_index()
+        raw[index] = values.view(np.uint8).reshape(-1)
+
+
+def message_region(spec: Any, writable: bool = False, blocks: int = 1) -> Region:
+    """Parse a buffer spec as mpi4py does (same rules, same errors). ``blocks``: the
+    number of equal parts an inferred count must split into (e.g. the size for Alltoall)."""
+    buf, o_count, o_displ, dtype = _split_simple(spec)
+    mem, dt = _region(buf, dtype, writable)
+    length = _raw(mem).size if mem is not None else 0
+    displ = offset = extent = 0
+    if o_displ is not None:
+        displ = operator.index(o_displ)
+        if displ < 0:
+            raise ValueError(f"message: negative displacement {displ}")
+        if displ > 0:
+            extent = _extent(dt, "handle displacement")
+            if displ * extent > length:
+                raise ValueError(f"message: displacement {displ} out of bounds, number of "
+                                 f"datatype entries {length // extent}")
+            offset = displ * extent
+            length -= offset
+    if o_count is not None:
+        count = operator.index(o_count)
+        if count < 0:
+            raise ValueError(f"message: negative count {count}")
+        if count > 0 and buf is None:
+            raise ValueError(f"message: buffer is None but count is {count}")
+    elif length > 0:
+        extent = extent or _extent(dt, "infer count")
+        if length % extent:
+            lb = dt.Get_extent()[0]
+            raise ValueError(f"message: cannot infer count, buffer length {length} is not a "
+                             f"multiple of datatype extent {extent} (lb:{lb}, ub:{lb + extent})")
+        count = length // extent
+        if blocks > 1:
+            if count % blocks:
+                raise ValueError(f"message: cannot infer count, number of entries {count} is "
+                                 f"not a multiple of required number of blocks {blocks}")
+            count //= blocks
     else:
-        arr = to_numpy(buf)
-    dt = _as_datatype(datatype) if datatype is not None else _infer(arr)
-    flat = _typed(arr, dt, writable)
-    per = dt.base_count
-    if count is None:
-        count = flat.size // per if per else 0
-    if count < 0:
-        raise ValueError(f"message: negative count {count}")
-    start = displ * per
-    stop = start + count * per
-    if stop > flat.size:
-        raise ValueError(
-            f"message: buffer too small: {count} elements from displacement {displ} need "
-            f"{stop * dt.numpy_dtype.itemsize} bytes, the buffer has "
-            f"{flat.size * dt.numpy_dtype.itemsize}")
-    return flat[start:stop], dt
+        count = 0
+    return Region(mem, dt, offset, count)
+
+
+def message_array(spec: Any, writable: bool = False, blocks: int = 1
+                  ) -> Tuple[np.ndarray, D.Datatype]:
+    """(flat array of exactly the message's base elements, datatype) for a buffer spec.
+    The array is a view of the buffer unless the datatype has gaps (then a packed copy:
+    receivers use :func:`receive_array`)."""
+    region = message_region(spec, writable, blocks)
+    return region.data(), region.dt
+
+
+def receive_array(spec: Any, blocks: int = 1
+                  ) -> Tuple[np.ndarray, D.Datatype, Callable[[], None]]:
+    """As :func:`message_array` for a buffer to receive into, plus ``commit()`` that writes
+    the array back into the buffer when it is a packed copy."""
+    region = message_region(spec, True, blocks)
+    data = region.data()
+    return data, region.dt, lambda: region.store(data)
+
+
+def get_address(location: Any) -> int:
+    """MPI.Get_address: the address of a buffer's memory."""
+    if location is None or location is C.BOTTOM:
+        return 0
+    arr = to_numpy(location)
+    return int(arr.__array_interface__["data"][0]) if arr.size else 0
+
+
+def _counts_array(value: Any, size: int, what: str) -> List[int]:
+    values = [operator.index(v) for v in value]
+    if len(values) != size:
+        raise ValueError(f"expecting {size} items, got {len(values)}")
+    return values
 
 
 def vector_array(spec: Any, size: int, writable: bool = False
                  ) -> Tuple[np.ndarray, List[int], List[int], D.Datatype]:
     """(flat base-element array of the whole buffer, counts, displs, datatype) for a
-    v-variant spec; counts/displs are in elements of the datatype."""
-    counts: Optional[Sequence[int]] = None
-    displs: Optional[Sequence[int]] = None
-    datatype = None
+    v-variant spec, parsed as mpi4py does; counts/displs are in elements of the datatype."""
+    flat, counts, displs, dt, _ = _vector(spec, size, writable)
+    return flat, counts, displs, dt
+
+
+def receive_vector(spec: Any, size: int
+                   ) -> Tuple[np.ndarray, List[int], List[int], D.Datatype, Callable[[], None]]:
+    """As :func:`vector_array` for a buffer to receive into, plus ``commit()``."""
+    return _vector(spec, size, True)
+
+
+def _vector(spec: Any, size: int, writable: bool):
+    o_counts = o_displs = dtype = None
+    if isinstance(spec, buffer):
+        spec = spec._view
     if isinstance(spec, (list, tuple)):
-        buf = spec[0]
-        rest = list(spec[1:])
-        if rest and isinstance(rest[-1], (D.Datatype, str)):
-            datatype = rest.pop()
-        if rest:
-            c = rest[0]
-            if isinstance(c, tuple) and len(c) == 2:
-                counts, displs = c  # (counts, displs); either may be one int
-            elif c is not None:
-                counts = c
-            if len(rest) > 1 and rest[1] is not None:
-                displs = rest[1]
-        # One int count: the same for every rank; one int displacement: a stride.
-        if isinstance(counts, (int, np.integer)):
-            counts = [int(counts)] * size
-        if isinstance(displs, (int, np.integer)):
-            displs = [int(displs) * i for i in range(size)]
-    else:
+        n = len(spec)
+        if n == 2:
+            buf, o_counts = spec
+            if _is_datatype(o_counts):
+                o_counts, dtype = None, o_counts
+            elif isinstance(o_counts, tuple):
+                o_counts, o_displs = o_counts
+        elif n == 3:
+            buf, o_counts, dtype = spec
+            if isinstance(o_counts, tuple):
+                o_counts, o_displs = o_counts
+        elif n == 4:
+            buf, o_counts, o_displs, dtype = spec
+        else:
+            raise ValueError("message: expecting 2 to 4 items")
+    elif isinstance(spec, np.ndarray) or _is_buffer(spec) or hasattr(spec, "__dlpack__") \
+            or hasattr(spec, "__cuda_array_interface__"):
         buf = spec
-    arr = to_numpy(buf) if buf is not None else np.empty(0, np.uint8)
-    dt = _as_datatype(datatype) if datatype is not None else _infer(arr)
-    flat = _typed(arr, dt, writable)
-    per = dt.base_count
-    total = flat.size // per if per else 0
-    if counts is None:
-        if size and total % size:
-            raise ValueError(f"message: buffer of {total} elements cannot be split in "
-                             f"{size} equal parts")
-        counts = [total // size] * size if size else []
-    counts = [int(c) for c in counts]
-    if displs is None:
+    else:
+        raise TypeError("message: expecting buffer or list/tuple")
+    mem, dt = _region(buf, dtype, writable)
+    nbytes = _raw(mem).size if mem is not None else 0
+    total = 0
+    if o_counts is None:
+        if nbytes > 0:
+            extent = _extent(dt, "infer count")
+            if nbytes % extent:
+                lb = dt.Get_extent()[0]
+                raise ValueError(f"message: cannot infer count, buffer length {nbytes} is not "
+                                 f"a multiple of datatype extent {extent} "
+                                 f"(lb:{lb}, ub:{lb + extent})")
+            total = nbytes // extent
+        counts = [total // size + (total % size > i) for i in range(size)]
+    elif _is_integral(o_counts):
+        counts = [operator.index(o_counts)] * size
+    else:
+        counts = _counts_array(o_counts, size, "counts")
+    if o_displs is None:
         displs, acc = [], 0
         for c in counts:
             displs.append(acc)
             acc += c
-    displs = [int(d) for d in displs]
-    if len(counts) != size or len(displs) != size:
-        raise ValueError(f"message: expecting {size} counts and displacements, got "
-                         f"{len(counts)} and {len(displs)}")
+    elif _is_integral(o_displs):
+        displs = [operator.index(o_displs) * i for i in range(size)]
+    else:
+        displs = _counts_array(o_displs, size, "displacements")
+    # The whole buffer as elements of dt (packed when the type has gaps).
+    extent = dt.extent if dt else 0
+    elements = nbytes // extent if extent > 0 else 0
+    if mem is None:
+        elements = max((d + c for c, d in zip(counts, displs)), default=0)
+    region = Region(mem, dt, 0, elements)
+    flat = region.data() if dt else np.empty(0, np.uint8)
+    per = dt.base_count if dt else 0
     for c, d in zip(counts, displs):
-        if c < 0 or (d + c) * per > flat.size:
+        if c < 0 or d < 0 or (d + c) * per > flat.size:
             raise ValueError(f"message: {c} elements at displacement {d} do not fit in a "
-                             f"buffer of {total}")
-    return flat, counts, displs, dt
+                             f"buffer of {elements}")
+    return flat, counts, displs, dt, (lambda: region.store(flat))
+
+
+def vector_w_regions(spec: Any, size: int, writable: bool) -> List[Region]:
+    """One Region per rank for an Alltoallw spec: ``[buf, (counts, displs), types]``,
+    ``[buf, counts, displs, types]`` or ``[buf, types]``; displacements in bytes."""
+    counts = displs = None
+    n = len(spec)
+    if n == 2:
+        buf, types = spec
+    elif n == 3:
+        buf, (counts, displs), types = spec
+    elif n == 4:
+        buf, counts, displs, types = spec
+    else:
+        raise ValueError("message: expecting 2 to 4 items")
+    mem = None
+    if buf is None or buf is C.BOTTOM:
+        if counts is None:
+            raise ValueError("message: BOTTOM requires counts")
+        if displs is None:
+            raise ValueError("message: BOTTOM requires displs")
+    else:
+        mem = to_numpy(buf, writable)
+    if counts is None and displs is None:
+        counts, displs = [1] * size, [0] * size
+    else:
+        counts = _counts_array(counts, size, "counts")
+        displs = _counts_array(displs, size, "displacements")
+    if isinstance(types, D.Datatype):
+        types = [types] * size
+    types = [_as_datatype(t) for t in types]
+    if len(types) != size:
+        raise ValueError(f"expecting {size} items, got {len(types)}")
+    return [Region(mem, t, d, c) for t, d, c in zip(types, displs, counts)]
+
+
+def rma_check(origin: Any, target: Any, writable: bool) -> None:
+    """Check a one-sided operation's origin message and target spec as mpi4py does."""
+    message_region(origin, writable)
+    if target is None or _is_integral(target):
+        return
+    if isinstance(target, (list, tuple)):
+        if len(target) > 3:
+            raise ValueError("target: expecting 3 items at most")
+        return
+    raise ValueError("target: expecting integral or list/tuple")

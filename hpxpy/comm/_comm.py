@@ -11,6 +11,7 @@ the all-to-all exchanges, which are pairwise.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import pickle
 import struct
@@ -27,11 +28,19 @@ from . import _constants as C
 from . import _datatypes as D
 from . import _ops as O
 from . import _pickle
-from ._buffers import message_array, vector_array
+from ._buffers import (
+    message_array,
+    message_region,
+    receive_array,
+    receive_vector,
+    vector_array,
+    vector_w_regions,
+)
 from ._errors import Exception as MPIException
 from ._request import (
     MESSAGE_NO_PROC,
     Message,
+    Prequest,
     Request,
     Status,
     fill_status,
@@ -65,6 +74,10 @@ class _Contexts:
 
 def _core():
     return _runtime.core()
+
+
+def _nothing() -> None:
+    """A commit with nothing to write back."""
 
 
 def _header(kind: int) -> bytes:
@@ -456,11 +469,11 @@ class Comm:
         return self._post(dest, tag, _KIND_OBJ, _pickle.dumps(obj), sync)
 
     def _send_buf(self, buf: Any, dest: int, tag: int, sync: bool) -> Optional[Any]:
-        arr, _ = message_array(buf)
         self._check_dest(dest)
         self._check_send_tag(tag)
-        if dest == C.PROC_NULL:
+        if dest == C.PROC_NULL:  # as mpi4py: the message is not even looked at
             return None
+        arr, _ = message_array(buf)
         return self._post(dest, tag, _KIND_BUF, [arr], sync)
 
     def send(self, obj: Any, dest: int, tag: int = 0) -> None:
@@ -531,7 +544,7 @@ class Comm:
                 if nbytes == 0:  # as mpi4py: an empty message is None
                     return None
                 return pickle.loads(memoryview(payload)[16:])  # raw bytes, as mpi4py
-            arr, _ = message_array(buf, writable=True)
+            arr, _, commit = receive_array(buf)
             data = np.frombuffer(payload, dtype=np.uint8, offset=16)
             room = arr.nbytes
             if nbytes > room:
@@ -539,6 +552,7 @@ class Comm:
                 raise MPIException(C.ERR_TRUNCATE, f"message of {nbytes} bytes truncated to a "
                                                    f"buffer of {room} bytes")
             arr.view(np.uint8)[:nbytes] = data if arr.nbytes else data[:0]
+            commit()
             fill_status(status, source, tag, nbytes)
             return None
 
@@ -567,7 +581,8 @@ class Comm:
     def Recv(self, buf: Any, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
              status: Optional[Status] = None) -> None:
         """Receive into a buffer."""
-        message_array(buf, writable=True)
+        if source != C.PROC_NULL:
+            message_region(buf, writable=True)
         self._receive(buf, source, tag, status)
 
     def _irecv(self, buf: Any, source: int, tag: int) -> Request:
@@ -591,7 +606,8 @@ class Comm:
 
     def Irecv(self, buf: Any, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG) -> Request:
         """Start receiving into a buffer."""
-        message_array(buf, writable=True)
+        if source != C.PROC_NULL:
+            message_region(buf, writable=True)
         return self._irecv(buf, source, tag)
 
     def sendrecv(self, sendobj: Any, dest: int, sendtag: int = 0, recvbuf: Any = None,
@@ -612,23 +628,79 @@ class Comm:
         """Send a buffer and receive into another."""
         self._check_dest(dest)
         self._check_send_tag(sendtag)
-        if recvbuf is not None:
-            message_array(recvbuf, writable=True)
-        req = self._irecv(recvbuf, source, recvtag) if recvbuf is not None else None
+        self._check_source(source)
+        self._check_recv_tag(recvtag)
+        # Both messages are checked before anything moves: an error leaves nothing behind.
+        if dest != C.PROC_NULL:
+            message_region(sendbuf)
+        if source != C.PROC_NULL:
+            message_region(recvbuf, writable=True)
+        req = self._irecv(recvbuf, source, recvtag)
         self.Send(sendbuf, dest, sendtag)
-        if req is not None:
-            req.Wait(status)
+        req.Wait(status)
+
+    def Isendrecv(self, sendbuf: Any, dest: int, sendtag: int = 0, recvbuf: Any = None,
+                  source: int = C.ANY_SOURCE, recvtag: int = C.ANY_TAG) -> Request:
+        """Start sending a buffer and receiving into another; the request completes when
+        the message has arrived (sends are buffered)."""
+        self._check_dest(dest)
+        self._check_send_tag(sendtag)
+        self._check_source(source)
+        self._check_recv_tag(recvtag)
+        if dest != C.PROC_NULL:
+            message_region(sendbuf)
+        if source != C.PROC_NULL:
+            message_region(recvbuf, writable=True)
+        req = self._irecv(recvbuf, source, recvtag)
+        self.Send(sendbuf, dest, sendtag)
+        return req
+
+    def Isendrecv_replace(self, buf: Any, dest: int, sendtag: int = 0,
+                          source: int = C.ANY_SOURCE, recvtag: int = C.ANY_TAG) -> Request:
+        """Start sending the buffer's contents and replacing them with the message received."""
+        self._check_dest(dest)
+        self._check_send_tag(sendtag)
+        self._check_source(source)
+        self._check_recv_tag(recvtag)
+        outgoing = None
+        if dest != C.PROC_NULL:
+            arr, _ = message_array(buf, writable=source != C.PROC_NULL)
+            outgoing = arr.copy().view(np.uint8)  # the receive may overwrite it at once
+        elif source != C.PROC_NULL:
+            message_region(buf, writable=True)
+        req = self._irecv(buf, source, recvtag)
+        if outgoing is not None:
+            self.Send(outgoing, dest, sendtag)
+        return req
+
+    # -- persistent requests: checked once, started any number of times ---------------------
+    def Send_init(self, buf: Any, dest: int, tag: int = 0) -> Prequest:
+        """A persistent send: ``Start()`` sends the buffer's current contents."""
+        self._check_dest(dest)
+        self._check_send_tag(tag)
+        return Prequest(starter=lambda: self.Isend(buf, dest, tag))
+
+    Bsend_init = Send_init
+    Rsend_init = Send_init
+
+    def Ssend_init(self, buf: Any, dest: int, tag: int = 0) -> Prequest:
+        """A persistent synchronous send."""
+        self._check_dest(dest)
+        self._check_send_tag(tag)
+        return Prequest(starter=lambda: self.Issend(buf, dest, tag))
+
+    def Recv_init(self, buf: Any, source: int = C.ANY_SOURCE,
+                  tag: int = C.ANY_TAG) -> Prequest:
+        """A persistent receive into ``buf``."""
+        self._check_source(source)
+        self._check_recv_tag(tag)
+        return Prequest(starter=lambda: self.Irecv(buf, source, tag))
 
     def Sendrecv_replace(self, buf: Any, dest: int, sendtag: int = 0,
                          source: int = C.ANY_SOURCE, recvtag: int = C.ANY_TAG,
                          status: Optional[Status] = None) -> None:
         """Send the buffer's contents and replace them with the message received."""
-        arr, dt = message_array(buf, writable=True)
-        outgoing = arr.copy()
-        self._check_dest(dest)
-        req = self._irecv(buf, source, recvtag)
-        self.Send([outgoing, dt], dest, sendtag)
-        req.Wait(status)
+        self.Isendrecv_replace(buf, dest, sendtag, source, recvtag).Wait(status)
 
     # -- probing ---------------------------------------------------------------------------------
     def _matching(self, source: int, tag: int, block: bool) -> Optional[Tuple[int, int, int]]:
@@ -877,8 +949,13 @@ class Comm:
     def Bcast(self, buf: Any, root: int = 0) -> None:
         """Broadcast the root's buffer into every rank's buffer."""
         root = self._check_root(root)
-        arr, _ = message_array(buf, writable=self._rank != root)
+        if self._rank == root:
+            arr, _ = message_array(buf)
+            self._bcast_into(self._next(), arr, root)
+            return
+        arr, _, commit = receive_array(buf)
         self._bcast_into(self._next(), arr, root)
+        commit()
 
     def _bcast_into(self, seq: int, arr: np.ndarray, root: int, step: int = 0) -> None:
         got = self._raw_bcast(seq, arr if self._rank == root else None, root, step)
@@ -908,9 +985,9 @@ class Comm:
         """Gather equal blocks to the root's buffer, in rank order."""
         root = self._check_root(root)
         size = self.Get_size()
-        rflat = counts = displs = None
+        rflat = counts = displs = commit = None
         if self._rank == root:
-            rflat, counts, displs, rdt = vector_array(recvbuf, size, writable=True)
+            rflat, counts, displs, rdt, commit = receive_vector(recvbuf, size)
         else:
             rdt = None
 
@@ -924,6 +1001,8 @@ class Comm:
             raise ValueError(f"mismatch in send count {send.size} and receive count "
                              f"{counts[root] * rdt.base_count}")
         self._gather_into(self._next(), send, root, rflat, counts, displs, rdt)
+        if commit is not None:
+            commit()
 
     def _gather_into(self, seq: int, send: np.ndarray, root: int, rflat: Any, counts: Any,
                      displs: Any, rdt: Any, step: int = 0) -> None:
@@ -947,7 +1026,7 @@ class Comm:
         """Gather equal blocks to every rank's buffer."""
         seq = self._next()
         size = self.Get_size()
-        rflat, counts, displs, rdt = vector_array(recvbuf, size, writable=True)
+        rflat, counts, displs, rdt, commit = receive_vector(recvbuf, size)
 
         def own() -> np.ndarray:
             per = rdt.base_count
@@ -959,6 +1038,7 @@ class Comm:
         else:
             self._gather_arrays(seq, send, 0)
         self._bcast_into(seq, rflat, 0, step=1)
+        commit()
 
     Allgatherv = Allgather
 
@@ -975,9 +1055,9 @@ class Comm:
                       for c, d in zip(counts, displs)]
             codes = [_RAW] * size
         if recvbuf is C.IN_PLACE or recvbuf is None:
-            rarr = None
+            rarr = commit = None
         else:
-            rarr, _ = message_array(recvbuf, writable=True)
+            rarr, _, commit = receive_array(recvbuf)
             if self._rank == root and blocks and rarr.size != blocks[root].size:
                 raise ValueError(f"mismatch in send count {blocks[root].size} and receive "
                                  f"count {rarr.size}")
@@ -991,6 +1071,7 @@ class Comm:
             raise MPIException(C.ERR_TRUNCATE, f"message of {data.size} bytes truncated to a "
                                                f"buffer of {rarr.nbytes} bytes")
         rarr.view(np.uint8)[: data.size] = data
+        commit()
 
     Scatterv = Scatter
 
@@ -1024,40 +1105,46 @@ class Comm:
         return out
 
     def _reduce_operands(self, sendbuf: Any, recvbuf: Any, need_recv: bool
-                         ) -> Tuple[np.ndarray, Optional[np.ndarray], D.Datatype]:
+                         ) -> Tuple[np.ndarray, Optional[np.ndarray], D.Datatype, Callable]:
+        """(send array, receive array or None, datatype, commit the receive array)."""
         recv = dt = None
+        commit: Callable[[], None] = _nothing
         if need_recv:
-            recv, dt = message_array(recvbuf, writable=True)
+            recv, dt, commit = receive_array(recvbuf)
         if sendbuf is C.IN_PLACE or sendbuf is None:
             if recv is None:
                 raise ValueError("IN_PLACE needs a receive buffer")
-            return recv.copy(), recv, dt
+            return recv.copy(), recv, dt, commit
         send, sdt = message_array(sendbuf)
+        if recv is not None and sdt is not dt:
+            raise ValueError("mismatch in send and receive MPI datatypes")
         if recv is not None and send.size != recv.size:
             raise ValueError(f"mismatch in send count {send.size} and receive count "
                              f"{recv.size}")
-        return send, recv, dt or sdt
+        return send, recv, dt or sdt, commit
 
     def Allreduce(self, sendbuf: Any, recvbuf: Any, op: O.Op = O.SUM) -> None:
         """Reduce every rank's buffer into every rank's receive buffer."""
         self._check()
-        send, recv, dt = self._reduce_operands(sendbuf, recvbuf, True)
+        send, recv, dt, commit = self._reduce_operands(sendbuf, recvbuf, True)
         out = self._reduce_arrays(self._next(), send, op, dt, None)
         recv[...] = out
+        commit()
 
     def Reduce(self, sendbuf: Any, recvbuf: Any, op: O.Op = O.SUM, root: int = 0) -> None:
         """Reduce every rank's buffer into the root's receive buffer."""
         root = self._check_root(root)
-        send, recv, dt = self._reduce_operands(
+        send, recv, dt, commit = self._reduce_operands(
             sendbuf, recvbuf, self._rank == root)
         out = self._reduce_arrays(self._next(), send, op, dt, root)
         if self._rank == root:
             recv[...] = out
+            commit()
 
     def Reduce_scatter_block(self, sendbuf: Any, recvbuf: Any, op: O.Op = O.SUM) -> None:
         """Reduce, then rank i keeps block i."""
         size = self.Get_size()
-        recv, rdt = message_array(recvbuf, writable=True)
+        recv, rdt, commit = receive_array(recvbuf)
         if sendbuf is C.IN_PLACE or sendbuf is None:
             send = recv.copy()
             block = send.size // size
@@ -1069,16 +1156,33 @@ class Comm:
                                  f"{block * size}")
         out = self._reduce_arrays(self._next(), send, op, rdt, None)
         recv[:block] = out[self._rank * block:(self._rank + 1) * block]
+        commit()
 
     def Reduce_scatter(self, sendbuf: Any, recvbuf: Any, recvcounts: Optional[Sequence[int]] = None,
                        op: O.Op = O.SUM) -> None:
         """Reduce, then rank i keeps the next ``recvcounts[i]`` elements."""
         size = self.Get_size()
-        recv, rdt = message_array(recvbuf, writable=True)
+        recv, rdt, commit = receive_array(recvbuf)
         if sendbuf is C.IN_PLACE or sendbuf is None:
             send = recv.copy()
         else:
-            send, _ = message_array(sendbuf)
+            send, sdt = message_array(sendbuf)
+            if sdt is not rdt:
+                raise ValueError("mismatch in send and receive MPI datatypes")
+        if recvcounts is not None:
+            counts = [operator.index(c) for c in recvcounts]
+            if len(counts) != size:
+                raise ValueError(f"expecting {size} items, got {len(counts)}")
+            if sendbuf is C.IN_PLACE or sendbuf is None:
+                if sum(counts) > recv.size:
+                    raise ValueError(f"mismatch in receive count {recv.size} and "
+                                     f"sum(recvcounts) {sum(counts)}")
+            elif counts[self._rank] != recv.size:
+                raise ValueError(f"mismatch in receive count {recv.size} and "
+                                 f"recvcounts[{self._rank}] {counts[self._rank]}")
+            elif sum(counts) != send.size:
+                raise ValueError(f"mismatch in send count {send.size} and sum(recvcounts) "
+                                 f"{sum(counts)}")
         seq = self._next()
         if recvcounts is None and sendbuf is not C.IN_PLACE and sendbuf is not None:
             # As mpi4py: each rank's share is the size of its receive buffer.
@@ -1090,10 +1194,11 @@ class Comm:
         out = self._reduce_arrays(seq, send, op, rdt, None)
         start = sum(counts[: self._rank])
         recv[: counts[self._rank]] = out[start:start + counts[self._rank]]
+        commit()
 
     def _scan_arrays(self, sendbuf: Any, recvbuf: Any, op: O.Op, inclusive: bool) -> None:
         seq = self._next()
-        send, recv, dt = self._reduce_operands(sendbuf, recvbuf, True)
+        send, recv, dt, commit = self._reduce_operands(sendbuf, recvbuf, True)
         blocks = self._gather_arrays(seq, np.ascontiguousarray(send), 0)
         prefixes: List[List[np.ndarray]] = []
         if blocks is not None:
@@ -1112,6 +1217,7 @@ class Comm:
             item[2], dtype=np.uint8, count=item[4], offset=item[3])
         if inclusive or self._rank != 0:
             recv.view(np.uint8)[...] = data
+            commit()
 
     def Scan(self, sendbuf: Any, recvbuf: Any, op: O.Op = O.SUM) -> None:
         """Inclusive prefix reduction of buffers."""
@@ -1124,7 +1230,15 @@ class Comm:
     def Alltoall(self, sendbuf: Any, recvbuf: Any) -> None:
         """Block j of rank i's send buffer goes to block i of rank j's receive buffer."""
         size = self.Get_size()
-        rflat, rcounts, rdispls, rdt = vector_array(recvbuf, size, writable=True)
+        for spec in (sendbuf, recvbuf):  # equal blocks: an inferred count must split evenly
+            if spec is not C.IN_PLACE and spec is not None:
+                message_region(spec, spec is recvbuf, blocks=size)
+        self.Alltoallv(sendbuf, recvbuf)
+
+    def Alltoallv(self, sendbuf: Any, recvbuf: Any) -> None:
+        """As Alltoall with per-rank counts and displacements."""
+        size = self.Get_size()
+        rflat, rcounts, rdispls, rdt, commit = receive_vector(recvbuf, size)
         if sendbuf is C.IN_PLACE or sendbuf is None:
             sflat, scounts, sdispls, sdt = rflat.copy(), rcounts, rdispls, rdt
         else:
@@ -1143,8 +1257,25 @@ class Comm:
                 raise MPIException(C.ERR_TRUNCATE, f"rank {i} sent {block.size} bytes, room "
                                                    f"for {rcounts[i] * item}")
             raw[rdispls[i] * item: rdispls[i] * item + block.size] = block
+        commit()
 
-    Alltoallv = Alltoall
+    def Alltoallw(self, sendbuf: Any, recvbuf: Any) -> None:
+        """As Alltoallv with a datatype per rank and displacements in bytes."""
+        size = self.Get_size()
+        rregions = vector_w_regions(recvbuf, size, True)
+        sregions = rregions if sendbuf is C.IN_PLACE or sendbuf is None else \
+            vector_w_regions(sendbuf, size, False)
+        outgoing = [[np.array(r.data(), copy=True)] for r in sregions]
+        received = self._exchange(self._next(), outgoing, lambda p: np.frombuffer(
+            p, dtype=np.uint8), outgoing)
+        for i, region in enumerate(rregions):
+            data = region.data()
+            block = np.frombuffer(received[i], dtype=np.uint8)
+            if block.size > data.nbytes:
+                raise MPIException(C.ERR_TRUNCATE, f"rank {i} sent {block.size} bytes, room "
+                                                   f"for {data.nbytes}")
+            data.view(np.uint8)[:block.size] = block
+            region.store(data)
 
     # -- non-blocking collectives: run in order on the runtime's async thread ---------------
     def _nb(self, fn: Callable, *args: Any) -> Request:
@@ -1186,7 +1317,16 @@ class Comm:
     def Ialltoall(self, sendbuf: Any, recvbuf: Any) -> Request:
         return self._nb(self.Alltoall, sendbuf, recvbuf)
 
-    Ialltoallv = Ialltoall
+    def Ialltoallv(self, sendbuf: Any, recvbuf: Any) -> Request:
+        return self._nb(self.Alltoallv, sendbuf, recvbuf)
+
+    def Ialltoallw(self, sendbuf: Any, recvbuf: Any) -> Request:
+        return self._nb(self.Alltoallw, sendbuf, recvbuf)
+
+    def Ireduce_scatter(self, sendbuf: Any, recvbuf: Any,
+                        recvcounts: Optional[Sequence[int]] = None,
+                        op: O.Op = O.SUM) -> Request:
+        return self._nb(self.Reduce_scatter, sendbuf, recvbuf, recvcounts, op)
 
     def Ireduce(self, sendbuf: Any, recvbuf: Any, op: O.Op = O.SUM, root: int = 0) -> Request:
         self._check_root(root)

@@ -20,6 +20,11 @@ APPNUM = 1681915911
 
 COMM_TYPE_SHARED = 1
 
+# Array orders and distributions of Create_subarray / Create_darray
+ORDER_C = 56
+ORDER_FORTRAN = 57
+ORDER_F = ORDER_FORTRAN
+
 MAX_INFO_KEY = 255
 MAX_INFO_VAL = 1024
 BSEND_OVERHEAD = 96

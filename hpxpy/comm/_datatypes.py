@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -11,18 +11,31 @@ from ._errors import Exception as MPIException
 
 
 class Datatype:
-    """An MPI datatype: ``base`` numpy dtype repeated ``count`` times per element."""
+    """An MPI datatype in MPI's own model: a type map of ``base`` numpy elements at byte
+    offsets from the element's origin, a lower bound and an extent. Predefined types are one
+    element at offset 0; derived types come from the ``Create_*`` constructors. A type whose
+    elements mix base types is mapped byte by byte (it can be moved, not reduced)."""
 
-    __slots__ = ("_name", "_base", "_count", "_predefined", "_freed", "_committed")
+    __slots__ = ("_name", "_base", "_offsets", "_lb", "_ub", "_predefined", "_freed",
+                 "_committed", "_dense")
 
     def __init__(self, name: str = "", base: Optional[np.dtype] = None, count: int = 1,
-                 predefined: bool = False) -> None:
+                 predefined: bool = False, offsets: Optional[np.ndarray] = None,
+                 lb: int = 0, ub: Optional[int] = None) -> None:
         self._name = name
         self._base = base
-        self._count = count
         self._predefined = predefined
         self._freed = base is None
         self._committed = predefined
+        itemsize = base.itemsize if base is not None else 0
+        if offsets is None:
+            offsets = np.arange(count, dtype=np.int64) * itemsize
+        self._offsets = offsets
+        self._lb = int(lb)
+        self._ub = self._lb + len(offsets) * itemsize if ub is None else int(ub)
+        # dense: a message of this type is one run of base elements (no gaps, no reordering)
+        self._dense = bool(self._lb == 0 and self._ub == len(offsets) * itemsize
+                           and np.array_equal(offsets, np.arange(len(offsets)) * itemsize))
 
     # -- identity --------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -56,19 +69,36 @@ class Datatype:
     @property
     def base_count(self) -> int:
         """Base elements per element of this type (hpxpy extension)."""
-        return self._count
+        return len(self._offsets)
+
+    @property
+    def is_dense(self) -> bool:
+        """True if messages of this type are contiguous runs of base elements (hpxpy
+        extension): they travel without packing."""
+        return self._dense
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Byte offset of each base element from an element's origin (hpxpy extension)."""
+        return self._offsets
 
     def Get_size(self) -> int:
         """Bytes of data in one element."""
         self._check()
-        return self._base.itemsize * self._count
+        return self._base.itemsize * len(self._offsets)
 
     def Get_extent(self) -> tuple:
         """(lower bound, extent) in bytes."""
-        return (0, self.Get_size())
+        self._check()
+        return (self._lb, self._ub - self._lb)
 
     def Get_true_extent(self) -> tuple:
-        return (0, self.Get_size())
+        """(true lower bound, true extent): the span the data itself occupies."""
+        self._check()
+        if not len(self._offsets):
+            return (0, 0)
+        lo = int(self._offsets.min())
+        return (lo, int(self._offsets.max()) + self._base.itemsize - lo)
 
     def Get_name(self) -> str:
         return self._name
@@ -78,22 +108,22 @@ class Datatype:
 
     size = property(Get_size)
     extent = property(lambda self: self.Get_extent()[1])
-    lb = property(lambda self: 0)
-    ub = property(lambda self: self.Get_size())
-    true_extent = property(lambda self: self.Get_size())
-    true_lb = property(lambda self: 0)
-    true_ub = property(lambda self: self.Get_size())
+    lb = property(lambda self: self.Get_extent()[0])
+    ub = property(lambda self: sum(self.Get_extent()))
+    true_extent = property(lambda self: self.Get_true_extent()[1])
+    true_lb = property(lambda self: self.Get_true_extent()[0])
+    true_ub = property(lambda self: sum(self.Get_true_extent()))
     name = property(Get_name, Set_name)
 
     @property
     def typechar(self) -> str:
         self._check()
-        return self._base.char if self._count == 1 else "V"
+        return self._base.char if self._predefined else "V"
 
     @property
     def typestr(self) -> str:
         self._check()
-        if self._count != 1 or self._base.kind == "V":
+        if not self._predefined or self._base.kind == "V":
             return f"V{self.Get_size()}"
         return self._base.str[1:]
 
@@ -117,16 +147,127 @@ class Datatype:
         return self._predefined
 
     # -- constructors ----------------------------------------------------------------------
+    def _replicate(self, origins: np.ndarray) -> Datatype:
+        """A new type holding one copy of this type at each byte origin."""
+        self._check()
+        origins = np.asarray(origins, dtype=np.int64).reshape(-1)
+        offsets = (origins[:, None] + self._offsets[None, :]).reshape(-1)
+        if not len(origins):
+            return Datatype("", self._base, 0)
+        lb = int(origins.min()) + self._lb
+        ub = int(origins.max()) + self._ub
+        return Datatype("", self._base, offsets=offsets, lb=lb, ub=ub)
+
+    @staticmethod
+    def _blocks(blocklengths: Sequence[int], displacements: Sequence[int]) -> np.ndarray:
+        """Element positions of blocks: displacement d, d+1, ... d+blocklength-1."""
+        if len(blocklengths) != len(displacements):
+            raise ValueError(f"expecting as many block lengths as displacements, got "
+                             f"{len(blocklengths)} and {len(displacements)}")
+        pos = [np.arange(int(n), dtype=np.int64) + int(d)
+               for n, d in zip(blocklengths, displacements)]
+        return np.concatenate(pos) if pos else np.empty(0, np.int64)
+
+    @staticmethod
+    def _check_count(count: int, what: str = "count") -> int:
+        count = int(count)
+        if count < 0:
+            raise MPIException(C.ERR_COUNT, f"negative {what} {count}")
+        return count
+
     def Create_contiguous(self, count: int) -> Datatype:
         """``count`` consecutive elements of this type as one element."""
+        count = self._check_count(count)
+        return self._replicate(np.arange(count) * self.extent)
+
+    def Create_vector(self, count: int, blocklength: int, stride: int) -> Datatype:
+        """``count`` blocks of ``blocklength`` elements, ``stride`` elements apart."""
+        self._check_count(count)
+        self._check_count(blocklength, "block length")
+        return self._replicate(self._blocks([blocklength] * count,
+                                            [i * stride for i in range(count)]) * self.extent)
+
+    def Create_hvector(self, count: int, blocklength: int, stride: int) -> Datatype:
+        """As ``Create_vector`` with the stride in bytes."""
+        self._check_count(count)
+        self._check_count(blocklength, "block length")
+        origins = [i * stride + j * self.extent for i in range(count) for j in range(blocklength)]
+        return self._replicate(np.array(origins, dtype=np.int64))
+
+    def Create_indexed(self, blocklengths: Sequence[int],
+                       displacements: Sequence[int]) -> Datatype:
+        """Blocks of the given lengths at displacements counted in elements."""
+        return self._replicate(self._blocks(blocklengths, displacements) * self.extent)
+
+    def Create_hindexed(self, blocklengths: Sequence[int],
+                        displacements: Sequence[int]) -> Datatype:
+        """Blocks of the given lengths at displacements counted in bytes."""
+        origins = [d + j * self.extent for n, d in zip(blocklengths, displacements)
+                   for j in range(int(n))]
+        return self._replicate(np.array(origins, dtype=np.int64))
+
+    def Create_indexed_block(self, blocklength: int, displacements: Sequence[int]) -> Datatype:
+        """Blocks of one length at displacements counted in elements."""
+        return self.Create_indexed([blocklength] * len(displacements), displacements)
+
+    def Create_hindexed_block(self, blocklength: int,
+                              displacements: Sequence[int]) -> Datatype:
+        """Blocks of one length at displacements counted in bytes."""
+        return self.Create_hindexed([blocklength] * len(displacements), displacements)
+
+    def Create_subarray(self, sizes: Sequence[int], subsizes: Sequence[int],
+                        starts: Sequence[int], order: int = C.ORDER_C) -> Datatype:
+        """A sub-block of an N-dimensional array of this type; extent of the whole array."""
+        sizes, subsizes, starts = list(sizes), list(subsizes), list(starts)
+        if not len(sizes) == len(subsizes) == len(starts):
+            raise ValueError("sizes, subsizes and starts must have the same length")
+        for n, s, b in zip(sizes, subsizes, starts):
+            if s < 0 or b < 0 or b + s > n:
+                raise MPIException(C.ERR_ARG, f"subarray of {s} from {b} does not fit in {n}")
+        fortran = order == C.ORDER_FORTRAN
+        grid = np.indices(subsizes).reshape(len(subsizes), -1)
+        index = np.ravel_multi_index(tuple(g + b for g, b in zip(grid, starts)), sizes,
+                                     order="F" if fortran else "C")
+        if fortran:  # Fortran order walks the first index fastest
+            index = np.sort(index)
+        new = self._replicate(index * self.extent)
+        new._lb, new._ub = self._lb, self._lb + int(np.prod(sizes)) * self.extent
+        new._dense = False
+        return new
+
+    def Create_resized(self, lb: int, extent: int) -> Datatype:
+        """The same data with another lower bound and extent."""
         self._check()
-        if count < 0:
-            raise MPIException(C.ERR_COUNT, f"negative count {count}")
-        return Datatype("", self._base, self._count * count)
+        return Datatype("", self._base, offsets=self._offsets, lb=lb, ub=lb + extent)
+
+    @classmethod
+    def Create_struct(cls, blocklengths: Sequence[int], displacements: Sequence[int],
+                      datatypes: Sequence[Datatype]) -> Datatype:
+        """Blocks of (possibly different) types at byte displacements."""
+        if not len(blocklengths) == len(displacements) == len(datatypes):
+            raise ValueError("expecting as many block lengths, displacements and datatypes")
+        parts = []
+        for n, d, t in zip(blocklengths, displacements, datatypes):
+            t._check()
+            parts.append(t._replicate(np.arange(int(n), dtype=np.int64) * t.extent + int(d)))
+        parts = [p for p in parts if p.base_count or p._lb != p._ub]
+        if not parts:
+            return Datatype("", np.dtype("u1"), 0)
+        bases = {p._base for p in parts if p.base_count}
+        if len(bases) <= 1:
+            base = bases.pop() if bases else parts[0]._base
+            offsets = np.concatenate([p._offsets for p in parts])
+        else:  # mixed base types: map byte by byte
+            base = np.dtype("u1")
+            offsets = np.concatenate([(p._offsets[:, None] + np.arange(p._base.itemsize))
+                                      .reshape(-1) for p in parts])
+        lb = min(p._lb for p in parts)
+        ub = max(p._ub for p in parts)
+        return Datatype("", base, offsets=offsets.astype(np.int64), lb=lb, ub=ub)
 
     def Dup(self) -> Datatype:
         self._check()
-        dup = Datatype(self._name, self._base, self._count)
+        dup = Datatype(self._name, self._base, offsets=self._offsets, lb=self._lb, ub=self._ub)
         dup._committed = self._committed
         return dup
 

@@ -17,20 +17,26 @@ from . import _constants as C
 class buffer:  # noqa: N801 - mpi4py's name
     """A contiguous, byte-addressable view of memory."""
 
-    __slots__ = ("_view", "_obj", "__weakref__")
+    __slots__ = ("_view", "_obj", "_device", "__weakref__")
 
     def __init__(self, obj: Any = None) -> None:
         if isinstance(obj, buffer):
-            self._view, self._obj = obj._view, obj._obj
+            self._view, self._obj, self._device = obj._view, obj._obj, obj._device
             return
         if obj is None:
             obj = b""
+        self._device = False
         try:
             view = memoryview(obj)
         except TypeError:  # DLPack / CUDA array interface producers
             from ._buffers import to_numpy
 
             view = memoryview(np.ascontiguousarray(to_numpy(obj)).reshape(-1))
+            # Device memory (a GPU's, by the producer's word) is addressable, not readable.
+            if hasattr(obj, "__dlpack_device__"):
+                self._device = int(obj.__dlpack_device__()[0]) not in (1, 3, 13)
+            else:
+                self._device = not hasattr(obj, "__dlpack__")
         self._view = view.cast("B") if view.ndim != 1 or view.format != "B" else view
         self._obj = obj
 
@@ -95,7 +101,13 @@ class buffer:  # noqa: N801 - mpi4py's name
     def __len__(self) -> int:
         return self._view.nbytes
 
+    def _host(self) -> memoryview:
+        if self._device:
+            raise BufferError("buffer: device memory cannot be accessed from the host")
+        return self._view
+
     def __getitem__(self, item: Union[int, slice]) -> Any:
+        self._host()
         if isinstance(item, slice):
             return buffer(self._view[item])
         return self._view[item]
@@ -103,16 +115,16 @@ class buffer:  # noqa: N801 - mpi4py's name
     def __setitem__(self, item: Union[int, slice], value: Any) -> None:
         if isinstance(item, slice) and not isinstance(value, (bytes, bytearray, memoryview)):
             value = memoryview(np.asarray(value, dtype=np.uint8)).cast("B")
-        self._view[item] = value
+        self._host()[item] = value
 
     def tobytes(self, order: Optional[str] = None) -> bytes:
-        return self._view.tobytes()
+        return self._host().tobytes()
 
     def toreadonly(self) -> buffer:
         return buffer.frombuffer(self._view, readonly=True)
 
     def cast(self, format: str, shape: Any = None) -> memoryview:  # noqa: A002
-        view = self._view
+        view = self._host()
         return view.cast(format) if shape is None else view.cast(format, shape)
 
     def release(self) -> None:

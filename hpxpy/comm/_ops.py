@@ -177,7 +177,9 @@ class Op:
         from ._buffers import message_array  # a cycle: buffers need datatypes, ops need both
 
         a, dt = message_array(inbuf)
-        b, _ = message_array(inoutbuf, writable=True)
+        b, bdt = message_array(inoutbuf, writable=True)
+        if dt is not bdt:
+            raise ValueError("mismatch in inbuf and inoutbuf MPI datatypes")
         if a.size != b.size:
             raise ValueError(f"mismatch in inbuf count {a.size} and inoutbuf count {b.size}")
         b[...] = self.combine_arrays(a, b.copy(), dt)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import threading
+import weakref
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -12,6 +14,7 @@ from .. import _runtime
 from ..futures import Future
 from . import _constants as C
 from . import _datatypes as D
+from ._errors import Exception as MPIException
 
 
 class Status:
@@ -191,13 +194,18 @@ class Request(Future):
     ``MPI.REQUEST_NULL`` (as in mpi4py)."""
 
     __slots__ = ("_core", "_finish", "_result", "_status", "_complete", "_cancelled",
-                 "_future", "_lock", "_computed", "_cancellable")
+                 "_future", "_lock", "_computed", "_cancellable", "_handle", "__weakref__")
 
-    def __init__(self, core_request: Any = None,
+    def __init__(self, request: Optional[Request] = None, *, core_request: Any = None,
                  finish: Optional[Callable[[Optional[Status]], Any]] = None,
                  future: Optional[concurrent.futures.Future] = None,
                  complete: bool = False, result: Any = None,
                  cancellable: bool = False) -> None:
+        if request is not None:  # MPI.Request(other): another reference to the same request
+            self._copy(request)
+            return
+        self._handle = next(_handle_counter)
+        _handles[self._handle] = self
         self._computed = complete  # result and status known
         self._cancellable = cancellable  # a receive still unmatched can be withdrawn
         self._core = core_request  # hpxpy._core.RecvRequest, or None
@@ -210,6 +218,36 @@ class Request(Future):
         self._lock = threading.Lock()
 
     # -- identity (REQUEST_NULL semantics) ---------------------------------------------------
+    def _copy(self, other: Request) -> None:
+        if not isinstance(other, Request) or not (
+                isinstance(other, type(self)) or type(self) is Request):
+            raise TypeError(f"expecting a {type(self).__name__}, got {type(other).__name__}")
+        for cls in type(self).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                if slot not in ("__weakref__", "_cf") and hasattr(other, slot):
+                    object.__setattr__(self, slot, getattr(other, slot))
+
+    @property
+    def handle(self) -> int:
+        """The request's handle (``fromhandle`` gives it back)."""
+        return 0 if self._is_null() else self._handle
+
+    @classmethod
+    def fromhandle(cls, handle: int) -> Request:
+        req = _handles.get(handle)
+        return cls(req) if req is not None else cls(REQUEST_NULL)
+
+    def toint(self) -> int:
+        return self.handle
+
+    py2f = toint
+
+    @classmethod
+    def fromint(cls, value: int) -> Request:
+        return cls.fromhandle(value)
+
+    f2py = fromint
+
     def _is_null(self) -> bool:
         return self._complete or (not self._computed and self._core is None
                                   and self._future is None and self._finish is None)
@@ -217,9 +255,9 @@ class Request(Future):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Request):
             return NotImplemented
-        if self._is_null() or other._is_null():
-            return self._is_null() and other._is_null()
-        return self is other
+        if self._handle == other._handle:  # references to one request
+            return True
+        return self._is_null() and other._is_null()
 
     def __ne__(self, other: object) -> bool:
         eq = self.__eq__(other)
@@ -229,6 +267,10 @@ class Request(Future):
         return id(self)
 
     def __bool__(self) -> bool:
+        return not self._is_null()
+
+    def _is_active(self) -> bool:
+        """Counts in Waitany/Testany/Waitsome (persistent requests: only once started)."""
         return not self._is_null()
 
     # -- completion --------------------------------------------------------------------------
@@ -389,7 +431,7 @@ class Request(Future):
 
     @classmethod
     def Waitany(cls, requests: Sequence[Request], status: Optional[Status] = None) -> int:
-        active = [i for i, r in enumerate(requests) if r]
+        active = [i for i, r in enumerate(requests) if r._is_active()]
         if not active:
             _empty(status)
             return C.UNDEFINED
@@ -413,7 +455,7 @@ class Request(Future):
     @classmethod
     def Testany(cls, requests: Sequence[Request],
                 status: Optional[Status] = None) -> Tuple[int, bool]:
-        active = [i for i, r in enumerate(requests) if r]
+        active = [i for i, r in enumerate(requests) if r._is_active()]
         if not active:
             _empty(status)
             return C.UNDEFINED, True
@@ -433,11 +475,11 @@ class Request(Future):
     @classmethod
     def Waitsome(cls, requests: Sequence[Request],
                  statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
-        if not any(requests):
+        if not any(r._is_active() for r in requests):
             return None
         first = cls.Waitany(requests, st0 := Status())
         done = sorted([first] + [i for i, r in enumerate(requests)
-                                 if i != first and r and r._ready()])
+                                 if i != first and r._is_active() and r._ready()])
         sts = _status_list(statuses, len(done))
         for k, i in enumerate(done):
             target = sts[k] if sts is not None and k < len(sts) else None
@@ -451,9 +493,9 @@ class Request(Future):
     @classmethod
     def Testsome(cls, requests: Sequence[Request],
                  statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
-        if not any(requests):
+        if not any(r._is_active() for r in requests):
             return None
-        done = [i for i, r in enumerate(requests) if r and r._ready()]
+        done = [i for i, r in enumerate(requests) if r._is_active() and r._ready()]
         sts = _status_list(statuses, len(done))
         for k, i in enumerate(done):
             requests[i]._finalize(sts[k] if sts is not None and k < len(sts) else None)
@@ -495,7 +537,7 @@ class Request(Future):
                        status: Optional[Status] = None) -> Tuple[int, bool]:
         """(index, True) of a completed active request (without freeing it),
         (UNDEFINED, True) if none is active, else (UNDEFINED, False)."""
-        active = [i for i, r in enumerate(requests) if r]
+        active = [i for i, r in enumerate(requests) if r._is_active()]
         if not active:
             _empty(status)
             return C.UNDEFINED, True
@@ -514,9 +556,9 @@ class Request(Future):
     def Get_status_some(cls, requests: Sequence[Request],
                         statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
         """Indices of the completed active requests (None if none is active)."""
-        if not any(requests):
+        if not any(r._is_active() for r in requests):
             return None
-        done = [i for i, r in enumerate(requests) if r and r._ready()]
+        done = [i for i, r in enumerate(requests) if r._is_active() and r._ready()]
         sts = _status_list(statuses, len(requests))
         for k, i in enumerate(done):
             requests[i].Get_status(sts[k] if sts is not None and k < len(sts) else None)
@@ -539,12 +581,87 @@ def _status_list(statuses: Optional[Sequence[Status]], n: int) -> Optional[Seque
 
 
 class Prequest(Request):
-    """Persistent requests are not supported yet (name kept for isinstance checks)."""
+    """A persistent request: set up once (``Send_init``, ``Recv_init``, ...), then run any
+    number of times with ``Start``; completing it makes it inactive, not null, until
+    ``Free``."""
+
+    __slots__ = ("_starter", "_active", "_freed")
+
+    def __init__(self, request: Optional[Request] = None, *,
+                 starter: Optional[Callable[[], Request]] = None) -> None:
+        if request is not None:
+            super().__init__(request)
+            return
+        super().__init__(complete=True)
+        self._starter = starter
+        self._active = False
+        self._freed = starter is None
+
+    def _is_null(self) -> bool:
+        return self._freed
+
+    def _is_active(self) -> bool:
+        return self._active and not self._freed
+
+    def Start(self) -> None:
+        """Start the operation once more."""
+        if self._freed:
+            raise MPIException(C.ERR_REQUEST, "cannot start a freed persistent request")
+        if self._active:
+            raise MPIException(C.ERR_REQUEST, "the persistent request is already active")
+        op = self._starter()
+        with self._lock:
+            self._core, self._finish, self._future = op._core, op._finish, op._future
+            self._computed, self._result, self._status = op._computed, op._result, op._status
+            self._cancellable, self._cancelled, self._complete = op._cancellable, False, False
+            self._active = True
+
+    def start(self) -> None:
+        self.Start()
+
+    @classmethod
+    def Startall(cls, requests: Sequence[Prequest]) -> None:
+        for req in requests:
+            req.Start()
+
+    @classmethod
+    def startall(cls, requests: Sequence[Prequest]) -> None:
+        cls.Startall(requests)
+
+    def _finalize(self, status: Optional[Status], consume: bool = True) -> Any:
+        if not self._active:  # inactive: completes at once with an empty status
+            if status is not None:
+                _empty(status)
+            return None
+        result = super()._finalize(status, consume=False)
+        if consume:
+            self._active = False
+        return result
+
+    def Wait(self, status: Optional[Status] = None) -> bool:
+        if self._active and not self._computed:
+            self._block()
+        self._finalize(status)
+        return True
+
+    def Test(self, status: Optional[Status] = None) -> bool:
+        if not self._active or self._ready():
+            self._finalize(status)
+            return True
+        return False
+
+    def Free(self) -> None:
+        """Release the request (it becomes ``REQUEST_NULL``)."""
+        self._freed = True
+        self._active = False
 
 
 class Grequest(Request):
     """Generalized requests are not supported yet."""
 
+
+_handle_counter = itertools.count(1)
+_handles: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 REQUEST_NULL = Request(complete=True)
 
@@ -571,8 +688,6 @@ class Message:
         return id(self)
 
     def _take(self) -> Any:
-        from ._errors import Exception as MPIException
-
         if self._used:
             raise MPIException(C.ERR_REQUEST, "message already received (MESSAGE_NULL)")
         self._used = True
