@@ -44,6 +44,12 @@ def _expected(n: int, rank: int) -> dict:
             "scan": [(rank + 1) * (rank + 2) / 2],
             "land": [1],
         },
+        "derived": {"column": [3.0 * i * (left + 1) for i in range(4)],
+                    "untouched": [-1.0] * 4,
+                    "indexed": [0, -1, 2, -1, 4, -1] if rank != root else list(range(6))},
+        "alltoallw": [i * 10 + rank for i in range(n)],
+        "persistent": [[[left, 0], [left, 1]], True],
+        "nonblocking": [left, float(n * (n - 1) // 2)],
         "split": ([1, 0, 0, 0] if rank == 0 else
                   [n - 1, n - 1 - rank, sum(range(1, n)), n - 1]),
         "dup": n,

@@ -237,11 +237,12 @@ def _is_buffer(obj: Any) -> bool:
 def to_numpy(obj: Any, writable: bool = False) -> np.ndarray:
     """A numpy view of the memory ``obj`` exposes (no copy), looked up as mpi4py does: the
     buffer protocol, then DLPack, then ``__cuda_array_interface__``."""
-    local = getattr(obj, "__hpxpy_local__", None)  # an hpxpy distributed array: its partition
-    if local is not None:
-        obj = local
-    if isinstance(obj, buffer):  # MPI.buffer: no buffer protocol in Python < 3.12
-        obj = obj._view
+    if not isinstance(obj, np.ndarray):
+        local = getattr(obj, "__hpxpy_local__", None)  # a distributed array: its partition
+        if local is not None:
+            obj = local
+        elif isinstance(obj, buffer):  # MPI.buffer: no buffer protocol in Python < 3.12
+            obj = obj._view
     if isinstance(obj, np.ndarray):
         arr = obj
     elif _is_buffer(obj):

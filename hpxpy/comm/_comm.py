@@ -37,6 +37,7 @@ from ._buffers import (
     vector_w_regions,
 )
 from ._errors import Exception as MPIException
+from ._info import Info
 from ._request import (
     MESSAGE_NO_PROC,
     Message,
@@ -288,6 +289,9 @@ class Comm:
             self.__dict__.update({k: v for k, v in members.__dict__.items()
                                   if k != "_handle_name"})
             return
+        if members is not None and context == -1:
+            raise TypeError(f"expecting a communicator, got {type(members).__name__}")
+        self._info: Any = None
         self._members = members  # world rank of each rank; None: MPI.COMM_NULL
         self._context = context
         self._name = name
@@ -329,6 +333,8 @@ class Comm:
             return self._handle_name
         if self._members is None:
             return (type(self), (COMM_NULL,))
+        if self._context in (_WORLD_CONTEXT, _SELF_CONTEXT):  # a reference to a predefined one
+            return (type(self), (COMM_WORLD if self._context == _WORLD_CONTEXT else COMM_SELF,))
         raise ValueError(f"cannot serialize '{_api_name(self)}' instance")
 
     def Attach_buffer(self, buf: Any) -> None:
@@ -375,6 +381,8 @@ class Comm:
     size = property(Get_size)
 
     def Get_name(self) -> str:
+        if self._members is None and self is COMM_NULL:
+            return "MPI_COMM_NULL"
         self._check()
         return self._name
 
@@ -401,10 +409,16 @@ class Comm:
     is_inter = property(Is_inter)
     is_intra = property(Is_intra)
     is_topo = property(lambda self: False)
-    topology = property(lambda self: C.UNDEFINED)
+    topology = property(lambda self: self.Get_topology())
 
     def Get_topology(self) -> int:
+        self._check()
         return C.UNDEFINED
+
+    @classmethod
+    def Get_parent(cls) -> Intercomm:
+        """The parent of a spawned process: null here (hpxpy does not spawn)."""
+        return Intercomm()
 
     def Compare(self, comm: Comm) -> int:
         """IDENT, CONGRUENT (same members and order), SIMILAR or UNEQUAL."""
@@ -1368,7 +1382,21 @@ class Comm:
         return self.Dup()
 
     def Dup_with_info(self, info: Any) -> Comm:
-        return self.Dup()
+        return self.Dup(info)
+
+    def Idup(self, info: Any = None) -> Tuple[Comm, Request]:
+        """(duplicate, request). The duplicate is made at once (a collective step like
+        Dup's), so the request is already complete."""
+        return self.Dup(info), Request(finish=lambda st: None)
+
+    def Idup_with_info(self, info: Any) -> Tuple[Comm, Request]:
+        return self.Idup(info)
+
+    @classmethod
+    def Create_from_group(cls, group: Group, stringtag: str = "org.mpi4py",
+                          info: Any = None, errhandler: Any = None) -> Comm:
+        raise NotImplementedError("MPI.Intracomm.Create_from_group (MPI-4 sessions) is not "
+                                  "supported by hpxpy (MPI 3.1 API)")
 
     def Split(self, color: int = 0, key: int = 0) -> Comm:
         """Sub-communicators of the ranks with the same color, ordered by (key, rank).
@@ -1439,17 +1467,31 @@ class Comm:
         os._exit(code)
 
     def Get_attr(self, keyval: int) -> Any:
+        self._check()
+        if keyval == C.KEYVAL_INVALID:
+            raise MPIException(C.ERR_KEYVAL, "invalid attribute key MPI.KEYVAL_INVALID")
         if keyval == C.TAG_UB:
             return C.TAG_MAX
         return None
 
-    def Get_info(self) -> Any:
-        return None
+    def Get_info(self) -> Info:
+        """A copy of the hints set on the communicator."""
+        self._check()
+        return self._info.Dup() if self._info else Info.Create()
+
+    def Set_info(self, info: Info) -> None:
+        self._check()
+        self._info = info.Dup() if info else None
+
+    info = property(Get_info, Set_info)
 
     def Set_errhandler(self, errhandler: Any) -> None:
-        pass
+        self._check()
+        if errhandler is ERRHANDLER_NULL:
+            raise MPIException(C.ERR_ERRHANDLER, "the error handler is MPI.ERRHANDLER_NULL")
 
     def Get_errhandler(self) -> Any:
+        self._check()
         return ERRORS_RETURN
 
     def Call_errhandler(self, errorcode: int) -> None:
@@ -1458,6 +1500,39 @@ class Comm:
 
 class Intracomm(Comm):
     """An intra-communicator (every hpxpy communicator is one)."""
+
+
+class Intercomm(Comm):
+    """Inter-communicators are not supported (they come from spawn and Create_intercomm):
+    only the null one exists, as ``Comm.Get_parent()`` returns."""
+
+    def __init__(self, comm: Optional[Comm] = None) -> None:
+        if comm is not None and not isinstance(comm, Intercomm):
+            raise TypeError(f"expecting an Intercomm, got {type(comm).__name__}")
+        super().__init__(comm)
+
+    def Is_inter(self) -> bool:
+        self._check()
+        return True
+
+    def Is_intra(self) -> bool:
+        self._check()
+        return False
+
+    def Get_remote_group(self) -> Group:
+        self._check()
+        raise NotImplementedError("inter-communicators are not supported by hpxpy")
+
+    def Get_remote_size(self) -> int:
+        self._check()
+        raise NotImplementedError("inter-communicators are not supported by hpxpy")
+
+    def Merge(self, high: bool = False) -> Intracomm:
+        self._check()
+        raise NotImplementedError("inter-communicators are not supported by hpxpy")
+
+    remote_group = property(Get_remote_group)
+    remote_size = property(Get_remote_size)
 
 
 def _core_tag(tag: int) -> int:
@@ -1471,8 +1546,12 @@ class _Errhandler:
     def __repr__(self) -> str:
         return f"<MPI.Errhandler {self._name}>"
 
+    def __bool__(self) -> bool:
+        return self._name != "ERRHANDLER_NULL"
+
     def Free(self) -> None:
-        pass
+        if not self:
+            raise MPIException(C.ERR_ERRHANDLER, "the error handler is MPI.ERRHANDLER_NULL")
 
 
 ERRORS_RETURN = _Errhandler("ERRORS_RETURN")

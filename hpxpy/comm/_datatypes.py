@@ -278,7 +278,15 @@ class Datatype:
         self._committed = True
         return self
 
+    def Get_attr(self, keyval: int) -> None:
+        """Datatypes carry no attributes here: any valid key gives None."""
+        self._check()
+        if keyval == C.KEYVAL_INVALID:
+            raise MPIException(C.ERR_KEYVAL, "invalid attribute key MPI.KEYVAL_INVALID")
+        return None
+
     def Free(self) -> None:
+        self._check()
         if self._predefined:
             raise MPIException(C.ERR_TYPE, "cannot free a predefined datatype")
         self._freed = True

@@ -134,7 +134,9 @@ class Op:
         return self._user is None
 
     def Free(self) -> None:
-        if self._user is None and not self._freed:
+        if self._freed:
+            raise MPIException(C.ERR_OP, "the op is MPI.OP_NULL")
+        if self._user is None:
             raise MPIException(C.ERR_OP, "cannot free a predefined op")
         self._release()
         self._freed = True

@@ -360,6 +360,8 @@ class Request(Future):
 
     def Cancel(self) -> None:
         """Withdraw a pending receive that has not matched a message yet."""
+        if self._is_null():
+            raise MPIException(C.ERR_REQUEST, "the request is MPI.REQUEST_NULL")
         if self._cancellable and self._core is not None and not self._computed:
             if _runtime.core().cancel(self._core):
                 self._cancelled = True
@@ -371,11 +373,14 @@ class Request(Future):
 
     def Free(self) -> None:
         """Drop the request (the operation still completes)."""
+        if self._is_null():
+            raise MPIException(C.ERR_REQUEST, "the request is MPI.REQUEST_NULL")
         self._complete = True
         self._computed = True
 
     def free(self) -> None:
-        self.Free()
+        if not self._is_null():
+            self.Free()
 
     # -- hpx Future interface -----------------------------------------------------------------
     @property

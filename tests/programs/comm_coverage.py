@@ -99,6 +99,47 @@ out["buffers"] = {
     "land": land.tolist(),
 }
 
+# derived datatypes: a strided column travels packed and lands strided
+grid = np.arange(12, dtype="d").reshape(4, 3) * (rank + 1)
+column = MPI.DOUBLE.Create_vector(4, 1, 3).Commit()
+got = np.full((4, 3), -1.0)
+comm.Sendrecv([grid, 1, column], dest=right, recvbuf=[got.reshape(-1)[1:], 1, column], source=left)
+every_other = MPI.INT.Create_indexed_block(1, [0, 2, 4]).Commit()
+bc = np.arange(6, dtype="i") if rank == root else np.full(6, -1, dtype="i")
+comm.Bcast([bc, 1, every_other], root=root)
+column.Free()
+every_other.Free()
+out["derived"] = {"column": got[:, 1].tolist(), "untouched": got[:, 0].tolist(),
+                  "indexed": bc.tolist()}
+
+# Alltoallw: a datatype and a byte displacement per rank
+wsend = np.array([rank * 10 + j for j in range(size)], dtype="i")
+wrecv = np.full(size, -1, dtype="i")
+item = MPI.INT.Get_size()
+comm.Alltoallw([wsend, ([1] * size, [j * item for j in range(size)]), [MPI.INT] * size],
+               [wrecv, ([1] * size, [j * item for j in range(size)]), [MPI.INT] * size])
+out["alltoallw"] = wrecv.tolist()
+
+# persistent requests, started twice; Isendrecv; Ireduce_scatter
+pbuf = np.zeros(2, dtype="i")
+psend = comm.Send_init(pbuf, dest=right, tag=11)
+precv_buf = np.zeros(2, dtype="i")
+precv = comm.Recv_init(precv_buf, source=left, tag=11)
+rounds = []
+for k in range(2):
+    pbuf[:] = [rank, k]
+    MPI.Prequest.Startall([psend, precv])
+    MPI.Request.Waitall([psend, precv])
+    rounds.append(precv_buf.tolist())
+out["persistent"] = [rounds, psend != MPI.REQUEST_NULL]
+psend.Free()
+precv.Free()
+isr = np.zeros(1, dtype="i")
+comm.Isendrecv(np.array([rank], dtype="i"), right, 3, isr, left, 3).Wait()
+rs_out = np.zeros(1, dtype="d")
+comm.Ireduce_scatter(np.ones(size, dtype="d") * rank, rs_out, [1] * size).Wait()
+out["nonblocking"] = [int(isr[0]), float(rs_out[0])]
+
 # Split into uneven groups whose collectives run at the same time without interfering
 color = 0 if rank == 0 else 1
 sub = comm.Split(color, key=-rank)
