@@ -4,11 +4,13 @@
     with hpx.runtime():
         total = hpx.all_reduce(np.array([hpx.locality_id() + 1.0]))
 
+Distributed arrays (``hpx.distributed_zeros`` etc.) keep one partition per locality.
+
 Run it as 4 localities with ``hpxrun -n 4 python prog.py``; a plain ``python prog.py`` is a
 job of one locality.
 """
 
-from . import collectives
+from . import collectives, distributed
 from ._runtime import (
     LocalityError,
     finalize,
@@ -34,6 +36,20 @@ from .collectives import (
     scatter,
     scatter_async,
 )
+from .distributed import (
+    DistributedArray,
+    DistributedArrayBool,
+    DistributedArrayF32,
+    DistributedArrayF64,
+    DistributedArrayI32,
+    DistributedArrayI64,
+    DistributionInfo,
+    DistributionPolicy,
+    distributed_from_numpy,
+    distributed_full,
+    distributed_ones,
+    distributed_zeros,
+)
 from .futures import Future, make_ready_future, when_all
 
 __version__ = "0.1.0"
@@ -49,6 +65,14 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "DistributedArray",
+    "DistributedArrayBool",
+    "DistributedArrayF32",
+    "DistributedArrayF64",
+    "DistributedArrayI32",
+    "DistributedArrayI64",
+    "DistributionInfo",
+    "DistributionPolicy",
     "Future",
     "LocalityError",
     "ReduceOp",
@@ -59,6 +83,11 @@ __all__ = [
     "broadcast",
     "broadcast_async",
     "collectives",
+    "distributed",
+    "distributed_from_numpy",
+    "distributed_full",
+    "distributed_ones",
+    "distributed_zeros",
     "finalize",
     "gather",
     "gather_async",

@@ -14,6 +14,8 @@
 namespace py = pybind11;
 using namespace hpxpy;
 
+void register_arrays(py::module_& m);  // src/bindings/arrays.cpp
+
 namespace {
 
 PyObject* g_locality_error = nullptr;  // hpxpy._core.LocalityError
@@ -155,6 +157,7 @@ PYBIND11_MODULE(_core, m) {
 
     m.attr("ANY_SOURCE") = kAnySource;
     m.attr("ANY_TAG") = kAnyTag;
+    register_arrays(m);
 
     py::class_<Runtime>(m, "Runtime")
         .def(py::init<int, int, std::vector<int>, int>(), py::arg("locality_id"),
