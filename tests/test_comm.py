@@ -50,6 +50,7 @@ def _expected(n: int, rank: int) -> dict:
         "alltoallw": [i * 10 + rank for i in range(n)],
         "persistent": [[[left, 0], [left, 1]], True],
         "nonblocking": [left, float(n * (n - 1) // 2)],
+        "more": _more(n, rank),
         "split": ([1, 0, 0, 0] if rank == 0 else
                   [n - 1, n - 1 - rank, sum(range(1, n)), n - 1]),
         "dup": n,
@@ -57,6 +58,36 @@ def _expected(n: int, rank: int) -> dict:
         "freed": [True, False],
         "undefined": rank == 0,
         "after": n,
+    }
+
+
+def _more(n: int, rank: int) -> dict:
+    left, root, root1 = (rank - 1) % n, n - 1, 1 % n
+    return {
+        "sendrecv": [left, left, C.SUCCESS],
+        "probe": [2, True, [left, 7]],
+        "mprobe": "m",
+        "improbe": "i",
+        "replace": [left, [left, left]],
+        "requests": [True, [C.UNDEFINED, True], True],
+        "test": [True, True, left],
+        "buffers": {
+            "gatherv": [i for i in range(n) for _ in range(i + 1)] if rank == root else None,
+            "scatter": [2.0 * rank, 2.0 * rank + 1],
+            "allgather": [3 * i for i in range(n)],
+            "alltoallv": [i * 10 + rank for i in range(n)],
+            "reduce_scatter_block": [n * rank],
+            "reduce_scatter": [n, n],
+            "exscan": [rank * (rank + 1) // 2] if rank else None,
+            "ibcast": [root1],
+            "igather": list(range(n)) if rank == root1 else None,
+            "iscatter": [2 * rank],
+            "iallgather": list(range(n)),
+            "ialltoall": [i * 10 + rank for i in range(n)],
+            "ireduce": [float(n)] if rank == root1 else None,
+            "iallreduce": [float(_prod(n))],
+        },
+        "comms": ["clone", n, n, len(range(0, n, 2)) if rank % 2 == 0 else None],
     }
 
 

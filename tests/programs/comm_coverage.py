@@ -7,6 +7,7 @@ as mpi4py through the --mpi4py shim).
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -139,6 +140,122 @@ comm.Isendrecv(np.array([rank], dtype="i"), right, 3, isr, left, 3).Wait()
 rs_out = np.zeros(1, dtype="d")
 comm.Ireduce_scatter(np.ones(size, dtype="d") * rank, rs_out, [1] * size).Wait()
 out["nonblocking"] = [int(isr[0]), float(rs_out[0])]
+
+# the rest of the API, each call once with a checkable result
+more = {}
+st = MPI.Status()
+more["sendrecv"] = [comm.sendrecv(rank, dest=right, source=left, status=st), st.Get_source(),
+                    st.Get_error()]
+sreq = comm.Isend(np.array([rank, 7], dtype="i"), dest=right, tag=21)
+comm.Probe(source=left, tag=21, status=st)
+got = np.zeros(2, dtype="i")
+flag = comm.Iprobe(source=left, tag=21)
+comm.Irecv(got, source=left, tag=21).Wait()
+sreq.Wait()
+more["probe"] = [st.Get_count(MPI.INT), flag, got.tolist()]
+comm.send("m", dest=right, tag=22)
+more["mprobe"] = comm.mprobe(source=left, tag=22).recv()
+comm.send("i", dest=right, tag=23)
+for _ in range(5000):  # improbe does not wait: poll, bounded
+    m = comm.improbe(source=left, tag=23)
+    if m is not None:
+        break
+    time.sleep(0.001)
+more["improbe"] = m.recv()
+ack = comm.Issend(np.array([rank], dtype="i"), dest=right, tag=24)
+one = np.zeros(1, dtype="i")
+comm.Recv(one, source=left, tag=24)
+ack.Wait()
+if size > 1:  # a synchronous ring: odd ranks receive first, so no cycle of waiting senders
+    two = np.zeros(1, dtype="i")
+    if rank % 2 == 0:
+        comm.Ssend(np.array([rank], dtype="i"), dest=right, tag=25)
+        comm.Recv(two, source=left, tag=25)
+    else:
+        comm.Recv(two, source=left, tag=25)
+        comm.Ssend(np.array([rank], dtype="i"), dest=right, tag=25)
+    assert two[0] == left
+rep = np.array([rank, rank], dtype="i")
+comm.Sendrecv_replace(rep, dest=right, source=left)
+more["replace"] = [int(one[0]), rep.tolist()]
+reqs = [comm.irecv(source=left, tag=30 + k) for k in range(3)]
+for k in range(3):
+    comm.send(k * 100 + rank, dest=right, tag=30 + k)
+first, value = MPI.Request.waitany(reqs)
+indices, values = MPI.Request.waitsome(reqs)
+indices = indices or []
+for _ in range(5000):
+    if MPI.Request.Testall(reqs):
+        break
+    time.sleep(0.001)
+more["requests"] = [sorted([first, *indices]) == sorted(set([first, *indices])),
+                    MPI.Request.Testany(reqs), reqs[0] == MPI.REQUEST_NULL]
+pending = comm.irecv(source=left, tag=99)
+pending.Cancel()
+pending.Wait(st)
+sent = comm.isend(rank, dest=right, tag=40)
+flag_send = sent.Test()
+incoming = comm.irecv(source=left, tag=40)
+for _ in range(5000):
+    done, obj = incoming.test()
+    if done:
+        break
+    time.sleep(0.001)
+more["test"] = [st.Is_cancelled(), flag_send, obj]
+# buffer collectives with uneven counts, non-zero roots, and their non-blocking forms
+root1 = 1 % size
+counts = [i + 1 for i in range(size)]
+displs = [sum(counts[:i]) for i in range(size)]
+gv = np.full(sum(counts), -1, dtype="i") if rank == root else None
+comm.Gatherv(np.full(rank + 1, rank, dtype="i"),
+             [gv, (counts, displs), MPI.INT] if rank == root else None, root=root)
+sc = np.zeros(2, dtype="d")
+comm.Scatter(np.arange(2 * size, dtype="d") if rank == root1 else None, sc, root=root1)
+ag = np.zeros(size, dtype="i")
+comm.Allgather(np.array([rank * 3], dtype="i"), ag)
+scounts = [1] * size
+rcounts = [1] * size
+atv = np.zeros(size, dtype="i")
+comm.Alltoallv([np.array([rank * 10 + j for j in range(size)], dtype="i"), (scounts, None)],
+               [atv, (rcounts, None)])
+rsb = np.zeros(1, dtype="i")
+comm.Reduce_scatter_block(np.arange(size, dtype="i"), rsb, op=MPI.SUM)
+rs = np.zeros(2, dtype="i")
+comm.Reduce_scatter(np.ones(2 * size, dtype="i"), rs, [2] * size, op=MPI.SUM)
+ex = np.full(1, -1, dtype="i")
+comm.Exscan(np.array([rank + 1], dtype="i"), ex, op=MPI.SUM)
+comm.Barrier()
+nb = {}
+MPI.Request.Waitall([comm.Ibarrier()])
+ib = np.array([rank], dtype="i")
+comm.Ibcast(ib, root=root1).Wait()
+ig = np.zeros(size, dtype="i") if rank == root1 else None
+comm.Igather(np.array([rank], dtype="i"), ig, root=root1).Wait()
+isc = np.zeros(1, dtype="i")
+comm.Iscatter(np.arange(size, dtype="i") * 2 if rank == root1 else None, isc, root=root1).Wait()
+iag = np.zeros(size, dtype="i")
+comm.Iallgather(np.array([rank], dtype="i"), iag).Wait()
+iat = np.zeros(size, dtype="i")
+comm.Ialltoall(np.array([rank * 10 + j for j in range(size)], dtype="i"), iat).Wait()
+ir = np.zeros(1, dtype="d")
+comm.Ireduce(np.array([rank + 1.0]), ir, op=MPI.MAX, root=root1).Wait()
+iar = np.zeros(1, dtype="d")
+comm.Iallreduce(np.array([rank + 1.0]), iar, op=MPI.PROD).Wait()
+more["buffers"] = {
+    "gatherv": gv.tolist() if rank == root else None, "scatter": sc.tolist(),
+    "allgather": ag.tolist(), "alltoallv": atv.tolist(), "reduce_scatter_block": rsb.tolist(),
+    "reduce_scatter": rs.tolist(), "exscan": ex.tolist() if rank else None,
+    "ibcast": ib.tolist(), "igather": ig.tolist() if rank == root1 else None,
+    "iscatter": isc.tolist(), "iallgather": iag.tolist(), "ialltoall": iat.tolist(),
+    "ireduce": ir.tolist() if rank == root1 else None, "iallreduce": iar.tolist(),
+}
+clone = comm.Clone()
+clone.Set_name("clone")
+shared = comm.Split_type(MPI.COMM_TYPE_SHARED)
+evens = comm.Create(comm.Get_group().Incl(list(range(0, size, 2))))
+more["comms"] = [clone.Get_name(), clone.allreduce(1), shared.Get_size(),
+                 evens.Get_size() if evens != MPI.COMM_NULL else None]
+out["more"] = more
 
 # Split into uneven groups whose collectives run at the same time without interfering
 color = 0 if rank == 0 else 1
