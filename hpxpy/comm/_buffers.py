@@ -415,9 +415,36 @@ class Region:
         raw[index] = values.view(np.uint8).reshape(-1)
 
 
+_PLAIN: dict = {}  # numpy dtype -> its predefined Datatype (None: there is none)
+
+
+def _plain(spec: Any, writable: bool) -> Optional[D.Datatype]:
+    """The datatype of a spec that is just a C-contiguous numpy array of a predefined type
+    (the common case, parsed without the general machinery); None otherwise."""
+    if type(spec) is not np.ndarray or not spec.flags.c_contiguous or (
+            writable and not spec.flags.writeable):
+        return None
+    dtype = spec.dtype
+    try:
+        return _PLAIN[dtype]
+    except KeyError:
+        dt = D.from_numpy(dtype) if dtype.isnative else None
+        if dt is not None and dt.numpy_dtype.itemsize != dtype.itemsize:
+            dt = None  # e.g. 'S5': five CHARs per element, the general path counts them
+        _PLAIN[dtype] = dt
+        return dt
+
+
+def _nothing() -> None:
+    """A commit with nothing to write back."""
+
+
 def message_region(spec: Any, writable: bool = False, blocks: int = 1) -> Region:
     """Parse a buffer spec as mpi4py does (same rules, same errors). ``blocks``: the
     number of equal parts an inferred count must split into (e.g. the size for Alltoall)."""
+    dt = _plain(spec, writable) if blocks == 1 else None
+    if dt is not None:
+        return Region(spec, dt, 0, spec.size)
     buf, o_count, o_displ, dtype = _split_simple(spec)
     mem, dt = _region(buf, dtype, writable)
     length = _raw(mem).size if mem is not None else 0
@@ -461,6 +488,9 @@ def message_array(spec: Any, writable: bool = False, blocks: int = 1
     """(flat array of exactly the message's base elements, datatype) for a buffer spec.
     The array is a view of the buffer unless the datatype has gaps (then a packed copy:
     receivers use :func:`receive_array`)."""
+    dt = _plain(spec, writable) if blocks == 1 else None
+    if dt is not None:
+        return (spec if spec.ndim == 1 else spec.reshape(-1)), dt
     region = message_region(spec, writable, blocks)
     return region.data(), region.dt
 
@@ -469,8 +499,13 @@ def receive_array(spec: Any, blocks: int = 1
                   ) -> Tuple[np.ndarray, D.Datatype, Callable[[], None]]:
     """As :func:`message_array` for a buffer to receive into, plus ``commit()`` that writes
     the array back into the buffer when it is a packed copy."""
+    dt = _plain(spec, True) if blocks == 1 else None
+    if dt is not None:
+        return (spec if spec.ndim == 1 else spec.reshape(-1)), dt, _nothing
     region = message_region(spec, True, blocks)
     data = region.data()
+    if region.dt.is_dense and region.mem is not None:
+        return data, region.dt, _nothing
     return data, region.dt, lambda: region.store(data)
 
 
