@@ -9,7 +9,9 @@ finalized at exit.
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 import threading
 import time
 from typing import Tuple
@@ -287,3 +289,18 @@ __all__ = [
     *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],
     *_datatypes.PREDEFINED, *_ops.PREDEFINED,
 ]
+
+
+def _initialize_on_import() -> bool:
+    """mpi4py initialises MPI when ``mpi4py.MPI`` is imported unless ``mpi4py.rc.initialize``
+    was set to False first (honoured under the shim)."""
+    shim = sys.modules.get("mpi4py")
+    rc = getattr(shim, "rc", None) if getattr(shim, "__file__", "").startswith(
+        os.path.dirname(os.path.abspath(__file__))) else None
+    return bool(getattr(rc, "initialize", True))
+
+
+# Every locality joins the job now, even one that makes no other MPI call: its peers would
+# otherwise wait for it in the rendezvous.
+if _initialize_on_import():
+    _runtime.core()

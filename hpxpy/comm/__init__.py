@@ -7,7 +7,16 @@
 unmodified mpi4py program: ``import mpi4py`` then resolves to hpxpy, for that program only.
 """
 
-from . import MPI
-from .MPI import COMM_NULL, COMM_SELF, COMM_WORLD
+import importlib
+from typing import Any
 
 __all__ = ["MPI", "COMM_WORLD", "COMM_SELF", "COMM_NULL"]
+
+
+def __getattr__(name: str) -> Any:
+    # Importing hpxpy.comm.MPI starts the runtime (as importing mpi4py.MPI initialises MPI);
+    # the package itself does not, so hpxpy.comm's helper modules can be imported alone.
+    if name in __all__:
+        mpi = importlib.import_module(__name__ + ".MPI")
+        return mpi if name == "MPI" else getattr(mpi, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,6 +10,7 @@ the all-to-all exchanges, which are pairwise.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import operator
 import os
@@ -964,7 +965,13 @@ class Comm:
         """Broadcast the root's buffer into every rank's buffer."""
         root = self._check_root(root)
         if self._rank == root:
-            arr, _ = message_array(buf)
+            try:
+                arr, _ = message_array(buf)
+            except (ValueError, TypeError, KeyError, BufferError) as exc:
+                # raised on every rank: the others would wait for the root forever
+                with contextlib.suppress(ValueError, TypeError):
+                    self._raw_bcast(self._next(), None, root, failure=_collective_error(exc))
+                raise
             self._bcast_into(self._next(), arr, root)
             return
         arr, _, commit = receive_array(buf)
@@ -995,8 +1002,21 @@ class Comm:
         arr, _ = message_array(sendbuf)
         return arr
 
+    def _equal_blocks(self, spec: Any, writable: bool) -> None:
+        """Gather/Scatter/Allgather (not the v-forms): an inferred count must split the
+        buffer into equal blocks, one per rank, as mpi4py requires."""
+        if spec is not C.IN_PLACE and spec is not None:
+            message_region(spec, writable, blocks=self.Get_size())
+
     def Gather(self, sendbuf: Any, recvbuf: Any, root: int = 0) -> None:
         """Gather equal blocks to the root's buffer, in rank order."""
+        root = self._check_root(root)
+        if self._rank == root:
+            self._equal_blocks(recvbuf, True)
+        self.Gatherv(sendbuf, recvbuf, root)
+
+    def Gatherv(self, sendbuf: Any, recvbuf: Any, root: int = 0) -> None:
+        """Gather blocks of per-rank counts and displacements to the root's buffer."""
         root = self._check_root(root)
         size = self.Get_size()
         rflat = counts = displs = commit = None
@@ -1034,10 +1054,14 @@ class Comm:
             if raw[start:start + n].ctypes.data != block[:n].ctypes.data:
                 raw[start:start + n] = block[:n]
 
-    Gatherv = Gather
 
     def Allgather(self, sendbuf: Any, recvbuf: Any) -> None:
         """Gather equal blocks to every rank's buffer."""
+        self._equal_blocks(recvbuf, True)
+        self.Allgatherv(sendbuf, recvbuf)
+
+    def Allgatherv(self, sendbuf: Any, recvbuf: Any) -> None:
+        """Gather blocks of per-rank counts and displacements to every rank's buffer."""
         seq = self._next()
         size = self.Get_size()
         rflat, counts, displs, rdt, commit = receive_vector(recvbuf, size)
@@ -1054,29 +1078,48 @@ class Comm:
         self._bcast_into(seq, rflat, 0, step=1)
         commit()
 
-    Allgatherv = Allgather
 
     def Scatter(self, sendbuf: Any, recvbuf: Any, root: int = 0) -> None:
         """Scatter equal blocks of the root's buffer to every rank."""
+        self._scatter(sendbuf, recvbuf, root, equal=True)
+
+    def Scatterv(self, sendbuf: Any, recvbuf: Any, root: int = 0) -> None:
+        """Scatter blocks of per-rank counts and displacements of the root's buffer."""
+        self._scatter(sendbuf, recvbuf, root, equal=False)
+
+    def _scatter(self, sendbuf: Any, recvbuf: Any, root: int, equal: bool) -> None:
         root = self._check_root(root)
         size = self.Get_size()
         blocks: List[np.ndarray] = []
         codes: List[int] = []
-        if self._rank == root:
-            sflat, counts, displs, sdt = vector_array(sendbuf, size)
-            per = sdt.base_count
-            blocks = [np.ascontiguousarray(sflat[d * per:(d + c) * per])
-                      for c, d in zip(counts, displs)]
-            codes = [_RAW] * size
-        if recvbuf is C.IN_PLACE or recvbuf is None:
-            rarr = commit = None
-        else:
+        rarr = commit = None
+        if recvbuf is not C.IN_PLACE and recvbuf is not None:
             rarr, _, commit = receive_array(recvbuf)
-            if self._rank == root and blocks and rarr.size != blocks[root].size:
-                raise ValueError(f"mismatch in send count {blocks[root].size} and receive "
-                                 f"count {rarr.size}")
-        item = _core().scatter(self._group, [[b] for b in blocks], codes, root,
-                               self._tag(self._next()), 0, "")
+        local_error: Optional[BaseException] = None
+        if self._rank == root:
+            # An error in the root's buffers is raised on every rank (mpi4py: the others
+            # would wait forever for the root).
+            try:
+                if equal:
+                    self._equal_blocks(sendbuf, False)
+                sflat, counts, displs, sdt = vector_array(sendbuf, size)
+                per = sdt.base_count
+                blocks = [np.ascontiguousarray(sflat[d * per:(d + c) * per])
+                          for c, d in zip(counts, displs)]
+                codes = [_RAW] * size
+                if rarr is not None and rarr.size != blocks[root].size:
+                    raise ValueError(f"mismatch in send count {blocks[root].size} and "
+                                     f"receive count {rarr.size}")
+            except (ValueError, TypeError, KeyError, BufferError) as exc:
+                local_error, blocks, codes = exc, [], []
+        failure = _collective_error(local_error) if local_error is not None else (0, "")
+        try:
+            item = _core().scatter(self._group, [[b] for b in blocks], codes, root,
+                                   self._tag(self._next()), *failure)
+        except (ValueError, TypeError):
+            if local_error is not None:
+                raise local_error from None
+            raise
         if rarr is None:
             return
         data = blocks[root].view(np.uint8).reshape(-1) if item is None else np.frombuffer(
@@ -1087,7 +1130,6 @@ class Comm:
         rarr.view(np.uint8)[: data.size] = data
         commit()
 
-    Scatterv = Scatter
 
     def _reduce_arrays(self, seq: int, send: np.ndarray, op: O.Op, dt: D.Datatype,
                        root: Optional[int]) -> Optional[np.ndarray]:
@@ -1141,6 +1183,7 @@ class Comm:
         """Reduce every rank's buffer into every rank's receive buffer."""
         self._check()
         send, recv, dt, commit = self._reduce_operands(sendbuf, recvbuf, True)
+        op.check_datatype(dt)
         out = self._reduce_arrays(self._next(), send, op, dt, None)
         recv[...] = out
         commit()
@@ -1150,6 +1193,7 @@ class Comm:
         root = self._check_root(root)
         send, recv, dt, commit = self._reduce_operands(
             sendbuf, recvbuf, self._rank == root)
+        op.check_datatype(dt)
         out = self._reduce_arrays(self._next(), send, op, dt, root)
         if self._rank == root:
             recv[...] = out
@@ -1168,6 +1212,7 @@ class Comm:
             if send.size != block * size:
                 raise ValueError(f"mismatch in send count {send.size} and receive count "
                                  f"{block * size}")
+        op.check_datatype(rdt)
         out = self._reduce_arrays(self._next(), send, op, rdt, None)
         recv[:block] = out[self._rank * block:(self._rank + 1) * block]
         commit()
@@ -1197,6 +1242,7 @@ class Comm:
             elif sum(counts) != send.size:
                 raise ValueError(f"mismatch in send count {send.size} and sum(recvcounts) "
                                  f"{sum(counts)}")
+        op.check_datatype(rdt)
         seq = self._next()
         if recvcounts is None and sendbuf is not C.IN_PLACE and sendbuf is not None:
             # As mpi4py: each rank's share is the size of its receive buffer.
@@ -1211,8 +1257,9 @@ class Comm:
         commit()
 
     def _scan_arrays(self, sendbuf: Any, recvbuf: Any, op: O.Op, inclusive: bool) -> None:
-        seq = self._next()
         send, recv, dt, commit = self._reduce_operands(sendbuf, recvbuf, True)
+        op.check_datatype(dt)
+        seq = self._next()
         blocks = self._gather_arrays(seq, np.ascontiguousarray(send), 0)
         prefixes: List[List[np.ndarray]] = []
         if blocks is not None:
@@ -1315,18 +1362,23 @@ class Comm:
         self._check_root(root)
         return self._nb(self.Gather, sendbuf, recvbuf, root)
 
-    Igatherv = Igather
+    def Igatherv(self, sendbuf: Any, recvbuf: Any, root: int = 0) -> Request:
+        self._check_root(root)
+        return self._nb(self.Gatherv, sendbuf, recvbuf, root)
 
     def Iscatter(self, sendbuf: Any, recvbuf: Any, root: int = 0) -> Request:
         self._check_root(root)
         return self._nb(self.Scatter, sendbuf, recvbuf, root)
 
-    Iscatterv = Iscatter
+    def Iscatterv(self, sendbuf: Any, recvbuf: Any, root: int = 0) -> Request:
+        self._check_root(root)
+        return self._nb(self.Scatterv, sendbuf, recvbuf, root)
 
     def Iallgather(self, sendbuf: Any, recvbuf: Any) -> Request:
         return self._nb(self.Allgather, sendbuf, recvbuf)
 
-    Iallgatherv = Iallgather
+    def Iallgatherv(self, sendbuf: Any, recvbuf: Any) -> Request:
+        return self._nb(self.Allgatherv, sendbuf, recvbuf)
 
     def Ialltoall(self, sendbuf: Any, recvbuf: Any) -> Request:
         return self._nb(self.Alltoall, sendbuf, recvbuf)
@@ -1361,16 +1413,7 @@ class Comm:
     # -- communicator management -------------------------------------------------------------
     def _new_contexts(self, seq: int, count: int) -> int:
         """A base context that no member has used yet; every member reserves ``count``."""
-        with _Contexts.lock:
-            mine = _Contexts.next
-        agreed = np.array([mine], dtype=np.int64)
-        item = _core().all_reduce(self._group, agreed, 2, 3, self._tag(seq, 7), 0, "")
-        if item is not None:
-            agreed = np.frombuffer(item[2], dtype=np.int64, count=1, offset=item[3])
-        base = int(agreed[0])
-        with _Contexts.lock:
-            _Contexts.next = max(_Contexts.next, base + _CONTEXT_STRIDE * count)
-        return base
+        return _agree_contexts(self._group, self._tag(seq, 7), count)
 
     def Dup(self, info: Any = None) -> Comm:
         """A new communicator with the same group and fresh contexts."""
@@ -1439,7 +1482,22 @@ class Comm:
         return Intracomm(list(group._ranks), base, "")
 
     def Create_group(self, group: Group, tag: int = 0) -> Comm:
-        return self.Create(group)
+        """A communicator of ``group``'s members, collective over those members only (the
+        others need not call it); concurrent calls on overlapping groups need distinct
+        tags, as in MPI."""
+        self._check()
+        group._check()
+        self._check_send_tag(tag)
+        me = _runtime.locality_id()
+        members = list(group._ranks)
+        if me not in members:
+            return COMM_NULL
+        if any(m not in self._index for m in members):
+            raise MPIException(C.ERR_GROUP, "the group is not a subgroup of the communicator")
+        # The parent's spare context carries the agreement, so it cannot meet the parent's
+        # own collectives (which non-members may be running meanwhile).
+        among = _core_module.Group(self._context + 2, members.index(me), members, len(members))
+        return Intracomm(members, _agree_contexts(among, tag, 1), "")
 
     def Free(self) -> None:
         """Release the communicator (it then compares equal to COMM_NULL)."""
@@ -1496,6 +1554,21 @@ class Comm:
 
     def Call_errhandler(self, errorcode: int) -> None:
         pass
+
+
+def _agree_contexts(group: Any, tag: int, count: int) -> int:
+    """A base context no member of ``group`` has used yet (all_reduce max of each member's
+    next free one); every member reserves ``count`` blocks from it."""
+    with _Contexts.lock:
+        mine = _Contexts.next
+    agreed = np.array([mine], dtype=np.int64)
+    item = _core().all_reduce(group, agreed, 2, 3, tag, 0, "")
+    if item is not None:
+        agreed = np.frombuffer(item[2], dtype=np.int64, count=1, offset=item[3])
+    base = int(agreed[0])
+    with _Contexts.lock:
+        _Contexts.next = max(_Contexts.next, base + _CONTEXT_STRIDE * count)
+    return base
 
 
 class Intracomm(Comm):

@@ -83,7 +83,16 @@ class Datatype:
         return self._offsets
 
     def Get_size(self) -> int:
-        """Bytes of data in one element."""
+        """Bytes of data in one element (padding excluded: DOUBLE_INT is 12)."""
+        self._check()
+        base = self._base
+        item = sum(base.fields[f][0].itemsize for f in base.names) if base.names \
+            else base.itemsize
+        return item * len(self._offsets)
+
+    @property
+    def wire_size(self) -> int:
+        """Bytes one element occupies in a message, padding included (hpxpy extension)."""
         self._check()
         return self._base.itemsize * len(self._offsets)
 
@@ -128,7 +137,12 @@ class Datatype:
         return self._base.str[1:]
 
     def tocode(self) -> str:
-        return self.typechar
+        """The type code of a predefined type, as mpi4py gives it (``'i'``, ``'i8'``,
+        ``'b1'``...); ValueError for the others."""
+        code = _TOCODE.get(self._name) if self._predefined else None
+        if code is None:
+            raise ValueError(f"cannot map MPI datatype {self._name or 'derived'} to a type code")
+        return code
 
     @classmethod
     def fromcode(cls, code: str) -> Datatype:
@@ -298,7 +312,7 @@ class Datatype:
 
 def _pair(value: str, index: str) -> np.dtype:
     """A packed (value, index) struct, as MPI's pair types for MINLOC/MAXLOC."""
-    return np.dtype([("v", value), ("i", index)])
+    return np.dtype([("v", value), ("i", index)], align=True)  # C layout: DOUBLE_INT is 16
 
 
 DATATYPE_NULL = Datatype("DATATYPE_NULL")
@@ -344,6 +358,26 @@ _PREDEFINED.pop("CHARACTER_KIND")
 
 PREDEFINED: Dict[str, Datatype] = {
     name: Datatype(name, dtype, 1, predefined=True) for name, dtype in _PREDEFINED.items()
+}
+
+# Datatype.tocode(), as mpi4py (on MPICH) answers it
+_TOCODE = {
+    "AINT": "p", "BOOL": "b1", "BYTE": "B", "CHAR": "c", "CHARACTER": "c", "COMPLEX": "F",
+    "COMPLEX16": "c16", "COMPLEX32": "c32", "COMPLEX8": "c8", "COUNT": "p", "CXX_BOOL": "?",
+    "CXX_DOUBLE_COMPLEX": "D", "CXX_FLOAT_COMPLEX": "F", "CXX_LONG_DOUBLE_COMPLEX": "G",
+    "C_BOOL": "b1", "C_COMPLEX": "F", "C_DOUBLE_COMPLEX": "D", "C_FLOAT_COMPLEX": "F",
+    "C_LONG_DOUBLE_COMPLEX": "G", "DOUBLE": "d", "DOUBLE_COMPLEX": "D", "DOUBLE_PRECISION": "d",
+    "FLOAT": "f", "FLOAT16_T": "e", "FLOAT32_T": "f", "FLOAT64_T": "d", "F_BOOL": "i",
+    "F_COMPLEX": "F", "F_DOUBLE": "d", "F_DOUBLE_COMPLEX": "D", "F_FLOAT": "f",
+    "F_FLOAT_COMPLEX": "F", "F_INT": "i", "INT": "i", "INT16_T": "i2", "INT32_T": "i4",
+    "INT64_T": "i8", "INT8_T": "i1", "INTEGER": "i", "INTEGER1": "i1", "INTEGER2": "i2",
+    "INTEGER4": "i4", "INTEGER8": "i8", "LOGICAL": "i", "LONG": "l", "LONG_DOUBLE": "g",
+    "LONG_LONG": "q", "OFFSET": "p", "PACKED": "B", "REAL": "f", "REAL16": "f16", "REAL4": "f4",
+    "REAL8": "f8", "SHORT": "h", "SIGNED_CHAR": "b", "SIGNED_INT": "i", "SIGNED_LONG": "l",
+    "SIGNED_LONG_LONG": "q", "SIGNED_SHORT": "h", "SINT16_T": "i2", "SINT32_T": "i4",
+    "SINT64_T": "i8", "SINT8_T": "i1", "UINT16_T": "u2", "UINT32_T": "u4", "UINT64_T": "u8",
+    "UINT8_T": "u1", "UNSIGNED": "I", "UNSIGNED_CHAR": "B", "UNSIGNED_INT": "I",
+    "UNSIGNED_LONG": "L", "UNSIGNED_LONG_LONG": "Q", "UNSIGNED_SHORT": "H", "WCHAR": "U",
 }
 
 # numpy dtype -> the datatype mpi4py infers for a buffer of it

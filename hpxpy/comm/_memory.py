@@ -11,17 +11,21 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from .. import _core
 from . import _constants as C
 
 
-class buffer:  # noqa: N801 - mpi4py's name
-    """A contiguous, byte-addressable view of memory."""
+class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
+    """A contiguous, byte-addressable view of memory; exports the buffer protocol (so
+    ``np.frombuffer(MPI.Alloc_mem(n))`` works)."""
 
-    __slots__ = ("_view", "_obj", "_device", "__weakref__")
+    __slots__ = ("_view", "_obj", "_device", "_released")
 
     def __init__(self, obj: Any = None) -> None:
+        super().__init__()
         if isinstance(obj, buffer):
             self._view, self._obj, self._device = obj._view, obj._obj, obj._device
+            self._sync()
             return
         if obj is None:
             obj = b""
@@ -39,6 +43,14 @@ class buffer:  # noqa: N801 - mpi4py's name
                 self._device = not hasattr(obj, "__dlpack__")
         self._view = view.cast("B") if view.ndim != 1 or view.format != "B" else view
         self._obj = obj
+        self._sync()
+
+    def _sync(self) -> None:
+        """Point the exported buffer at ``_view``'s memory."""
+        view = self._view
+        address = np.frombuffer(view, np.uint8).__array_interface__["data"][0] \
+            if view.nbytes else 0
+        self._bind(view, address, view.nbytes, view.readonly, self._device)
 
     # -- constructors ------------------------------------------------------------------------
     @staticmethod
@@ -53,6 +65,7 @@ class buffer:  # noqa: N801 - mpi4py's name
         buf = buffer(obj)
         if readonly:
             buf._view = buf._view.toreadonly()
+            buf._sync()
         return buf
 
     @staticmethod
@@ -65,6 +78,7 @@ class buffer:  # noqa: N801 - mpi4py's name
         buf = buffer(raw)
         if readonly:
             buf._view = buf._view.toreadonly()
+            buf._sync()
         return buf
 
     # -- properties --------------------------------------------------------------------------
@@ -93,9 +107,6 @@ class buffer:  # noqa: N801 - mpi4py's name
     def __array_interface__(self) -> dict:
         return {"version": 3, "shape": (self._view.nbytes,), "typestr": "|u1",
                 "data": (self.address, self._view.readonly)}
-
-    def __buffer__(self, flags: int) -> memoryview:  # Python >= 3.12
-        return self._view
 
     # -- sequence ----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -128,8 +139,12 @@ class buffer:  # noqa: N801 - mpi4py's name
         return view.cast(format) if shape is None else view.cast(format, shape)
 
     def release(self) -> None:
+        # Views exported before the release still point at the old memory: it lives as
+        # long as this object (they hold it), never less.
+        self._released = (self._view, self._obj)
         self._view = memoryview(b"")
         self._obj = None
+        self._sync()
 
 
 memory = buffer

@@ -49,6 +49,31 @@ def _logical(ufunc: np.ufunc) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     return apply
 
 
+# Which predefined ops MPI allows on which kind of element (MPI 3.1, section 5.9.2).
+_OPS_BY_CATEGORY = {
+    "integer": {"SUM", "PROD", "MAX", "MIN", "LAND", "LOR", "LXOR", "BAND", "BOR", "BXOR"},
+    "float": {"SUM", "PROD", "MAX", "MIN"},
+    "complex": {"SUM", "PROD"},
+    "logical": {"LAND", "LOR", "LXOR"},
+    "byte": {"BAND", "BOR", "BXOR"},
+    "pair": {"MINLOC", "MAXLOC"},
+    "other": set(),
+}
+
+
+def _category(dt: Any) -> str:
+    name = dt.Get_name()
+    if name in ("BYTE", "PACKED"):
+        return "byte"
+    if name in ("CHAR", "CHARACTER", "SIGNED_CHAR", "UNSIGNED_CHAR"):
+        return "integer"
+    base = dt.numpy_dtype
+    if base.names == ("v", "i"):
+        return "pair"
+    return {"i": "integer", "u": "integer", "f": "float", "c": "complex",
+            "b": "logical"}.get(base.kind, "other")
+
+
 _MAX_USER_OPS = 32  # as mpi4py: a fixed table of user-defined reduction callbacks
 _user_slots: List[Optional[Op]] = [None] * _MAX_USER_OPS
 
@@ -94,6 +119,18 @@ class Op:
         op._slot = slot
         _user_slots[slot] = op
         return op
+
+    def check_datatype(self, dt: Any) -> None:
+        """Raise ``MPI.Exception(ERR_OP)`` where MPI rejects this predefined op on buffers of
+        ``dt`` (e.g. BAND on DOUBLE, MAXLOC on INT, REPLACE in a collective); user ops take
+        any type."""
+        if self._user is not None:
+            return
+        if self._freed:
+            raise MPIException(C.ERR_OP, "the op is MPI.OP_NULL")
+        if self._name not in _OPS_BY_CATEGORY[_category(dt)]:
+            raise MPIException(C.ERR_OP, f"MPI.{self._name} cannot reduce "
+                                         f"{dt.Get_name() or 'this datatype'}")
 
     def __call__(self, x: Any, y: Any) -> Any:
         """Combine two Python objects (``x`` from the lower rank)."""
@@ -184,6 +221,7 @@ class Op:
             raise ValueError("mismatch in inbuf and inoutbuf MPI datatypes")
         if a.size != b.size:
             raise ValueError(f"mismatch in inbuf count {a.size} and inoutbuf count {b.size}")
+        self.check_datatype(dt)
         b[...] = self.combine_arrays(a, b.copy(), dt)
 
     def __eq__(self, other: object) -> bool:
@@ -225,8 +263,8 @@ SUM = Op("SUM", lambda x, y: x + y, np.add, core_code=0)
 PROD = Op("PROD", lambda x, y: x * y, np.multiply, core_code=1)
 MIN = Op("MIN", lambda x, y: y if y < x else x, np.minimum, core_code=2)
 MAX = Op("MAX", lambda x, y: y if y > x else x, np.maximum, core_code=3)
-LAND = Op("LAND", lambda x, y: x and y, _logical(np.logical_and))
-LOR = Op("LOR", lambda x, y: x or y, _logical(np.logical_or))
+LAND = Op("LAND", lambda x, y: bool(x) and bool(y), _logical(np.logical_and))
+LOR = Op("LOR", lambda x, y: bool(x) or bool(y), _logical(np.logical_or))
 LXOR = Op("LXOR", lambda x, y: bool(x) != bool(y), _logical(np.logical_xor))
 BAND = Op("BAND", lambda x, y: x & y, np.bitwise_and)
 BOR = Op("BOR", lambda x, y: x | y, np.bitwise_or)

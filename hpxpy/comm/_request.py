@@ -133,7 +133,7 @@ class Status:
 
     def Get_count(self, datatype: D.Datatype = D.PREDEFINED["BYTE"]) -> int:
         """Elements of ``datatype`` received (``UNDEFINED`` if not a whole number)."""
-        size = datatype.Get_size()
+        size = datatype.wire_size
         if size == 0:
             return 0 if self._count == 0 else C.UNDEFINED
         return self._count // size if self._count % size == 0 else C.UNDEFINED

@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 
@@ -15,6 +16,16 @@ namespace py = pybind11;
 using namespace hpxpy;
 
 void register_arrays(py::module_& m);  // src/bindings/arrays.cpp
+
+namespace {
+struct HostMemory {
+    py::object owner;  // keeps the memory alive
+    std::uintptr_t address = 0;
+    py::ssize_t size = 0;
+    bool readonly = false;
+    bool device = false;
+};
+}  // namespace
 
 namespace {
 
@@ -134,6 +145,28 @@ PYBIND11_MODULE(_core, m) {
                                    {static_cast<py::ssize_t>(p.size())}, {1});
         })
         .def("__len__", &Payload::size);
+
+    // MPI.buffer's base: Python classes can only export the buffer protocol from 3.12 on,
+    // and mpi4py code does np.frombuffer(MPI.Alloc_mem(n)).
+    py::class_<HostMemory>(m, "HostMemory", py::buffer_protocol(),
+                           "Bytes at an address, kept alive by their owner")
+        .def(py::init<>())
+        .def("_bind", [](HostMemory& h, py::object owner, std::uintptr_t address,
+                         py::ssize_t size, bool readonly, bool device) {
+            h.owner = std::move(owner);
+            h.address = address;
+            h.size = size;
+            h.readonly = readonly;
+            h.device = device;
+        })
+        .def_buffer([](HostMemory& h) {
+            if (h.device) throw py::buffer_error("buffer: device memory cannot be accessed "
+                                                 "from the host");
+            static char empty = 0;  // a valid pointer for zero bytes
+            void* ptr = h.address ? reinterpret_cast<void*>(h.address) : &empty;
+            return py::buffer_info(ptr, 1, py::format_descriptor<uint8_t>::format(), 1,
+                                   {h.size}, {1}, h.readonly);
+        });
 
     py::class_<Group>(m, "Group", "Localities taking part in a collective, and their context")
         .def(py::init([](int context, int rank, std::vector<int> members, int size) {

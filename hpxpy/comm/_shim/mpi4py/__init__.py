@@ -5,17 +5,13 @@ This directory is put first on ``sys.path`` only for programs started with
 mpi4py.
 """
 
-import sys
-
-from hpxpy.comm import MPI
-
-sys.modules[__name__ + ".MPI"] = MPI
-
 __version__ = "4.1.2"
 
 
 class _RC:
-    """mpi4py's run-time configuration object; hpxpy accepts and mostly ignores it."""
+    """mpi4py's run-time configuration object. ``initialize = False`` (set before
+    ``from mpi4py import MPI``) defers starting the runtime to its first use; the rest is
+    accepted and ignored."""
 
     initialize = True
     threads = True
@@ -40,3 +36,11 @@ def get_config():
 
 def get_include():
     raise RuntimeError("hpxpy's mpi4py stand-in has no C headers")
+
+
+def __getattr__(name):
+    if name == "MPI":  # `import mpi4py` alone does not start anything, as with mpi4py
+        import importlib
+
+        return importlib.import_module(__name__ + ".MPI")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
