@@ -272,6 +272,9 @@ def mpi_backend(kind: str = "mpich", python: Optional[str] = None) -> Backend:
     """mpi4py on MPICH or Open MPI: `python` is the interpreter that has that mpi4py (its
     environment's `mpiexec` is used)."""
     python = python or os.environ.get("MPI_PARITY_PYTHON") or sys.executable
+    # absolute (jobs run in the programs' directory), but not resolved: a venv's python is
+    # a symlink to the base interpreter, and resolving it would leave the venv
+    python = os.path.abspath(python)
     bindir = Path(python).parent
     mpiexec = bindir / "mpiexec"
     if not mpiexec.exists():
