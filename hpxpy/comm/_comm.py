@@ -641,27 +641,20 @@ class Comm:
                  source: int = C.ANY_SOURCE, recvtag: int = C.ANY_TAG,
                  status: Optional[Status] = None) -> None:
         """Send a buffer and receive into another."""
+        self.Isendrecv(sendbuf, dest, sendtag, recvbuf, source, recvtag).Wait(status)
+
+    def _check_pair(self, dest: int, sendtag: int, source: int, recvtag: int) -> None:
         self._check_dest(dest)
         self._check_send_tag(sendtag)
         self._check_source(source)
         self._check_recv_tag(recvtag)
-        # Both messages are checked before anything moves: an error leaves nothing behind.
-        if dest != C.PROC_NULL:
-            message_region(sendbuf)
-        if source != C.PROC_NULL:
-            message_region(recvbuf, writable=True)
-        req = self._irecv(recvbuf, source, recvtag)
-        self.Send(sendbuf, dest, sendtag)
-        req.Wait(status)
 
     def Isendrecv(self, sendbuf: Any, dest: int, sendtag: int = 0, recvbuf: Any = None,
                   source: int = C.ANY_SOURCE, recvtag: int = C.ANY_TAG) -> Request:
         """Start sending a buffer and receiving into another; the request completes when
         the message has arrived (sends are buffered)."""
-        self._check_dest(dest)
-        self._check_send_tag(sendtag)
-        self._check_source(source)
-        self._check_recv_tag(recvtag)
+        self._check_pair(dest, sendtag, source, recvtag)
+        # Both messages are checked before anything moves: an error leaves nothing behind.
         if dest != C.PROC_NULL:
             message_region(sendbuf)
         if source != C.PROC_NULL:
@@ -673,10 +666,7 @@ class Comm:
     def Isendrecv_replace(self, buf: Any, dest: int, sendtag: int = 0,
                           source: int = C.ANY_SOURCE, recvtag: int = C.ANY_TAG) -> Request:
         """Start sending the buffer's contents and replacing them with the message received."""
-        self._check_dest(dest)
-        self._check_send_tag(sendtag)
-        self._check_source(source)
-        self._check_recv_tag(recvtag)
+        self._check_pair(dest, sendtag, source, recvtag)
         outgoing = None
         if dest != C.PROC_NULL:
             arr, _ = message_array(buf, writable=source != C.PROC_NULL)
