@@ -524,21 +524,35 @@ def _counts_array(value: Any, size: int, what: str) -> List[int]:
     return values
 
 
-def vector_array(spec: Any, size: int, writable: bool = False
+def vector_array(spec: Any, size: int, writable: bool = False, equal: bool = False
                  ) -> Tuple[np.ndarray, List[int], List[int], D.Datatype]:
     """(flat base-element array of the whole buffer, counts, displs, datatype) for a
-    v-variant spec, parsed as mpi4py does; counts/displs are in elements of the datatype."""
-    flat, counts, displs, dt, _ = _vector(spec, size, writable)
+    v-variant spec, parsed as mpi4py does; counts/displs are in elements of the datatype.
+    ``equal``: the spec is a plain message of ``size`` equal blocks (Gather, Scatter,
+    Allgather, Alltoall), parsed as one."""
+    flat, counts, displs, dt, _ = _vector(spec, size, writable, equal)
     return flat, counts, displs, dt
 
 
-def receive_vector(spec: Any, size: int
+def receive_vector(spec: Any, size: int, equal: bool = False
                    ) -> Tuple[np.ndarray, List[int], List[int], D.Datatype, Callable[[], None]]:
     """As :func:`vector_array` for a buffer to receive into, plus ``commit()``."""
-    return _vector(spec, size, True)
+    return _vector(spec, size, True, equal)
 
 
-def _vector(spec: Any, size: int, writable: bool):
+def _equal_blocks(spec: Any, size: int, writable: bool):
+    """A plain message as ``size`` consecutive blocks of its (per-block) count."""
+    block = message_region(spec, writable, blocks=size)
+    whole = Region(block.mem, block.dt, block.offset, block.count * size)
+    flat = whole.data()
+    counts = [block.count] * size
+    displs = [i * block.count for i in range(size)]
+    return flat, counts, displs, block.dt, (lambda: whole.store(flat))
+
+
+def _vector(spec: Any, size: int, writable: bool, equal: bool = False):
+    if equal:
+        return _equal_blocks(spec, size, writable)
     o_counts = o_displs = dtype = None
     if isinstance(spec, buffer):
         spec = spec._view

@@ -992,26 +992,20 @@ class Comm:
         arr, _ = message_array(sendbuf)
         return arr
 
-    def _equal_blocks(self, spec: Any, writable: bool) -> None:
-        """Gather/Scatter/Allgather (not the v-forms): an inferred count must split the
-        buffer into equal blocks, one per rank, as mpi4py requires."""
-        if spec is not C.IN_PLACE and spec is not None:
-            message_region(spec, writable, blocks=self.Get_size())
-
     def Gather(self, sendbuf: Any, recvbuf: Any, root: int = 0) -> None:
         """Gather equal blocks to the root's buffer, in rank order."""
-        root = self._check_root(root)
-        if self._rank == root:
-            self._equal_blocks(recvbuf, True)
-        self.Gatherv(sendbuf, recvbuf, root)
+        self._gather(sendbuf, recvbuf, root, equal=True)
 
     def Gatherv(self, sendbuf: Any, recvbuf: Any, root: int = 0) -> None:
         """Gather blocks of per-rank counts and displacements to the root's buffer."""
+        self._gather(sendbuf, recvbuf, root, equal=False)
+
+    def _gather(self, sendbuf: Any, recvbuf: Any, root: int, equal: bool) -> None:
         root = self._check_root(root)
         size = self.Get_size()
         rflat = counts = displs = commit = None
         if self._rank == root:
-            rflat, counts, displs, rdt, commit = receive_vector(recvbuf, size)
+            rflat, counts, displs, rdt, commit = receive_vector(recvbuf, size, equal)
         else:
             rdt = None
 
@@ -1047,14 +1041,16 @@ class Comm:
 
     def Allgather(self, sendbuf: Any, recvbuf: Any) -> None:
         """Gather equal blocks to every rank's buffer."""
-        self._equal_blocks(recvbuf, True)
-        self.Allgatherv(sendbuf, recvbuf)
+        self._allgather(sendbuf, recvbuf, equal=True)
 
     def Allgatherv(self, sendbuf: Any, recvbuf: Any) -> None:
         """Gather blocks of per-rank counts and displacements to every rank's buffer."""
-        seq = self._next()
+        self._allgather(sendbuf, recvbuf, equal=False)
+
+    def _allgather(self, sendbuf: Any, recvbuf: Any, equal: bool) -> None:
         size = self.Get_size()
-        rflat, counts, displs, rdt, commit = receive_vector(recvbuf, size)
+        rflat, counts, displs, rdt, commit = receive_vector(recvbuf, size, equal)
+        seq = self._next()
 
         def own() -> np.ndarray:
             per = rdt.base_count
@@ -1090,9 +1086,7 @@ class Comm:
             # An error in the root's buffers is raised on every rank (mpi4py: the others
             # would wait forever for the root).
             try:
-                if equal:
-                    self._equal_blocks(sendbuf, False)
-                sflat, counts, displs, sdt = vector_array(sendbuf, size)
+                sflat, counts, displs, sdt = vector_array(sendbuf, size, equal=equal)
                 per = sdt.base_count
                 blocks = [np.ascontiguousarray(sflat[d * per:(d + c) * per])
                           for c, d in zip(counts, displs)]
@@ -1280,20 +1274,19 @@ class Comm:
 
     def Alltoall(self, sendbuf: Any, recvbuf: Any) -> None:
         """Block j of rank i's send buffer goes to block i of rank j's receive buffer."""
-        size = self.Get_size()
-        for spec in (sendbuf, recvbuf):  # equal blocks: an inferred count must split evenly
-            if spec is not C.IN_PLACE and spec is not None:
-                message_region(spec, spec is recvbuf, blocks=size)
-        self.Alltoallv(sendbuf, recvbuf)
+        self._alltoall(sendbuf, recvbuf, equal=True)
 
     def Alltoallv(self, sendbuf: Any, recvbuf: Any) -> None:
         """As Alltoall with per-rank counts and displacements."""
+        self._alltoall(sendbuf, recvbuf, equal=False)
+
+    def _alltoall(self, sendbuf: Any, recvbuf: Any, equal: bool) -> None:
         size = self.Get_size()
-        rflat, rcounts, rdispls, rdt, commit = receive_vector(recvbuf, size)
+        rflat, rcounts, rdispls, rdt, commit = receive_vector(recvbuf, size, equal)
         if sendbuf is C.IN_PLACE or sendbuf is None:
             sflat, scounts, sdispls, sdt = rflat.copy(), rcounts, rdispls, rdt
         else:
-            sflat, scounts, sdispls, sdt = vector_array(sendbuf, size)
+            sflat, scounts, sdispls, sdt = vector_array(sendbuf, size, equal=equal)
         sper, rper = sdt.base_count, rdt.base_count
         outgoing = [[np.ascontiguousarray(sflat[d * sper:(d + c) * sper])]
                     for c, d in zip(scounts, sdispls)]

@@ -17,6 +17,18 @@ from . import _datatypes as D
 from ._errors import Exception as MPIException
 
 
+def _field(index: int, doc: str) -> property:
+    """An int field of MPI_Status's memory, readable and writable."""
+
+    def get(self: Status) -> int:
+        return int(self._mem[index])
+
+    def put(self: Status, value: int) -> None:
+        self._mem[index] = value
+
+    return property(get, put, doc=doc)
+
+
 class Status:
     """The envelope of a received message: source, tag, error and size.
 
@@ -37,29 +49,9 @@ class Status:
             self._mem[2], self._mem[3], self._mem[4] = C.ANY_SOURCE, C.ANY_TAG, C.SUCCESS
 
     # -- raw fields -------------------------------------------------------------------------
-    @property
-    def source(self) -> int:
-        return int(self._mem[2])
-
-    @source.setter
-    def source(self, value: int) -> None:
-        self._mem[2] = value
-
-    @property
-    def tag(self) -> int:
-        return int(self._mem[3])
-
-    @tag.setter
-    def tag(self, value: int) -> None:
-        self._mem[3] = value
-
-    @property
-    def error(self) -> int:
-        return int(self._mem[4])
-
-    @error.setter
-    def error(self, value: int) -> None:
-        self._mem[4] = value
+    source = _field(2, "The message's source rank.")
+    tag = _field(3, "The message's tag.")
+    error = _field(4, "The error class of the operation.")
 
     @property
     def _count(self) -> int:  # bytes
