@@ -17,6 +17,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _runtime
+from ._status import failure_status
 from .futures import Future
 
 __all__ = [
@@ -53,7 +54,6 @@ _DTYPE_CODES = {
 }
 _CODE_DTYPES = {code: dtype for dtype, code in _DTYPE_CODES.items()}
 _SUPPORTED = "float64, float32, int64, int32"
-_VALUE_ERROR, _TYPE_ERROR = 1, 2
 
 OpLike = Union[str, ReduceOp]
 
@@ -99,8 +99,7 @@ def _op_code(op: OpLike) -> int:
 
 def _failure(exc: Exception) -> Tuple[int, str]:
     """An argument error, to be raised collectively (by every locality taking part)."""
-    kind = _TYPE_ERROR if isinstance(exc, TypeError) else _VALUE_ERROR
-    return kind, f"{exc} (on locality {_runtime.locality_id()})"
+    return failure_status(exc, f"{exc} (on locality {_runtime.locality_id()})")
 
 
 def _check_root(root: Any, what: str) -> int:

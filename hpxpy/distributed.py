@@ -39,6 +39,7 @@ from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tupl
 import numpy as np
 
 from . import _core, _runtime
+from ._status import failure_exception
 from .collectives import _DTYPE_CODES, _failure
 
 __all__ = [
@@ -250,7 +251,7 @@ def _agree(ctx: _Context, what: str, names: Sequence[str], values: Sequence[Opti
     k = len(values)
     if ctx.size == 1:
         if failure[0]:
-            raise (TypeError if failure[0] == 2 else ValueError)(failure[1])
+            raise failure_exception(*failure)
         return [int(v) for v in values]  # type: ignore[arg-type]
     vec = np.array([_NO_SAY if v is None else v for v in values]
                    + [_NO_SAY if v is None else -v for v in values], dtype=np.int64)

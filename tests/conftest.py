@@ -81,3 +81,16 @@ def pid_alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+# CI sets HPXPY_FAIL_ON_SKIP=1: there a skipped test (a parity or conformance check that did
+# not run) is a failure, not a quiet green.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("HPXPY_FAIL_ON_SKIP") == "1" and not hasattr(
+            report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and HPXPY_FAIL_ON_SKIP=1 forbids skips: {reason}"

@@ -155,3 +155,38 @@ def test_uncaught_exception_ends_the_job_with_status_1():
     job = run_job(3, ["-c", code], timeout=60)
     assert job.returncode == 1, job
     assert "boom" in job.stderr
+
+
+def test_rooted_pickling_error_raises_pickles_exception_on_every_rank():
+    # Only the root pickles in bcast and scatter; mpi4py raises pickle's exception there and
+    # leaves the others waiting. hpxpy raises the same exception type on every rank (the
+    # root its own, with its traceback), and the communicator works afterwards.
+    code = (
+        "import json, pickle, threading\n"
+        "from hpxpy.comm import MPI\n"
+        "c = MPI.COMM_WORLD\n"
+        "def local():\n"
+        "    return lambda x: x\n"
+        "out = {}\n"
+        "for name, obj in [('lambda', lambda x: x), ('local', local()),\n"
+        "                  ('lock', threading.Lock())]:\n"
+        "    for call in ('bcast', 'scatter'):\n"
+        "        try:\n"
+        "            if call == 'bcast':\n"
+        "                c.bcast(obj if c.rank == 1 else None, root=1)\n"
+        "            else:\n"
+        "                c.scatter([obj] * c.size if c.rank == 1 else None, root=1)\n"
+        "            out[name + ' ' + call] = 'returned'\n"
+        "        except Exception as exc:\n"
+        "            out[name + ' ' + call] = type(exc).__name__\n"
+        "out['after'] = c.allreduce(1)\n"
+        "print('RESULT ' + json.dumps({'id': c.rank, **out}))\n")
+    job = run_job(3, ["-c", code], timeout=60)
+    assert job.returncode == 0, job
+    for rank in range(3):
+        r = job.results[rank]
+        for call in ("bcast", "scatter"):
+            assert r[f"lambda {call}"] == "PicklingError", (rank, r)
+            assert r[f"local {call}"] == "AttributeError", (rank, r)
+            assert r[f"lock {call}"] == "TypeError", (rank, r)
+        assert r["after"] == 3

@@ -6,7 +6,9 @@ Every module the issue names is asserted here at 1, 2 and 3 localities; run
 
 from __future__ import annotations
 
+import os
 import subprocess
+import warnings
 
 import pytest
 from mpi4py_suite.__main__ import MODULES, fetch_mpi4py_tests, run_module
@@ -14,12 +16,21 @@ from mpi4py_suite.__main__ import MODULES, fetch_mpi4py_tests, run_module
 PASSING = MODULES  # every module the issue names passes at 1, 2 and 3 localities
 
 
+# Set to 1 to let a machine without access to the package index skip these tests (with a
+# warning); by default, and always in CI, a suite that cannot be fetched fails.
+ALLOW_MISSING = "HPXPY_ALLOW_MISSING_MPI4PY_SUITE"
+
+
 @pytest.fixture(scope="module")
 def suite_dir():
     try:
         return fetch_mpi4py_tests()
-    except (subprocess.SubprocessError, OSError, StopIteration) as exc:
-        pytest.skip(f"mpi4py's source distribution could not be fetched: {exc}")
+    except (subprocess.SubprocessError, OSError) as exc:
+        reason = f"mpi4py's own test suite could not be fetched: {exc}"
+        if os.environ.get(ALLOW_MISSING) == "1":
+            warnings.warn(f"{reason}; skipped because {ALLOW_MISSING}=1", stacklevel=1)
+            pytest.skip(reason)
+        pytest.fail(f"{reason} (set {ALLOW_MISSING}=1 to skip locally)")
 
 
 @pytest.mark.timeout(400)

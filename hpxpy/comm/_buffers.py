@@ -603,19 +603,36 @@ def _vector(spec: Any, size: int, writable: bool, equal: bool = False):
         displs = [operator.index(o_displs) * i for i in range(size)]
     else:
         displs = _counts_array(o_displs, size, "displacements")
-    # The whole buffer as elements of dt (packed when the type has gaps).
-    extent = dt.extent if dt else 0
-    elements = nbytes // extent if extent > 0 else 0
-    if mem is None:
-        elements = max((d + c for c, d in zip(counts, displs)), default=0)
-    region = Region(mem, dt, 0, elements)
-    flat = region.data() if dt else np.empty(0, np.uint8)
-    per = dt.base_count if dt else 0
     for c, d in zip(counts, displs):
-        if c < 0 or d < 0 or (d + c) * per > flat.size:
-            raise ValueError(f"message: {c} elements at displacement {d} do not fit in a "
-                             f"buffer of {elements}")
-    return flat, counts, displs, dt, (lambda: region.store(flat))
+        if c < 0 or d < 0:
+            raise ValueError(f"message: negative count {c} or displacement {d}")
+    if not dt:
+        return np.empty(0, np.uint8), counts, displs, dt, _nothing
+    if dt.is_dense and mem is not None:
+        # No gaps: the whole buffer is one flat view, blocks at their displacements (no copy).
+        flat = Region(mem, dt, 0, nbytes // dt.extent).data()
+        per = dt.base_count
+        for c, d in zip(counts, displs):
+            if (d + c) * per > flat.size:
+                raise ValueError(f"message: {c} elements at displacement {d} do not fit in a "
+                                 f"buffer of {flat.size // per}")
+        return flat, counts, displs, dt, _nothing
+    # MPI's type map: block i is counts[i] elements stepping by the extent from byte
+    # displs[i] * extent; only the bytes it touches must lie in the buffer. The blocks are
+    # packed one after another, so the flat array's displacements are running totals.
+    regions = [Region(mem, dt, d * dt.extent, c) for c, d in zip(counts, displs)]
+    parts = [region.data() for region in regions]
+    flat = np.concatenate(parts) if parts else np.empty(0, dt.numpy_dtype)
+    packed = [0]
+    for c in counts[:-1]:
+        packed.append(packed[-1] + c)
+
+    def commit() -> None:
+        per = dt.base_count
+        for region, start, c in zip(regions, packed, counts):
+            region.store(flat[start * per:(start + c) * per])
+
+    return flat, counts, packed, dt, commit
 
 
 def vector_w_regions(spec: Any, size: int, writable: bool) -> List[Region]:

@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import _core as _core_module
 from .. import _runtime
+from .._status import failure_status
 from . import _constants as C
 from . import _datatypes as D
 from . import _ops as O
@@ -51,6 +52,8 @@ from ._request import (
 # Item labels for the C++ collectives: raw bytes (buffers), pickled objects.
 _RAW = 254
 _OBJ = 255
+# What the core raises when a member of a collective reported a failure (_status).
+_FAILURES = (ValueError, TypeError, AttributeError, pickle.PicklingError)
 # C++ all_reduce dtype codes
 _CORE_DTYPES = {np.dtype("f8"): 0, np.dtype("f4"): 1, np.dtype("i8"): 2, np.dtype("i4"): 3}
 
@@ -87,7 +90,14 @@ def _header(kind: int) -> bytes:
 
 
 def _collective_error(exc: BaseException) -> Tuple[int, str]:
-    return (2 if isinstance(exc, TypeError) else 1), str(exc)
+    return failure_status(exc)
+
+
+def _raise_own(local: Optional[BaseException]) -> None:
+    """In a collective that failed: the failing rank re-raises its own exception (with its
+    traceback); the others keep the one the core raised."""
+    if local is not None:
+        raise local.with_traceback(local.__traceback__) from None
 
 
 class Group:
@@ -782,7 +792,7 @@ class Comm:
     # object items on the C++ collectives
     def _obj_bcast(self, seq: int, obj: Any, root: int, step: int = 0,
                    failure: Optional[BaseException] = None) -> Any:
-        segs, status, text = None, 0, ""
+        segs, status, text, local = None, 0, "", None
         if failure is not None:
             status, text = _collective_error(failure)
         elif self._rank == root:
@@ -790,27 +800,37 @@ class Comm:
                 segs = _pickle.dumps(obj)
             except Exception as exc:  # noqa: BLE001 - raised on every rank below
                 status, text = _collective_error(exc)
-        item = _core().broadcast(self._group, segs, _OBJ, root, self._tag(seq, step), status,
-                                 text)
+                local = exc
+        try:
+            item = _core().broadcast(self._group, segs, _OBJ, root, self._tag(seq, step),
+                                     status, text)
+        except _FAILURES:
+            _raise_own(local)
+            raise
         if item is None:
             return _pickle.loads(b"".join(segs))  # the root gets a copy, as with mpi4py
         return _pickle.loads(item[2], item[3], item[4])
 
     def _obj_gather(self, seq: int, obj: Any, root: int, step: int = 0) -> Optional[list]:
-        segs, status, text = None, 0, ""
+        segs, status, text, local = None, 0, "", None
         try:
             segs = _pickle.dumps(obj)
         except Exception as exc:  # noqa: BLE001
             status, text = _collective_error(exc)
-        items = _core().gather(self._group, segs, _OBJ, root, self._tag(seq, step), status,
-                               text)
+            local = exc
+        try:
+            items = _core().gather(self._group, segs, _OBJ, root, self._tag(seq, step),
+                                   status, text)
+        except _FAILURES:
+            _raise_own(local)
+            raise
         if items is None:
             return None
         return [_pickle.loads(b"".join(segs)) if it is None else
                 _pickle.loads(it[2], it[3], it[4]) for it in items]
 
     def _obj_scatter(self, seq: int, sendobj: Any, root: int, step: int = 0) -> Any:
-        values, codes, status, text = [], [], 0, ""
+        values, codes, status, text, local = [], [], 0, "", None
         size = self.Get_size()
         if self._rank == root:
             try:
@@ -824,8 +844,13 @@ class Comm:
             except Exception as exc:  # noqa: BLE001
                 values, codes = [], []
                 status, text = _collective_error(exc)
-        item = _core().scatter(self._group, values, codes, root, self._tag(seq, step), status,
-                               text)
+                local = exc
+        try:
+            item = _core().scatter(self._group, values, codes, root, self._tag(seq, step),
+                                   status, text)
+        except _FAILURES:
+            _raise_own(local)
+            raise
         if item is None:
             return _pickle.loads(b"".join(values[root]))
         return _pickle.loads(item[2], item[3], item[4])

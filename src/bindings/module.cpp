@@ -30,6 +30,16 @@ struct HostMemory {
 namespace {
 
 PyObject* g_locality_error = nullptr;  // hpxpy._core.LocalityError
+PyObject* g_pickling_error = nullptr;  // pickle.PicklingError
+
+PyObject* exception_of(Status status) {
+    switch (status) {
+        case Status::type_error: return PyExc_TypeError;
+        case Status::pickling_error: return g_pickling_error;
+        case Status::attribute_error: return PyExc_AttributeError;
+        default: return PyExc_ValueError;
+    }
+}
 
 class Runtime {
 public:
@@ -125,6 +135,7 @@ PYBIND11_MODULE(_core, m) {
 
     static py::exception<LocalityLost> locality_error(m, "LocalityError", PyExc_RuntimeError);
     g_locality_error = locality_error.ptr();
+    g_pickling_error = py::object(py::module_::import("pickle").attr("PicklingError")).release().ptr();
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);
@@ -133,8 +144,7 @@ PYBIND11_MODULE(_core, m) {
             err.attr("locality") = e.locality();
             PyErr_SetObject(g_locality_error, err.ptr());
         } catch (const CollectiveError& e) {
-            PyErr_SetString(e.status() == Status::type_error ? PyExc_TypeError : PyExc_ValueError,
-                            e.what());
+            PyErr_SetString(exception_of(e.status()), e.what());
         }
     });
 
@@ -188,6 +198,10 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("tag", [](const RecvRequest& r) { return r.message.tag; })
         .def_property_readonly("payload", [](const RecvRequest& r) { return r.message.payload; });
 
+    m.attr("STATUS_VALUE_ERROR") = static_cast<uint32_t>(Status::value_error);
+    m.attr("STATUS_TYPE_ERROR") = static_cast<uint32_t>(Status::type_error);
+    m.attr("STATUS_PICKLING_ERROR") = static_cast<uint32_t>(Status::pickling_error);
+    m.attr("STATUS_ATTRIBUTE_ERROR") = static_cast<uint32_t>(Status::attribute_error);
     m.attr("ANY_SOURCE") = kAnySource;
     m.attr("ANY_TAG") = kAnyTag;
     register_arrays(m);

@@ -17,7 +17,15 @@
 
 namespace hpxpy {
 
-enum class Status : uint32_t { ok = 0, value_error = 1, type_error = 2 };
+// Why a collective failed; each value names the Python exception every member raises
+// (the bindings export the codes, so Python and C++ share one definition).
+enum class Status : uint32_t {
+    ok = 0,
+    value_error = 1,
+    type_error = 2,
+    pickling_error = 3,   // an object that pickle refuses (mpi4py raises pickle's error)
+    attribute_error = 4,  // pickle's "Can't pickle local object"
+};
 
 constexpr int kMaxDims = 16;
 constexpr int kCollectiveContext = 1;

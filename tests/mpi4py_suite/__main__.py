@@ -3,21 +3,27 @@
     python -m tests.mpi4py_suite                  # the issue's modules at 1, 2 and 3 localities
     python -m tests.mpi4py_suite -n 2,3 test_p2p_obj test_op
 
-The test modules ship in mpi4py's source distribution on PyPI; they are fetched (with
-`pip download`) into a cache directory the first time (``HPXPY_MPI4PY_TESTS`` overrides
-it), never committed here. Each module runs unchanged as ``hpxrun -n N --mpi4py python
+The test modules ship in mpi4py's source distribution; the archive is fetched as a file
+from the package index pip is configured with (nothing is built), checked against its
+sha256, and unpacked into a cache directory the first time (``HPXPY_MPI4PY_TESTS``
+overrides it); never committed here. Each module runs unchanged as ``hpxrun -n N --mpi4py python
 test_x.py``; the table shows what unittest reported on locality 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import html
+import json
 import os
 import re
 import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -29,27 +35,94 @@ MODULES = [
 ]
 
 
+SDIST = f"mpi4py-{VERSION}.tar.gz"
+SDIST_SHA256 = "56860286dc45f20e8821e93cb06669e30462348bf866f685553fa4b712d58d02"
+FETCH_TIMEOUT = 120  # seconds, per index
+
+
+def _index_urls() -> List[str]:
+    """The package indexes pip uses here: its configuration and PIP_*INDEX_URL, else its
+    default index."""
+    urls: List[str] = []
+    for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        urls += os.environ.get(var, "").split()
+    try:
+        listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"],
+                                capture_output=True, text=True, timeout=60).stdout
+    except (subprocess.SubprocessError, OSError):
+        listed = ""
+    for line in listed.splitlines():
+        key, _, value = line.partition("=")
+        if key.endswith((".index-url", ".extra-index-url")):
+            urls += value.strip("'\"").split()
+    try:
+        from pip._internal.models.index import PyPI  # pip's default index, by pip's name
+        urls.append(PyPI.simple_url)
+    except ImportError:
+        pass
+    return list(dict.fromkeys(urls))
+
+
+def _sdist_links(index: str) -> List[str]:
+    """Links to mpi4py's source archive on one simple index (PEP 691 JSON or PEP 503)."""
+    page = index.rstrip("/") + "/mpi4py/"
+    request = urllib.request.Request(page, headers={
+        "Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
+    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+        body = response.read().decode("utf-8", "replace")
+        kind = response.headers.get("Content-Type", "")
+    if "json" in kind:
+        files = json.loads(body).get("files", [])
+        return [urllib.parse.urljoin(page, f["url"]) for f in files
+                if f.get("filename") == SDIST]
+    return [urllib.parse.urljoin(page, html.unescape(href))
+            for href in re.findall(r'href="([^"]+)"', body)
+            if urllib.parse.urlsplit(html.unescape(href)).path.endswith("/" + SDIST)]
+
+
+def _download_sdist(target: Path) -> None:
+    """Fetch the source archive as a file (nothing is built) and check its hash."""
+    problems = []
+    for index in _index_urls():
+        try:
+            for link in _sdist_links(index):
+                with urllib.request.urlopen(link, timeout=FETCH_TIMEOUT) as response:
+                    data = response.read()
+                if hashlib.sha256(data).hexdigest() != SDIST_SHA256:
+                    problems.append(f"{link}: sha256 mismatch")
+                    continue
+                target.write_bytes(data)
+                return
+            problems.append(f"{index}: no {SDIST}")
+        except (OSError, ValueError) as exc:  # URLError is an OSError
+            problems.append(f"{index}: {exc}")
+    raise OSError(f"could not fetch {SDIST}: " + "; ".join(problems))
+
+
 def fetch_mpi4py_tests() -> Path:
-    """The directory holding mpi4py's test modules, fetched on first use."""
+    """The directory holding mpi4py's test modules, fetched on first use and cached
+    (``HPXPY_MPI4PY_TESTS`` names the cache folder)."""
     root = Path(os.environ.get("HPXPY_MPI4PY_TESTS",
                                Path.home() / ".cache" / "hpxpy" / f"mpi4py-{VERSION}"))
     tests = root / "test"
     if (tests / "mpiunittest.py").exists():
         return tests
     root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", f"mpi4py=={VERSION}",
-                        "--no-binary", ":all:", "--no-deps", "--quiet", "-d", tmp],
-                       check=True, timeout=300)
-        sdist = next(Path(tmp).glob("mpi4py-*.tar.gz"))
+    with tempfile.TemporaryDirectory(dir=root) as tmp:
+        sdist = Path(tmp) / SDIST
+        _download_sdist(sdist)
         prefix = f"mpi4py-{VERSION}/test/"
+        unpacked = Path(tmp) / "test"
         with tarfile.open(sdist) as tar:
             members = [m for m in tar.getmembers()
                        if m.name.startswith(prefix) and m.isfile() and "/" not in
                        m.name[len(prefix):]]
             for m in members:
                 m.name = m.name[len(prefix):]
-                tar.extract(m, tests)
+                tar.extract(m, unpacked)
+        if not (unpacked / "mpiunittest.py").exists():
+            raise OSError(f"{SDIST} holds no test/mpiunittest.py")
+        unpacked.replace(tests)  # whole or not at all: a cut-off fetch leaves no cache
     return tests
 
 
