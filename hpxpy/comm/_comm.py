@@ -1216,11 +1216,12 @@ class Comm:
             send = recv.copy()
             block = send.size // size
         else:
-            send, _ = message_array(sendbuf)
+            # As mpi4py: the send spec is `size` blocks; an explicit count is per block.
+            send, counts, _, sdt = vector_array(sendbuf, size, equal=True)
             block = recv.size
-            if send.size != block * size:
-                raise ValueError(f"mismatch in send count {send.size} and receive count "
-                                 f"{block * size}")
+            if counts[0] * sdt.base_count != block:
+                raise ValueError(f"mismatch in send count {counts[0]} and receive count "
+                                 f"{block // max(rdt.base_count, 1)}")
         op.check_datatype(rdt)
         out = self._reduce_arrays(self._next(), send, op, rdt, None)
         recv[:block] = out[self._rank * block:(self._rank + 1) * block]

@@ -122,12 +122,16 @@ class Op:
 
     def check_datatype(self, dt: Any) -> None:
         """Raise ``MPI.Exception(ERR_OP)`` where MPI rejects this predefined op on buffers of
-        ``dt`` (e.g. BAND on DOUBLE, MAXLOC on INT, REPLACE in a collective); user ops take
+        ``dt`` (e.g. BAND on DOUBLE, MAXLOC on INT, REPLACE in a collective, any predefined
+        op on a derived type, even a Dup: MPICH and Open MPI both refuse it); user ops take
         any type."""
         if self._user is not None:
             return
         if self._freed:
             raise MPIException(C.ERR_OP, "the op is MPI.OP_NULL")
+        if not dt.is_predefined:
+            raise MPIException(C.ERR_OP, f"MPI.{self._name} is defined on predefined "
+                                         f"datatypes only, not on a derived one")
         if self._name not in _OPS_BY_CATEGORY[_category(dt)]:
             raise MPIException(C.ERR_OP, f"MPI.{self._name} cannot reduce "
                                          f"{dt.Get_name() or 'this datatype'}")
