@@ -18,6 +18,7 @@ from typing import Tuple
 
 from .. import _runtime
 from . import _constants, _datatypes, _ops
+from ._buffers import get_address, rma_check
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
     COMM_SELF,
@@ -66,8 +67,8 @@ from ._request import (
     Message,
     Prequest,
     Request,
-    Status,
 )
+from ._status import Status
 
 globals().update(_datatypes.PREDEFINED)
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
@@ -123,21 +124,15 @@ class Win:
         self._unsupported()
 
     def Put(self, origin: object, target_rank: int, target: object = None) -> None:
-        from ._buffers import rma_check
-
         rma_check(origin, target, writable=False)
         self._unsupported()
 
     def Get(self, origin: object, target_rank: int, target: object = None) -> None:
-        from ._buffers import rma_check
-
         rma_check(origin, target, writable=True)
         self._unsupported()
 
     def Accumulate(self, origin: object, target_rank: int, target: object = None,
                    op: object = None) -> None:
-        from ._buffers import rma_check
-
         rma_check(origin, target, writable=False)
         self._unsupported()
 
@@ -225,8 +220,6 @@ def Is_thread_main() -> bool:
 
 def Get_address(location: object) -> int:
     """The address of a buffer's memory (for absolute displacements with MPI.BOTTOM)."""
-    from ._buffers import get_address
-
     return get_address(location)
 
 

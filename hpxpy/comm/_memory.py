@@ -2,7 +2,11 @@
 buffered-send buffer calls (Attach_buffer / Detach_buffer).
 
 Sends here are always buffered by the runtime, so an attached buffer only has to be kept
-and handed back; it is never written to."""
+and handed back; it is never written to.
+
+Layer 2 of hpxpy.comm: imports ``_interop`` (memory of DLPack producers) and ``_request``
+(the completed request ``Iflush_buffer`` returns), nothing above them.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import numpy as np
 
 from .. import _core
 from . import _constants as C
+from ._interop import to_numpy
+from ._request import Request
 
 
 class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
@@ -33,8 +39,6 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
         try:
             view = memoryview(obj)
         except TypeError:  # DLPack / CUDA array interface producers
-            from ._buffers import to_numpy
-
             view = memoryview(np.ascontiguousarray(to_numpy(obj)).reshape(-1))
             # Device memory (a GPU's, by the producer's word) is addressable, not readable.
             if hasattr(obj, "__dlpack_device__"):
@@ -182,7 +186,5 @@ def Flush_buffer() -> None:
     """Buffered sends are already delivered to the runtime: nothing to wait for."""
 
 
-def Iflush_buffer() -> Any:
-    from ._request import Request
-
+def Iflush_buffer() -> Request:
     return Request(finish=lambda st: None)

@@ -7,6 +7,7 @@ from typing import Any, Callable, List, Optional
 import numpy as np
 
 from . import _constants as C
+from ._buffers import message_array
 from ._errors import Exception as MPIException
 
 
@@ -213,8 +214,6 @@ class Op:
 
     def Reduce_local(self, inbuf: Any, inoutbuf: Any) -> None:
         """inoutbuf = inbuf op inoutbuf, locally."""
-        from ._buffers import message_array  # a cycle: buffers need datatypes, ops need both
-
         a, dt = message_array(inbuf)
         b, bdt = message_array(inoutbuf, writable=True)
         if dt is not bdt:
