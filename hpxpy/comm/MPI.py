@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 import time
-from typing import Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 from .. import _runtime
 from . import _constants, _datatypes, _ops
@@ -69,6 +69,7 @@ from ._request import (
     Request,
 )
 from ._status import Status
+from ._typing import Bottom, Buffer, BufSpec, TargetSpec
 
 globals().update(_datatypes.PREDEFINED)
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
@@ -123,15 +124,17 @@ class Win:
     def Fence(self, assertion: int = 0) -> None:
         self._unsupported()
 
-    def Put(self, origin: object, target_rank: int, target: object = None) -> None:
+    def Put(self, origin: BufSpec, target_rank: int,
+            target: Optional[TargetSpec] = None) -> None:
         rma_check(origin, target, writable=False)
         self._unsupported()
 
-    def Get(self, origin: object, target_rank: int, target: object = None) -> None:
+    def Get(self, origin: BufSpec, target_rank: int,
+            target: Optional[TargetSpec] = None) -> None:
         rma_check(origin, target, writable=True)
         self._unsupported()
 
-    def Accumulate(self, origin: object, target_rank: int, target: object = None,
+    def Accumulate(self, origin: BufSpec, target_rank: int, target: Optional[TargetSpec] = None,
                    op: object = None) -> None:
         rma_check(origin, target, writable=False)
         self._unsupported()
@@ -218,7 +221,7 @@ def Is_thread_main() -> bool:
     return threading.current_thread() is _main_thread
 
 
-def Get_address(location: object) -> int:
+def Get_address(location: Union[Buffer, Bottom]) -> int:
     """The address of a buffer's memory (for absolute displacements with MPI.BOTTOM)."""
     return get_address(location)
 
@@ -235,11 +238,9 @@ def Pcontrol(level: int) -> None:
     """Profiling control: accepted and ignored."""
 
 
-def Compute_dims(nnodes: int, dims: object) -> list:
+def Compute_dims(nnodes: int, dims: Union[int, Sequence[int]]) -> List[int]:
     """Balanced factorisation of ``nnodes`` into ``dims`` dimensions (or the given list)."""
-    if isinstance(dims, int):
-        dims = [0] * dims
-    dims = list(dims)  # type: ignore[arg-type]
+    dims = [0] * dims if isinstance(dims, int) else list(dims)
     fixed = 1
     for d in dims:
         if d > 0:

@@ -117,7 +117,11 @@ def gather(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any, root: 
     """Gather (``equal`` blocks) or Gatherv to the root's buffer, in rank order."""
     root = comm._check_root(root)
     size = len(comm._check())
-    rflat = counts = displs = commit = rdt = None
+    rflat: Any = None  # the receive side exists on the root only
+    counts: Any = None
+    displs: Any = None
+    rdt: Any = None
+    commit: Optional[Callable[[], None]] = None
     if comm._rank == root:
         rflat, counts, displs, rdt, commit = receive_vector(recvbuf, size, equal)
 
@@ -323,7 +327,7 @@ def reduce_scatter(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any
                                0, step=3)
     elif recvcounts is None:
         recvcounts = [send.size // size] * size
-    counts = [int(c) for c in recvcounts]  # type: ignore[union-attr]
+    counts = [int(c) for c in recvcounts]
     out = _reduce_arrays(comm, seq, send, op, rdt, None)
     start = sum(counts[:rank])
     recv[: counts[rank]] = out[start:start + counts[rank]]  # type: ignore[index]

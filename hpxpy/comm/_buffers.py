@@ -4,6 +4,9 @@
 and, for the v-variants, ``[buf, counts, datatype]`` / ``[buf, (counts, displs), datatype]``;
 ``buf`` is anything exposing memory: the buffer protocol (numpy, bytearray, array.array,
 memoryview), DLPack, or ``__cuda_array_interface__`` on host memory.
+
+Layer 3 of hpxpy.comm: imports ``_interop`` (objects to numpy), ``_memory`` (MPI.buffer),
+``_datatypes`` and ``_constants``.
 """
 
 from __future__ import annotations

@@ -3,24 +3,31 @@
 The methods here are the public surface, a few lines each: they check what is theirs to
 check and call the operation modules underneath, which take the communicator (its base
 class ``_Handle``) as their first argument. hpxpy.comm's modules, bottom to top (a module
-imports only from lower layers; nothing imports ``_comm`` but ``MPI`` and ``_channel``):
+imports only from its own layer or lower ones, without cycles; nothing imports ``_comm``
+but ``MPI`` and ``_channel``; tests/test_comm_layout.py checks this table):
 
     8  MPI            the namespace: names of every layer below, the runtime's start
-    7  _comm          Comm, Intracomm, Intercomm, COMM_NULL/WORLD/SELF   _channel (seam)
+       _channel       channel(comm): a private duplicate for libraries (hpxpy.distributed)
+    7  _comm          Comm, Intracomm, Intercomm, COMM_NULL/WORLD/SELF
     6  _nbcoll        non-blocking collectives: seq taken at the call, run on the async thread
     5  _bufcoll       buffer collectives: each operation's message parsing and checks
+       _create        Dup/Split/Create/Create_group: members and agreed contexts
     4  _p2p           point to point: wire header, send, receive, probe
        _objcoll       object collectives, pairwise exchange, per-operation locks
     3  _handle        a communicator's fields, argument checks, sequence numbers
-       _group         Group            _contexts   the context-number table
+       _group         Group            _contexts   the table that allocates contexts
        _failures      a collective's failure; truncation ("does it fit")
        _ops           Op (Reduce_local parses its buffers through _buffers)
        _buffers       message specs -> flat numpy views (mpi4py's parsing rules)
-    2  _memory        MPI.buffer, Alloc_mem, the buffered-send buffer
-       _request       Status, Request (a state machine and an hpxpy Future), Message
-    1  _interop       memory of objects: buffer protocol, DLPack, CUDA array interface
+    2  _request       Request (a state machine and an hpxpy Future), Prequest, Message
+       _memory        MPI.buffer, Alloc_mem, the buffered-send buffer
+    1  _status        Status
+       _interop       memory of objects: buffer protocol, DLPack, CUDA array interface
        _typing        Buffer, BufSpec, BufSpecB/V/W, TargetSpec ...
     0  _constants  _errors  _errhandler  _datatypes  _info  _pickle
+
+This module is over 600 lines because it is the whole public ``Comm`` surface, about a
+hundred mpi4py methods of a few lines each; the work is all in the modules underneath.
 
 Collectives run on the C++ core's algorithms (trees, recursive doubling) over the
 communicator's group; the operations that have no C++ algorithm of their own are composed
@@ -32,7 +39,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple, Union
 
 from .. import _runtime
 from . import _bufcoll, _contexts, _create, _nbcoll, _objcoll, _p2p
@@ -55,7 +62,7 @@ from ._memory import buffer
 from ._objcoll import _comm_lock, _comm_lock_table, locked  # noqa: F401 - MPI's helpers
 from ._request import Message, Prequest, Request
 from ._status import Status
-from ._typing import Buffer, BufSpec, BufSpecB, BufSpecV, BufSpecW
+from ._typing import Buffer, BufferAutomatic, BufSpec, BufSpecB, BufSpecV, BufSpecW
 
 _DONE = _p2p.no_result  # the finish of a request with nothing to hand back
 
@@ -108,12 +115,12 @@ class Comm(_Handle):
         raise ValueError(f"cannot serialize '{_api_name(self)}' instance")
 
     # -- buffered sends ----------------------------------------------------------------------
-    def Attach_buffer(self, buf: Optional[Buffer]) -> None:
+    def Attach_buffer(self, buf: Union[Buffer, BufferAutomatic, None]) -> None:
         """Attach a buffer for buffered sends on this communicator."""
         self._check()
         self._bsend_buffer = buf if buf is C.BUFFER_AUTOMATIC else buffer(buf)
 
-    def Detach_buffer(self) -> Optional[Buffer]:
+    def Detach_buffer(self) -> Union[Buffer, BufferAutomatic]:
         """Detach this communicator's buffered-send buffer and return it."""
         self._check()
         buf = self.__dict__.pop("_bsend_buffer", None)

@@ -16,6 +16,9 @@ class Group:
     """An ordered set of processes (world ranks)."""
 
     __slots__ = ("_ranks", "_freed", "_id", "_name")
+    _ranks: List[int]
+    _freed: bool
+    _id: Optional[object]  # the handle's identity: equal groups share it
 
     def __init__(self, group: Any = None) -> None:
         """``Group()`` is a null group, ``Group(group)`` a new reference to ``group``'s
@@ -88,13 +91,13 @@ class Group:
         return Group([w for i, w in enumerate(self._ranks) if i not in drop])
 
     def Range_incl(self, ranges: Sequence[Tuple[int, int, int]]) -> Group:
-        picked = []
+        picked: List[int] = []
         for first, last, stride in ranges:
             picked.extend(range(first, last + (1 if stride > 0 else -1), stride))
         return self.Incl(picked)
 
     def Range_excl(self, ranges: Sequence[Tuple[int, int, int]]) -> Group:
-        picked = []
+        picked: List[int] = []
         for first, last, stride in ranges:
             picked.extend(range(first, last + (1 if stride > 0 else -1), stride))
         return self.Excl(picked)

@@ -6,8 +6,8 @@ to the operation of ``_bufcoll`` / ``_objcoll``, which runs on the runtime's sin
 thread (``hpxpy._runtime.executor()``: operations run in the order they were started). The
 returned request completes when the operation has.
 
-Layer 6 of hpxpy.comm: imports ``_handle`` and ``_request``; the operations come in as
-arguments.
+Layer 6 of hpxpy.comm (above the operations it runs): imports ``_handle`` and
+``_request``; the operations come in as arguments.
 """
 
 from __future__ import annotations

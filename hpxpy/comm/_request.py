@@ -22,7 +22,7 @@ As an :class:`hpxpy.Future` (``get``, ``then``, ``await``), a request hands its 
 directly, a pending receive is watched by one shared thread (never a thread per request).
 
 Layer 2 of hpxpy.comm: imports ``hpxpy.futures``, ``hpxpy._runtime``, ``_status``,
-``_constants`` and ``_errors``.
+``_typing``, ``_constants`` and ``_errors``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ..futures import Future
 from . import _constants as C
 from ._errors import Exception as MPIException
 from ._status import Status, _empty, fill_status
+from ._typing import BufSpec
 
 
 class State(enum.Enum):
@@ -621,7 +622,7 @@ class Message:
         """Receive the matched object."""
         return self._take()(None, status)
 
-    def Recv(self, buf: Any, status: Optional[Status] = None) -> None:
+    def Recv(self, buf: BufSpec, status: Optional[Status] = None) -> None:
         """Receive the matched message into ``buf``."""
         self._take()(buf, status)
 
@@ -629,7 +630,7 @@ class Message:
         unpack = self._take()
         return Request(finish=lambda st: unpack(None, st))
 
-    def Irecv(self, buf: Any) -> Request:
+    def Irecv(self, buf: BufSpec) -> Request:
         unpack = self._take()
         return Request(finish=lambda st: unpack(buf, st))
 

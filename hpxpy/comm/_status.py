@@ -88,7 +88,7 @@ class Status:
 
     def tomemory(self) -> memoryview:
         """The status fields as a writable memory of C ints (shared with the status)."""
-        return memoryview(self._mem)
+        return self._mem.data
 
     def py2f(self) -> List[int]:
         """The status as a list of (Fortran) integers."""

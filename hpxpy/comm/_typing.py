@@ -52,6 +52,7 @@ else:
 Buffer = Union[SupportsBuffer, SupportsDLPack, SupportsCAI]
 Bottom = Union[_Sentinel, None]  # MPI.BOTTOM (absolute addresses)
 InPlace = Union[_Sentinel, None]  # MPI.IN_PLACE
+BufferAutomatic = _Sentinel  # MPI.BUFFER_AUTOMATIC
 Count = int
 Displ = int
 Aint = int
