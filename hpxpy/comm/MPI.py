@@ -57,17 +57,10 @@ from ._memory import (
     buffer,
     memory,
 )
+from ._message import MESSAGE_NO_PROC, MESSAGE_NULL, Message
 from ._ops import Op
 from ._pickle import Pickle
-from ._request import (
-    MESSAGE_NO_PROC,
-    MESSAGE_NULL,
-    REQUEST_NULL,
-    Grequest,
-    Message,
-    Prequest,
-    Request,
-)
+from ._request import REQUEST_NULL, Grequest, Prequest, Request
 from ._status import Status
 from ._typing import Bottom, Buffer, BufSpec, TargetSpec
 

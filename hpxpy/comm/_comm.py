@@ -19,7 +19,8 @@ but ``MPI`` and ``_channel``; tests/test_comm_layout.py checks this table):
        _failures      a collective's failure; truncation ("does it fit")
        _ops           Op (Reduce_local parses its buffers through _buffers)
        _buffers       message specs -> flat numpy views (mpi4py's parsing rules)
-    2  _request       Request (a state machine and an hpxpy Future), Prequest, Message
+       _message       Message (mprobe's matched message)
+    2  _request       Request (a state machine and an hpxpy Future), Prequest
        _memory        MPI.buffer, Alloc_mem, the buffered-send buffer
     1  _status        Status
        _interop       memory of objects: buffer protocol, DLPack, CUDA array interface
@@ -59,8 +60,9 @@ from ._group import GROUP_EMPTY, GROUP_NULL, Group, _api_name  # noqa: F401
 from ._handle import _Handle
 from ._info import Info
 from ._memory import buffer
+from ._message import Message
 from ._objcoll import _comm_lock, _comm_lock_table, locked  # noqa: F401 - MPI's helpers
-from ._request import Message, Prequest, Request
+from ._request import Prequest, Request
 from ._status import Status
 from ._typing import Buffer, BufferAutomatic, BufSpec, BufSpecB, BufSpecV, BufSpecW
 

@@ -24,7 +24,8 @@ from . import _pickle
 from ._buffers import message_array, message_region, receive_array
 from ._failures import truncation
 from ._handle import _Handle, core_tag
-from ._request import MESSAGE_NO_PROC, Message, Request
+from ._message import MESSAGE_NO_PROC, Message
+from ._request import Request
 from ._status import Status, fill_status
 
 HEADER = struct.Struct("<IIq")
