@@ -14,11 +14,13 @@ import socket
 import sys
 import threading
 import time
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Tuple
 
 from .. import _runtime
-from . import _constants, _datatypes, _ops
-from ._buffers import get_address, rma_check
+
+# Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
+from . import _buffers, _constants, _datatypes, _ops
+from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
     COMM_SELF,
@@ -62,7 +64,6 @@ from ._ops import Op
 from ._pickle import Pickle
 from ._request import REQUEST_NULL, Grequest, Prequest, Request
 from ._status import Status
-from ._typing import Bottom, Buffer, BufSpec, TargetSpec
 
 globals().update(_datatypes.PREDEFINED)
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
@@ -117,19 +118,20 @@ class Win:
     def Fence(self, assertion: int = 0) -> None:
         self._unsupported()
 
-    def Put(self, origin: BufSpec, target_rank: int,
-            target: Optional[TargetSpec] = None) -> None:
-        rma_check(origin, target, writable=False)
+    def Put(self, origin: _T.BufSpec, target_rank: int,
+            target: _T.TargetSpec | None = None) -> None:
+        _buffers.rma_check(origin, target, writable=False)
         self._unsupported()
 
-    def Get(self, origin: BufSpec, target_rank: int,
-            target: Optional[TargetSpec] = None) -> None:
-        rma_check(origin, target, writable=True)
+    def Get(self, origin: _T.BufSpec, target_rank: int,
+            target: _T.TargetSpec | None = None) -> None:
+        _buffers.rma_check(origin, target, writable=True)
         self._unsupported()
 
-    def Accumulate(self, origin: BufSpec, target_rank: int, target: Optional[TargetSpec] = None,
+    def Accumulate(self, origin: _T.BufSpec, target_rank: int,
+                   target: _T.TargetSpec | None = None,
                    op: object = None) -> None:
-        rma_check(origin, target, writable=False)
+        _buffers.rma_check(origin, target, writable=False)
         self._unsupported()
 
     Free = Lock = Unlock = Lock_all = Unlock_all = Flush = Sync = _unsupported
@@ -214,9 +216,9 @@ def Is_thread_main() -> bool:
     return threading.current_thread() is _main_thread
 
 
-def Get_address(location: Union[Buffer, Bottom]) -> int:
+def Get_address(location: _T.Buffer | _T.Bottom) -> int:
     """The address of a buffer's memory (for absolute displacements with MPI.BOTTOM)."""
-    return get_address(location)
+    return _buffers.get_address(location)
 
 
 def Aint_add(base: int, disp: int) -> int:
@@ -231,7 +233,7 @@ def Pcontrol(level: int) -> None:
     """Profiling control: accepted and ignored."""
 
 
-def Compute_dims(nnodes: int, dims: Union[int, Sequence[int]]) -> List[int]:
+def Compute_dims(nnodes: int, dims: int | _T.Sequence[int]) -> list[int]:
     """Balanced factorisation of ``nnodes`` into ``dims`` dimensions (or the given list)."""
     dims = [0] * dims if isinstance(dims, int) else list(dims)
     fixed = 1
