@@ -24,6 +24,7 @@ LARGE = 8 * 1024 * 1024 // 8  # 8 MiB of float64
 # name -> (timed iterations, warm-up iterations)
 PLAN = {
     "pingpong 8 B": (2000, 200),
+    "Barrier": (2000, 200),
     "allreduce float": (2000, 200),
     "Allreduce 8 B": (2000, 200),
     "Allreduce 8 MiB": (20, 2),
@@ -82,6 +83,7 @@ def main() -> None:
         assert got.nbytes == LARGE * 8
 
     ops = {
+        "Barrier": comm.Barrier,
         "allreduce float": (lambda: comm.allreduce(1.5)),
         "Allreduce 8 B": (lambda: comm.Allreduce(small, out_s, op=MPI.SUM)),
         "Allreduce 8 MiB": (lambda: comm.Allreduce(large, out_l, op=MPI.SUM)),

@@ -1,7 +1,7 @@
 """hpxpy.comm (the mpi4py API on hpxpy) against mpi4py (MPICH), one program on both.
 
-    python benchmarks/comm.py                # pingpong, allreduce, Allreduce, Bcast, bcast
-                                             # at 2 and 4 ranks, with ratios
+    python benchmarks/comm.py                # pingpong, Barrier, allreduce, Allreduce,
+                                             # Bcast, bcast at 2 and 4 ranks, with ratios
     python benchmarks/comm.py --only-mpi     # the mpi4py + MPICH side alone
     python benchmarks/comm.py -n 2 --scale 0.1   # quick look: 2 ranks, a tenth of the loops
 

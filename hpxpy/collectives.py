@@ -12,7 +12,7 @@ shape differing from the others') raises on every locality taking part, not just
 from __future__ import annotations
 
 import enum
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -46,7 +46,7 @@ class ReduceOp(enum.IntEnum):
     max = 3
 
 
-_DTYPE_CODES = {
+_DTYPE_CODES: Dict[np.dtype, int] = {
     np.dtype(np.float64): 0,
     np.dtype(np.float32): 1,
     np.dtype(np.int64): 2,

@@ -30,7 +30,6 @@ communicator, so their messages never meet the program's own messages on it.
 from __future__ import annotations
 
 import enum
-import itertools
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -167,20 +166,17 @@ class _Context:
     """
 
     def __init__(self, comm: Any) -> None:
+        from .comm import channel  # here, not at import: importing hpxpy.comm starts the runtime
+
         self.comm = comm
-        dup = comm.Dup()  # collective over comm: agrees on fresh message contexts
-        self.dup = dup
-        self.group: _core.Group = dup._group
-        self.p2p_context: int = dup._context
-        self.members: List[int] = list(dup._members)  # world locality of each rank
+        self.channel = channel(comm)  # collective over comm: a duplicate's fresh contexts
+        self.group: _core.Group = self.channel.group
+        self.p2p_context: int = self.channel.context
+        self.members: List[int] = list(self.channel.members)  # world locality of each rank
         self.rank: int = comm.Get_rank()
         self.size: int = comm.Get_size()
         self.core = _runtime.core()
-        self._tags = itertools.count()
-
-    def tag(self) -> int:
-        """The next operation's tag: equal on every member by program order."""
-        return next(self._tags) & 0x7FFFFFFF
+        self.tag = self.channel.next_tag  # the next operation's tag, equal on every member
 
     # Core collectives over the group; `failure` is a local argument error, raised by
     # every member (see hpxpy.collectives).

@@ -17,7 +17,10 @@ import time
 from typing import Tuple
 
 from .. import _runtime
-from . import _constants, _datatypes, _ops
+
+# Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
+from . import _buffers, _constants, _datatypes, _ops
+from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
     COMM_SELF,
@@ -56,18 +59,11 @@ from ._memory import (
     buffer,
     memory,
 )
+from ._message import MESSAGE_NO_PROC, MESSAGE_NULL, Message
 from ._ops import Op
 from ._pickle import Pickle
-from ._request import (
-    MESSAGE_NO_PROC,
-    MESSAGE_NULL,
-    REQUEST_NULL,
-    Grequest,
-    Message,
-    Prequest,
-    Request,
-    Status,
-)
+from ._request import REQUEST_NULL, Grequest, Prequest, Request
+from ._status import Status
 
 globals().update(_datatypes.PREDEFINED)
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
@@ -122,23 +118,20 @@ class Win:
     def Fence(self, assertion: int = 0) -> None:
         self._unsupported()
 
-    def Put(self, origin: object, target_rank: int, target: object = None) -> None:
-        from ._buffers import rma_check
-
-        rma_check(origin, target, writable=False)
+    def Put(self, origin: _T.BufSpec, target_rank: int,
+            target: _T.TargetSpec | None = None) -> None:
+        _buffers.rma_check(origin, target, writable=False)
         self._unsupported()
 
-    def Get(self, origin: object, target_rank: int, target: object = None) -> None:
-        from ._buffers import rma_check
-
-        rma_check(origin, target, writable=True)
+    def Get(self, origin: _T.BufSpec, target_rank: int,
+            target: _T.TargetSpec | None = None) -> None:
+        _buffers.rma_check(origin, target, writable=True)
         self._unsupported()
 
-    def Accumulate(self, origin: object, target_rank: int, target: object = None,
+    def Accumulate(self, origin: _T.BufSpec, target_rank: int,
+                   target: _T.TargetSpec | None = None,
                    op: object = None) -> None:
-        from ._buffers import rma_check
-
-        rma_check(origin, target, writable=False)
+        _buffers.rma_check(origin, target, writable=False)
         self._unsupported()
 
     Free = Lock = Unlock = Lock_all = Unlock_all = Flush = Sync = _unsupported
@@ -223,11 +216,9 @@ def Is_thread_main() -> bool:
     return threading.current_thread() is _main_thread
 
 
-def Get_address(location: object) -> int:
+def Get_address(location: _T.Buffer | _T.Bottom) -> int:
     """The address of a buffer's memory (for absolute displacements with MPI.BOTTOM)."""
-    from ._buffers import get_address
-
-    return get_address(location)
+    return _buffers.get_address(location)
 
 
 def Aint_add(base: int, disp: int) -> int:
@@ -242,11 +233,9 @@ def Pcontrol(level: int) -> None:
     """Profiling control: accepted and ignored."""
 
 
-def Compute_dims(nnodes: int, dims: object) -> list:
+def Compute_dims(nnodes: int, dims: int | _T.Sequence[int]) -> list[int]:
     """Balanced factorisation of ``nnodes`` into ``dims`` dimensions (or the given list)."""
-    if isinstance(dims, int):
-        dims = [0] * dims
-    dims = list(dims)  # type: ignore[arg-type]
+    dims = [0] * dims if isinstance(dims, int) else list(dims)
     fixed = 1
     for d in dims:
         if d > 0:

@@ -85,8 +85,9 @@ class Datatype:
     def Get_size(self) -> int:
         """Bytes of data in one element (padding excluded: DOUBLE_INT is 12)."""
         self._check()
-        base = self._base
-        item = sum(base.fields[f][0].itemsize for f in base.names) if base.names \
+        base = self.numpy_dtype
+        names, fields = base.names, base.fields
+        item = sum(fields[f][0].itemsize for f in names) if names and fields \
             else base.itemsize
         return item * len(self._offsets)
 
@@ -94,7 +95,7 @@ class Datatype:
     def wire_size(self) -> int:
         """Bytes one element occupies in a message, padding included (hpxpy extension)."""
         self._check()
-        return self._base.itemsize * len(self._offsets)
+        return self.numpy_dtype.itemsize * len(self._offsets)
 
     def Get_extent(self) -> tuple:
         """(lower bound, extent) in bytes."""
@@ -107,7 +108,7 @@ class Datatype:
         if not len(self._offsets):
             return (0, 0)
         lo = int(self._offsets.min())
-        return (lo, int(self._offsets.max()) + self._base.itemsize - lo)
+        return (lo, int(self._offsets.max()) + self.numpy_dtype.itemsize - lo)
 
     def Get_name(self) -> str:
         return self._name
@@ -127,14 +128,14 @@ class Datatype:
     @property
     def typechar(self) -> str:
         self._check()
-        return self._base.char if self._predefined else "V"
+        return self.numpy_dtype.char if self._predefined else "V"
 
     @property
     def typestr(self) -> str:
         self._check()
-        if not self._predefined or self._base.kind == "V":
+        if not self._predefined or self.numpy_dtype.kind == "V":
             return f"V{self.Get_size()}"
-        return self._base.str[1:]
+        return self.numpy_dtype.str[1:]
 
     def tocode(self) -> str:
         """The type code of a predefined type, as mpi4py gives it (``'i'``, ``'i8'``,
@@ -273,7 +274,7 @@ class Datatype:
             offsets = np.concatenate([p._offsets for p in parts])
         else:  # mixed base types: map byte by byte
             base = np.dtype("u1")
-            offsets = np.concatenate([(p._offsets[:, None] + np.arange(p._base.itemsize))
+            offsets = np.concatenate([(p._offsets[:, None] + np.arange(p.numpy_dtype.itemsize))
                                       .reshape(-1) for p in parts])
         lb = min(p._lb for p in parts)
         ub = max(p._ub for p in parts)

@@ -2,7 +2,11 @@
 buffered-send buffer calls (Attach_buffer / Detach_buffer).
 
 Sends here are always buffered by the runtime, so an attached buffer only has to be kept
-and handed back; it is never written to."""
+and handed back; it is never written to.
+
+Layer 2 of hpxpy.comm: imports ``_interop`` (memory of DLPack producers), ``_request``
+(the completed request ``Iflush_buffer`` returns) and ``_typing``, nothing above them.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ import numpy as np
 
 from .. import _core
 from . import _constants as C
+from ._interop import to_numpy
+from ._request import Request
+from ._typing import Buffer, BufferAutomatic
 
 
 class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
@@ -20,6 +27,9 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
     ``np.frombuffer(MPI.Alloc_mem(n))`` works)."""
 
     __slots__ = ("_view", "_obj", "_device", "_released")
+    _view: memoryview
+    _obj: Any
+    _device: bool
 
     def __init__(self, obj: Any = None) -> None:
         super().__init__()
@@ -33,9 +43,7 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
         try:
             view = memoryview(obj)
         except TypeError:  # DLPack / CUDA array interface producers
-            from ._buffers import to_numpy
-
-            view = memoryview(np.ascontiguousarray(to_numpy(obj)).reshape(-1))
+            view = np.ascontiguousarray(to_numpy(obj)).reshape(-1).data
             # Device memory (a GPU's, by the producer's word) is addressable, not readable.
             if hasattr(obj, "__dlpack_device__"):
                 self._device = int(obj.__dlpack_device__()[0]) not in (1, 3, 13)
@@ -125,7 +133,7 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
 
     def __setitem__(self, item: Union[int, slice], value: Any) -> None:
         if isinstance(item, slice) and not isinstance(value, (bytes, bytearray, memoryview)):
-            value = memoryview(np.asarray(value, dtype=np.uint8)).cast("B")
+            value = np.asarray(value, dtype=np.uint8).data.cast("B")
         self._host()[item] = value
 
     def tobytes(self, order: Optional[str] = None) -> bytes:
@@ -135,7 +143,7 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
         return buffer.frombuffer(self._view, readonly=True)
 
     def cast(self, format: str, shape: Any = None) -> memoryview:  # noqa: A002
-        view = self._host()
+        view: Any = self._host()  # any struct format (typeshed lists a few literals)
         return view.cast(format) if shape is None else view.cast(format, shape)
 
     def release(self) -> None:
@@ -149,7 +157,7 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
 
 memory = buffer
 
-_attached: Optional[buffer] = None
+_attached: Union[buffer, C._Sentinel, None] = None
 
 
 def Alloc_mem(size: int, info: Any = None) -> buffer:
@@ -163,13 +171,13 @@ def Free_mem(mem: buffer) -> None:
         mem.release()
 
 
-def Attach_buffer(buf: Any) -> None:
+def Attach_buffer(buf: Union[Buffer, BufferAutomatic, None]) -> None:
     """Attach a user buffer for buffered sends (``BUFFER_AUTOMATIC`` is accepted)."""
     global _attached
     _attached = buf if buf is C.BUFFER_AUTOMATIC else buffer(buf)
 
 
-def Detach_buffer() -> Any:
+def Detach_buffer() -> Union[Buffer, BufferAutomatic]:
     """Detach the buffered-send buffer and return it."""
     global _attached
     buf, _attached = _attached, None
@@ -182,7 +190,5 @@ def Flush_buffer() -> None:
     """Buffered sends are already delivered to the runtime: nothing to wait for."""
 
 
-def Iflush_buffer() -> Any:
-    from ._request import Request
-
+def Iflush_buffer() -> Request:
     return Request(finish=lambda st: None)

@@ -1,4 +1,8 @@
-"""Reduction operations: predefined MPI ops and ``Op.Create``, for objects and buffers."""
+"""Reduction operations: predefined MPI ops and ``Op.Create``, for objects and buffers.
+
+Layer 3 of hpxpy.comm: imports ``_buffers`` (``Reduce_local`` parses its messages),
+``_typing``, ``_constants`` and ``_errors``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from typing import Any, Callable, List, Optional
 import numpy as np
 
 from . import _constants as C
+from ._buffers import message_array
 from ._errors import Exception as MPIException
+from ._typing import BufSpec
 
 
 def _minloc(x: Any, y: Any) -> Any:
@@ -142,7 +148,9 @@ class Op:
             raise ValueError("cannot call user-defined operation")
         if self._user is not None:
             return self._user(x, y, None)
-        return self._obj(x, y)
+        obj = self._obj
+        assert obj is not None  # only a freed op has none, and it raised above
+        return obj(x, y)
 
     def _release(self) -> None:
         if 0 <= self._slot < _MAX_USER_OPS and _user_slots[self._slot] is not None:
@@ -215,10 +223,8 @@ class Op:
     py2f = toint
     f2py = fromint
 
-    def Reduce_local(self, inbuf: Any, inoutbuf: Any) -> None:
+    def Reduce_local(self, inbuf: BufSpec, inoutbuf: BufSpec) -> None:
         """inoutbuf = inbuf op inoutbuf, locally."""
-        from ._buffers import message_array  # a cycle: buffers need datatypes, ops need both
-
         a, dt = message_array(inbuf)
         b, bdt = message_array(inoutbuf, writable=True)
         if dt is not bdt:

@@ -1,183 +1,58 @@
-"""Status, Request (also an hpx Future) and Message (matched probe)."""
+"""Request (an explicit state machine, and an hpxpy Future) and Prequest.
+
+A request is in one of four states (``State``):
+
+    ACTIVE    started; the operation may still be running
+    COMPLETE  finished; its result and status are computed but not handed out yet
+              (``Get_status`` leaves it there; a cancelled receive lands here too)
+    INACTIVE  a persistent request between runs (``Start`` makes it ACTIVE again)
+    NULL      nothing to wait for: ``REQUEST_NULL``, a freed request, or one whose result
+              was handed out by Wait/Test (it then compares equal to ``REQUEST_NULL``)
+
+    Request:   ACTIVE --finished--> COMPLETE --Wait/Test--> NULL;  Free: any -> NULL
+    Prequest:  INACTIVE --Start--> ACTIVE --> COMPLETE --Wait/Test--> INACTIVE;
+               Free: any -> NULL
+
+What runs underneath is one of: a receive on the matching engine (``core_request``), a
+background operation (``future``: a non-blocking collective on the async thread), or
+nothing (complete at once); ``finish`` turns the finished operation into the result.
+
+As an :class:`hpxpy.Future` (``get``, ``then``, ``await``), a request hands its result to a
+``concurrent.futures.Future`` when it finishes: a background operation's completion does it
+directly, a pending receive is watched by one shared thread (never a thread per request).
+
+Layer 2 of hpxpy.comm: imports ``hpxpy.futures``, ``hpxpy._runtime``, ``_status``,
+``_constants`` and ``_errors``.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
+import enum
 import itertools
 import threading
 import weakref
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from .. import _runtime
 from ..futures import Future
 from . import _constants as C
-from . import _datatypes as D
 from ._errors import Exception as MPIException
+from ._status import Status, _empty
 
 
-def _field(index: int, doc: str) -> property:
-    """An int field of MPI_Status's memory, readable and writable."""
+class State(enum.Enum):
+    """Where a request is in its life (see the module docstring)."""
 
-    def get(self: Status) -> int:
-        return int(self._mem[index])
-
-    def put(self: Status, value: int) -> None:
-        self._mem[index] = value
-
-    return property(get, put, doc=doc)
+    NULL = 0
+    INACTIVE = 1
+    ACTIVE = 2
+    COMPLETE = 3
 
 
-class Status:
-    """The envelope of a received message: source, tag, error and size.
+NULL, INACTIVE, ACTIVE, COMPLETE = State.NULL, State.INACTIVE, State.ACTIVE, State.COMPLETE
 
-    The fields live in five C ints laid out as MPICH's ``MPI_Status`` (count low word,
-    count high bits + cancelled flag, source, tag, error); ``tomemory()`` exposes them."""
-
-    __slots__ = ("_mem",)
-
-    def __init__(self, status: Optional[Status] = None) -> None:
-        if status is not None and not isinstance(status, Status):
-            raise TypeError(f"Argument 'status' has incorrect type (expected "
-                            f"{__name__.rsplit('.', 1)[0]}.MPI.Status, got "
-                            f"{type(status).__name__})")
-        self._mem = np.zeros(5, dtype=np.intc)
-        if status is not None:
-            self._mem[:] = status._mem
-        else:
-            self._mem[2], self._mem[3], self._mem[4] = C.ANY_SOURCE, C.ANY_TAG, C.SUCCESS
-
-    # -- raw fields -------------------------------------------------------------------------
-    source = _field(2, "The message's source rank.")
-    tag = _field(3, "The message's tag.")
-    error = _field(4, "The error class of the operation.")
-
-    @property
-    def _count(self) -> int:  # bytes
-        lo = int(self._mem[0]) & 0xFFFFFFFF
-        hi = (int(self._mem[1]) & 0xFFFFFFFF) >> 1
-        return (hi << 32) | lo
-
-    @_count.setter
-    def _count(self, nbytes: int) -> None:
-        nbytes = int(nbytes)
-        lo = nbytes & 0xFFFFFFFF
-        flag = int(self._mem[1]) & 1
-        hi = ((nbytes >> 32) << 1) | flag
-        self._mem[0] = lo - (1 << 32) if lo >= 1 << 31 else lo
-        self._mem[1] = hi - (1 << 32) if hi >= 1 << 31 else hi
-
-    @property
-    def _cancelled(self) -> bool:
-        return bool(int(self._mem[1]) & 1)
-
-    @_cancelled.setter
-    def _cancelled(self, flag: bool) -> None:
-        self._mem[1] = (int(self._mem[1]) & ~1) | (1 if flag else 0)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Status):
-            return NotImplemented
-        return bool((self._mem == other._mem).all())
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<MPI.Status source={self.source} tag={self.tag} count={self._count}>"
-
-    def __reduce__(self) -> Any:
-        return (_rebuild_status, (self.source, self.tag, self.error, self._count,
-                                  self._cancelled))
-
-    def tomemory(self) -> memoryview:
-        """The status fields as a writable memory of C ints (shared with the status)."""
-        return memoryview(self._mem)
-
-    def py2f(self) -> List[int]:
-        """The status as a list of (Fortran) integers."""
-        return [int(v) for v in self._mem]
-
-    @classmethod
-    def f2py(cls, arg: Sequence[int]) -> Status:
-        """A status from a list of (Fortran) integers, as ``py2f`` gives."""
-        st = cls()
-        st._mem[:] = list(arg)
-        return st
-
-    def Get_source(self) -> int:
-        return self.source
-
-    def Set_source(self, source: int) -> None:
-        self.source = source
-
-    def Get_tag(self) -> int:
-        return self.tag
-
-    def Set_tag(self, tag: int) -> None:
-        self.tag = tag
-
-    def Get_error(self) -> int:
-        return self.error
-
-    def Set_error(self, error: int) -> None:
-        self.error = error
-
-    def Get_count(self, datatype: D.Datatype = D.PREDEFINED["BYTE"]) -> int:
-        """Elements of ``datatype`` received (``UNDEFINED`` if not a whole number)."""
-        size = datatype.wire_size
-        if size == 0:
-            return 0 if self._count == 0 else C.UNDEFINED
-        return self._count // size if self._count % size == 0 else C.UNDEFINED
-
-    def Get_elements(self, datatype: D.Datatype) -> int:
-        base = datatype.numpy_dtype.itemsize
-        return self._count // base if base and self._count % base == 0 else C.UNDEFINED
-
-    def Set_elements(self, datatype: D.Datatype, count: int) -> None:
-        self._count = count * datatype.numpy_dtype.itemsize
-
-    def Is_cancelled(self) -> bool:
-        return self._cancelled
-
-    def Set_cancelled(self, flag: bool) -> None:
-        self._cancelled = bool(flag)
-
-    @property
-    def count(self) -> int:
-        return self.Get_count()
-
-    @count.setter
-    def count(self, value: int) -> None:
-        self._count = value
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    @cancelled.setter
-    def cancelled(self, value: bool) -> None:
-        self._cancelled = bool(value)
-
-    def _fill(self, source: int, tag: int, nbytes: int) -> None:
-        self._mem[:] = 0
-        self.source, self.tag, self.error, self._count = source, tag, C.SUCCESS, nbytes
-
-
-def _rebuild_status(source: int, tag: int, error: int, count: int,
-                    cancelled: bool) -> Status:
-    st = Status()
-    st.source, st.tag, st.error, st._count, st._cancelled = source, tag, error, count, cancelled
-    return st
-
-
-def fill_status(status: Optional[Status], source: int, tag: int, nbytes: int) -> None:
-    if status is not None:
-        status._fill(source, tag, nbytes)
-
-
-def _empty(status: Optional[Status]) -> None:
-    fill_status(status, C.ANY_SOURCE, C.ANY_TAG, 0)
+Finish = Callable[[Optional[Status]], Any]
 
 
 class Request(Future):
@@ -185,11 +60,11 @@ class Request(Future):
     ``then()`` and ``await`` work on it. Completed requests compare equal to
     ``MPI.REQUEST_NULL`` (as in mpi4py)."""
 
-    __slots__ = ("_core", "_finish", "_result", "_status", "_complete", "_cancelled",
-                 "_future", "_lock", "_computed", "_cancellable", "_handle", "__weakref__")
+    __slots__ = ("_state", "_core", "_finish", "_future", "_result", "_status", "_lock",
+                 "_cancellable", "_handle", "_interop", "__weakref__")
 
     def __init__(self, request: Optional[Request] = None, *, core_request: Any = None,
-                 finish: Optional[Callable[[Optional[Status]], Any]] = None,
+                 finish: Optional[Finish] = None,
                  future: Optional[concurrent.futures.Future] = None,
                  complete: bool = False, result: Any = None,
                  cancellable: bool = False) -> None:
@@ -198,16 +73,16 @@ class Request(Future):
             return
         self._handle = next(_handle_counter)
         _handles[self._handle] = self
-        self._computed = complete  # result and status known
-        self._cancellable = cancellable  # a receive still unmatched can be withdrawn
         self._core = core_request  # hpxpy._core.RecvRequest, or None
-        self._finish = finish      # turns the matched message into the result
+        self._finish = finish      # turns the finished operation into the result
         self._future = future      # a background operation (non-blocking collectives)
-        self._complete = complete  # finished and consumed
+        self._cancellable = cancellable  # a receive still unmatched can be withdrawn
         self._result = result
         self._status: Optional[Status] = None
-        self._cancelled = False
         self._lock = threading.Lock()
+        self._interop: Optional[concurrent.futures.Future] = None
+        nothing = core_request is None and future is None and finish is None
+        self._state = NULL if complete or nothing else ACTIVE
 
     # -- identity (REQUEST_NULL semantics) ---------------------------------------------------
     def _copy(self, other: Request) -> None:
@@ -222,7 +97,7 @@ class Request(Future):
     @property
     def handle(self) -> int:
         """The request's handle (``fromhandle`` gives it back)."""
-        return 0 if self._is_null() else self._handle
+        return 0 if self._state is NULL else self._handle
 
     @classmethod
     def fromhandle(cls, handle: int) -> Request:
@@ -240,16 +115,12 @@ class Request(Future):
 
     f2py = fromint
 
-    def _is_null(self) -> bool:
-        return self._complete or (not self._computed and self._core is None
-                                  and self._future is None and self._finish is None)
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Request):
             return NotImplemented
         if self._handle == other._handle:  # references to one request
             return True
-        return self._is_null() and other._is_null()
+        return self._state is NULL and other._state is NULL
 
     def __ne__(self, other: object) -> bool:
         eq = self.__eq__(other)
@@ -259,15 +130,16 @@ class Request(Future):
         return id(self)
 
     def __bool__(self) -> bool:
-        return not self._is_null()
+        return self._state is not NULL
 
     def _is_active(self) -> bool:
-        """Counts in Waitany/Testany/Waitsome (persistent requests: only once started)."""
-        return not self._is_null()
+        """Counts in Waitany/Testany/Waitsome: started and not handed out yet."""
+        return self._state is ACTIVE or self._state is COMPLETE
 
     # -- completion --------------------------------------------------------------------------
     def _ready(self) -> bool:
-        if self._computed:
+        """True unless the operation is still running."""
+        if self._state is not ACTIVE:
             return True
         if self._future is not None:
             return self._future.done()
@@ -276,6 +148,7 @@ class Request(Future):
         return True
 
     def _block(self) -> None:
+        """Wait until the running operation has finished."""
         if self._future is not None:
             while True:  # slices keep Ctrl-C working
                 try:
@@ -286,27 +159,37 @@ class Request(Future):
         if self._core is not None:
             _runtime.core().wait(self._core)
 
+    def _compute(self) -> None:
+        """ACTIVE -> COMPLETE: the finished operation's result and status (under _lock).
+        An exception leaves the request ACTIVE."""
+        st = Status()
+        if self._future is not None:
+            result = self._future.result()
+            _empty(st)
+        elif self._finish is not None:
+            result = self._finish(st)
+        else:
+            result = self._result
+            _empty(st)
+        self._result, self._status, self._finish = result, st, None
+        self._state = COMPLETE
+
+    def _settle(self) -> State:
+        """The state a finished request goes to once its result is handed out."""
+        return NULL
+
     def _finalize(self, status: Optional[Status], consume: bool = True) -> Any:
         """Complete the finished operation once (result and status); ``consume`` also
-        deallocates the request (it becomes ``REQUEST_NULL``)."""
+        hands it out (the request becomes ``REQUEST_NULL``, a persistent one inactive)."""
         with self._lock:
-            if not self._computed and not self._complete:
-                st = Status()
-                if self._cancelled:
-                    st.Set_cancelled(True)
-                    result = None
-                elif self._future is not None:
-                    result = self._future.result()
-                    _empty(st)
-                elif self._finish is not None:
-                    result = self._finish(st)
-                else:
-                    result = self._result
-                    _empty(st)
-                self._result, self._status, self._computed = result, st, True
-                self._finish = None
-            if consume:
-                self._complete = True
+            state = self._state
+            if state is INACTIVE:  # a persistent request not started: an empty status
+                _empty(status)
+                return None
+            if state is ACTIVE:
+                self._compute()
+            if consume and self._state is COMPLETE:
+                self._state = self._settle()
         if status is not None and self._status is not None:
             st = self._status
             status.source, status.tag, status.error = st.source, st.tag, st.error
@@ -317,14 +200,14 @@ class Request(Future):
 
     def Wait(self, status: Optional[Status] = None) -> bool:
         """Wait for completion."""
-        if not self._complete and not self._computed:
+        if self._state is ACTIVE:
             self._block()
         self._finalize(status)
         return True
 
     def Test(self, status: Optional[Status] = None) -> bool:
         """True (and completes the request) if the operation has finished."""
-        if self._complete or self._ready():
+        if self._ready():
             self._finalize(status)
             return True
         return False
@@ -342,7 +225,7 @@ class Request(Future):
 
     def Get_status(self, status: Optional[Status] = None) -> bool:
         """Like Test, without deallocating the request."""
-        if self._complete or self._computed or self._ready():
+        if self._ready():
             self._finalize(status, consume=False)
             return True
         return False
@@ -352,12 +235,15 @@ class Request(Future):
 
     def Cancel(self) -> None:
         """Withdraw a pending receive that has not matched a message yet."""
-        if self._is_null():
+        if self._state is NULL:
             raise MPIException(C.ERR_REQUEST, "the request is MPI.REQUEST_NULL")
-        if self._cancellable and self._core is not None and not self._computed:
+        if self._cancellable and self._core is not None and self._state is ACTIVE:
             if _runtime.core().cancel(self._core):
-                self._cancelled = True
-                self._core = None
+                with self._lock:
+                    st = Status()
+                    st.Set_cancelled(True)
+                    self._core, self._finish = None, None
+                    self._result, self._status, self._state = None, st, COMPLETE
 
     def cancel(self) -> None:
         """Withdraw a pending receive that has not matched a message yet."""
@@ -365,27 +251,30 @@ class Request(Future):
 
     def Free(self) -> None:
         """Drop the request (the operation still completes)."""
-        if self._is_null():
+        if self._state is NULL:
             raise MPIException(C.ERR_REQUEST, "the request is MPI.REQUEST_NULL")
-        self._complete = True
-        self._computed = True
+        self._state = NULL
 
     def free(self) -> None:
-        if not self._is_null():
+        if self._state is not NULL:
             self.Free()
 
     # -- hpx Future interface -----------------------------------------------------------------
     @property
     def _cf(self) -> concurrent.futures.Future:  # type: ignore[override]
-        cf: concurrent.futures.Future = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                cf.set_result(self.wait())
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiter
-                cf.set_exception(exc)
-
-        threading.Thread(target=run, daemon=True, name="hpxpy-request").start()
+        """The result as a concurrent future, resolved once the operation has finished (by
+        then the request is waited for, as ``wait()`` does)."""
+        cf = self._interop
+        if cf is None:
+            with self._lock:
+                cf = self._interop
+                if cf is None:
+                    cf = self._interop = concurrent.futures.Future()
+                    fresh = True
+                else:
+                    fresh = False
+            if fresh:
+                _watch(self, cf)
         return cf
 
     def get(self, timeout: Optional[float] = None) -> Any:
@@ -394,7 +283,7 @@ class Request(Future):
         return super().get(timeout)
 
     def done(self) -> bool:
-        return self._complete or self._ready()
+        return self._ready()
 
     # -- many requests ----------------------------------------------------------------------
     @classmethod
@@ -414,7 +303,7 @@ class Request(Future):
     @classmethod
     def Testall(cls, requests: Sequence[Request],
                 statuses: Optional[List[Status]] = None) -> bool:
-        if not all(r._complete or r._ready() for r in requests):
+        if not all(r._ready() for r in requests):
             return False
         cls.Waitall(requests, statuses)
         return True
@@ -517,7 +406,7 @@ class Request(Future):
     def Get_status_all(cls, requests: Sequence[Request],
                        statuses: Optional[List[Status]] = None) -> bool:
         """True if every request has completed (without freeing them)."""
-        if not all(r._complete or r._ready() for r in requests):
+        if not all(r._ready() for r in requests):
             return False
         sts = _status_list(statuses, len(requests))
         for i, req in enumerate(requests):
@@ -577,12 +466,71 @@ def _status_list(statuses: Optional[Sequence[Status]], n: int) -> Optional[Seque
     return statuses
 
 
+def _resolve(req: Request, cf: concurrent.futures.Future) -> None:
+    """Hand the finished request's result (or exception) to ``cf``."""
+    try:
+        cf.set_result(req.wait())
+    except BaseException as exc:  # noqa: BLE001 - handed to the waiter
+        cf.set_exception(exc)
+
+
+class _Watcher:
+    """One thread that resolves the futures of pending receives as they finish (polling
+    the engine: it has no completion callbacks); started on first use."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: List[Tuple[Request, concurrent.futures.Future]] = []
+        self._thread: Optional[threading.Thread] = None
+
+    def add(self, req: Request, cf: concurrent.futures.Future) -> None:
+        with self._cond:
+            self._pending.append((req, cf))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="hpxpy-requests")
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait()
+                pending = list(self._pending)
+            if _runtime._state.core is None:  # the runtime is gone: nothing will finish
+                ready = []
+            else:
+                ready = [(r, cf) for r, cf in pending if r._ready()]
+            with self._cond:
+                for item in ready:
+                    self._pending.remove(item)
+                if not ready:
+                    self._cond.wait(0.002)
+            for req, cf in ready:
+                _resolve(req, cf)
+
+
+_watcher = _Watcher()
+
+
+def _watch(req: Request, cf: concurrent.futures.Future) -> None:
+    """Resolve ``cf`` when ``req`` has finished, without a thread of its own."""
+    background = req._future
+    if req._state is ACTIVE and background is not None:
+        background.add_done_callback(lambda _: _resolve(req, cf))
+    elif req._state is ACTIVE and req._core is not None:
+        _watcher.add(req, cf)
+    else:
+        _resolve(req, cf)
+
+
 class Prequest(Request):
     """A persistent request: set up once (``Send_init``, ``Recv_init``, ...), then run any
     number of times with ``Start``; completing it makes it inactive, not null, until
     ``Free``."""
 
-    __slots__ = ("_starter", "_active", "_freed")
+    __slots__ = ("_starter",)
 
     def __init__(self, request: Optional[Request] = None, *,
                  starter: Optional[Callable[[], Request]] = None) -> None:
@@ -591,27 +539,29 @@ class Prequest(Request):
             return
         super().__init__(complete=True)
         self._starter = starter
-        self._active = False
-        self._freed = starter is None
+        self._state = INACTIVE if starter is not None else NULL
 
-    def _is_null(self) -> bool:
-        return self._freed
+    def _settle(self) -> State:
+        return INACTIVE
 
-    def _is_active(self) -> bool:
-        return self._active and not self._freed
+    def _finalize(self, status: Optional[Status], consume: bool = True) -> Any:
+        if self._state is NULL:  # freed: an empty status, as when inactive
+            _empty(status)
+            return None
+        return super()._finalize(status, consume)
 
     def Start(self) -> None:
         """Start the operation once more."""
-        if self._freed:
+        if self._state is NULL:
             raise MPIException(C.ERR_REQUEST, "cannot start a freed persistent request")
-        if self._active:
+        if self._state is not INACTIVE:
             raise MPIException(C.ERR_REQUEST, "the persistent request is already active")
-        op = self._starter()
+        op = self._starter()  # type: ignore[misc]
         with self._lock:
             self._core, self._finish, self._future = op._core, op._finish, op._future
-            self._computed, self._result, self._status = op._computed, op._result, op._status
-            self._cancellable, self._cancelled, self._complete = op._cancellable, False, False
-            self._active = True
+            self._result, self._status = op._result, op._status
+            self._cancellable, self._interop = op._cancellable, None
+            self._state = COMPLETE if op._state is COMPLETE else ACTIVE
 
     def start(self) -> None:
         self.Start()
@@ -625,32 +575,9 @@ class Prequest(Request):
     def startall(cls, requests: Sequence[Prequest]) -> None:
         cls.Startall(requests)
 
-    def _finalize(self, status: Optional[Status], consume: bool = True) -> Any:
-        if not self._active:  # inactive: completes at once with an empty status
-            if status is not None:
-                _empty(status)
-            return None
-        result = super()._finalize(status, consume=False)
-        if consume:
-            self._active = False
-        return result
-
-    def Wait(self, status: Optional[Status] = None) -> bool:
-        if self._active and not self._computed:
-            self._block()
-        self._finalize(status)
-        return True
-
-    def Test(self, status: Optional[Status] = None) -> bool:
-        if not self._active or self._ready():
-            self._finalize(status)
-            return True
-        return False
-
     def Free(self) -> None:
         """Release the request (it becomes ``REQUEST_NULL``)."""
-        self._freed = True
-        self._active = False
+        self._state = NULL
 
 
 class Grequest(Request):
@@ -661,65 +588,3 @@ _handle_counter = itertools.count(1)
 _handles: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 REQUEST_NULL = Request(complete=True)
-
-
-class Message:
-    """A message matched by ``mprobe``/``improbe``, to be received with ``recv``/``Recv``."""
-
-    __slots__ = ("_source", "_tag", "_payload", "_unpack", "_used")
-
-    def __init__(self, source: int = C.PROC_NULL, tag: int = C.ANY_TAG, payload: Any = None,
-                 unpack: Optional[Callable] = None) -> None:
-        self._source, self._tag, self._payload, self._unpack = source, tag, payload, unpack
-        self._used = payload is None and unpack is None
-
-    def __bool__(self) -> bool:
-        return not self._used
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Message):
-            return NotImplemented
-        return (self._used and other._used) or self is other
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def _take(self) -> Any:
-        if self._used:
-            raise MPIException(C.ERR_REQUEST, "message already received (MESSAGE_NULL)")
-        self._used = True
-        return self._unpack
-
-    def recv(self, status: Optional[Status] = None) -> Any:
-        """Receive the matched object."""
-        return self._take()(None, status)
-
-    def Recv(self, buf: Any, status: Optional[Status] = None) -> None:
-        """Receive the matched message into ``buf``."""
-        self._take()(buf, status)
-
-    def irecv(self) -> Request:
-        unpack = self._take()
-        return Request(finish=lambda st: unpack(None, st))
-
-    def Irecv(self, buf: Any) -> Request:
-        unpack = self._take()
-        return Request(finish=lambda st: unpack(buf, st))
-
-
-def _no_proc(buf: Any, status: Optional[Status]) -> None:
-    fill_status(status, C.PROC_NULL, C.ANY_TAG, 0)
-
-
-class _NoProcMessage(Message):
-    """What probing ``PROC_NULL`` matches: receiving it gets nothing, any number of times."""
-
-    def __init__(self) -> None:
-        super().__init__(C.PROC_NULL, C.ANY_TAG, payload=b"", unpack=_no_proc)
-
-    def _take(self) -> Any:
-        return _no_proc
-
-
-MESSAGE_NULL = Message()
-MESSAGE_NO_PROC = _NoProcMessage()

@@ -1,0 +1,53 @@
+"""Message contexts: the one table that hands out context numbers to communicators.
+
+Every communicator owns a block of ``STRIDE`` contexts on the matching engine: point to
+point (``P2P``), collectives (``COLLECTIVE``, the block's number + 1, which is also its C++
+group's), and a spare one (``SPARE``) that carries ``Create_group``'s agreement. A new
+communicator's block is agreed by its members: the maximum of each member's next free
+number, so no member has used it yet.
+
+Layer 3 of hpxpy.comm: imports numpy and ``hpxpy._runtime`` only.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from .. import _runtime
+
+STRIDE = 4  # contexts per communicator: p2p, collectives, two spare
+P2P, COLLECTIVE, SPARE = 0, 1, 2  # offsets in a communicator's block
+WORLD = 4  # COMM_WORLD's block
+SELF = 8  # COMM_SELF's block
+_FIRST_FREE = 12
+
+_INT64, _MAX = 2, 3  # the core's all_reduce codes for int64 and max
+
+
+class ContextTable:
+    """This process's next free context number; blocks are taken in agreement."""
+
+    def __init__(self, first_free: int) -> None:
+        self._lock = threading.Lock()
+        self._next = first_free
+
+    def agree(self, group: Any, tag: int, count: int) -> int:
+        """A base context no member of ``group`` (a ``_core.Group``) has used yet; every
+        member reserves ``count`` blocks from it. Collective over ``group``."""
+        with self._lock:
+            mine = self._next
+        agreed = np.array([mine], dtype=np.int64)
+        item = _runtime.core().all_reduce(group, agreed, _INT64, _MAX, tag, 0, "")
+        if item is not None:
+            agreed = np.frombuffer(item[2], dtype=np.int64, count=1, offset=item[3])
+        base = int(agreed[0])
+        with self._lock:
+            self._next = max(self._next, base + STRIDE * count)
+        return base
+
+
+TABLE = ContextTable(_FIRST_FREE)
+agree = TABLE.agree

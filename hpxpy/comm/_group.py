@@ -1,0 +1,166 @@
+"""Groups: ordered sets of processes (world ranks), with mpi4py's ``MPI.Group`` API.
+
+Layer 3 of hpxpy.comm: imports ``hpxpy._runtime``, ``_constants`` and ``_errors`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence, Tuple
+
+from .. import _runtime
+from . import _constants as C
+from ._errors import Exception as MPIException
+
+
+class Group:
+    """An ordered set of processes (world ranks)."""
+
+    __slots__ = ("_ranks", "_freed", "_id", "_name")
+    _ranks: List[int]
+    _freed: bool
+    _id: Optional[object]  # the handle's identity: equal groups share it
+
+    def __init__(self, group: Any = None) -> None:
+        """``Group()`` is a null group, ``Group(group)`` a new reference to ``group``'s
+        handle (internally, ``Group(list_of_world_ranks)`` builds a group)."""
+        self._name = ""
+        if isinstance(group, Group):
+            self._ranks, self._freed, self._id = group._ranks, group._freed, group._id
+        elif group is None:
+            self._ranks, self._freed, self._id = [], True, None
+        else:
+            self._ranks, self._freed, self._id = [int(r) for r in group], False, object()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Group):
+            return NotImplemented
+        if self._freed or other._freed:
+            return self._freed and other._freed
+        return self._id is other._id or (not self._ranks and not other._ranks)
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return 0 if self._freed or not self._ranks else id(self._id)
+
+    def __bool__(self) -> bool:
+        return not self._freed
+
+    def __reduce__(self) -> Any:
+        if self._name:
+            return self._name
+        if self._freed or (not self._ranks):
+            return (Group, (GROUP_NULL if self._freed else GROUP_EMPTY,))
+        raise ValueError(f"cannot serialize '{_api_name(self)}' instance")
+
+    def _check(self) -> None:
+        if self._freed:
+            raise MPIException(C.ERR_GROUP, "the group is MPI.GROUP_NULL")
+
+    def Get_size(self) -> int:
+        self._check()
+        return len(self._ranks)
+
+    def Get_rank(self) -> int:
+        self._check()
+        me = _runtime.locality_id()
+        return self._ranks.index(me) if me in self._ranks else C.UNDEFINED
+
+    size = property(Get_size)
+    rank = property(Get_rank)
+
+    def _valid(self, ranks: Sequence[int]) -> List[int]:
+        out = []
+        for r in ranks:
+            if not 0 <= r < len(self._ranks):
+                raise MPIException(C.ERR_RANK, f"rank {r} is not in a group of {len(self._ranks)}")
+            out.append(int(r))
+        if len(set(out)) != len(out):
+            raise MPIException(C.ERR_RANK, "ranks must be distinct")
+        return out
+
+    def Incl(self, ranks: Sequence[int]) -> Group:
+        self._check()
+        return Group([self._ranks[r] for r in self._valid(ranks)])
+
+    def Excl(self, ranks: Sequence[int]) -> Group:
+        self._check()
+        drop = set(self._valid(ranks))
+        return Group([w for i, w in enumerate(self._ranks) if i not in drop])
+
+    def Range_incl(self, ranges: Sequence[Tuple[int, int, int]]) -> Group:
+        picked: List[int] = []
+        for first, last, stride in ranges:
+            picked.extend(range(first, last + (1 if stride > 0 else -1), stride))
+        return self.Incl(picked)
+
+    def Range_excl(self, ranges: Sequence[Tuple[int, int, int]]) -> Group:
+        picked: List[int] = []
+        for first, last, stride in ranges:
+            picked.extend(range(first, last + (1 if stride > 0 else -1), stride))
+        return self.Excl(picked)
+
+    def Translate_ranks(self, ranks: Optional[Sequence[int]] = None,
+                        group: Optional[Group] = None) -> List[int]:
+        self._check()
+        if ranks is None:
+            ranks = range(len(self._ranks))
+        out = []
+        for r in ranks:
+            if r == C.PROC_NULL:
+                out.append(C.PROC_NULL)
+                continue
+            world = self._ranks[self._valid([r])[0]]
+            if group is None:
+                out.append(world)
+            else:
+                out.append(group._ranks.index(world) if world in group._ranks else C.UNDEFINED)
+        return out
+
+    def Compare(self, group: Group) -> int:
+        self._check()
+        group._check()
+        if self._ranks == group._ranks:
+            return C.IDENT
+        if sorted(self._ranks) == sorted(group._ranks):
+            return C.SIMILAR
+        return C.UNEQUAL
+
+    @classmethod
+    def Union(cls, group1: Group, group2: Group) -> Group:
+        return Group(group1._ranks + [r for r in group2._ranks if r not in group1._ranks])
+
+    @classmethod
+    def Intersection(cls, group1: Group, group2: Group) -> Group:
+        return Group([r for r in group1._ranks if r in group2._ranks])
+
+    @classmethod
+    def Difference(cls, group1: Group, group2: Group) -> Group:
+        return Group([r for r in group1._ranks if r not in group2._ranks])
+
+    def Dup(self) -> Group:
+        self._check()
+        return Group(self._ranks)
+
+    def Free(self) -> None:
+        self._check()
+        self._freed = True
+
+    def free(self) -> None:
+        self._freed = True
+
+
+GROUP_NULL = Group(None)
+GROUP_NULL._name = "GROUP_NULL"
+GROUP_EMPTY = Group([])
+GROUP_EMPTY._name = "GROUP_EMPTY"
+
+
+def _api_name(obj: Any) -> str:
+    """The qualified type name mpi4py would show for ``obj`` (e.g. ``mpi4py.MPI.Group``)."""
+    return f"{_API_MODULE}.{type(obj).__name__}"
+
+
+_API_MODULE = "mpi4py.MPI"

@@ -1,0 +1,244 @@
+"""Object collectives (the lower-case ``bcast``, ``gather``, ``allreduce`` ...).
+
+Pickled objects travel as items of the C++ core's collectives (trees, recursive doubling)
+over the communicator's group; the operations the core has no algorithm for are composed
+from broadcast, gather and scatter in O(log N) rounds, except ``alltoall``, which is a
+pairwise exchange (:func:`exchange`, also the buffer all-to-alls'). A collective's
+sequence number ``seq`` is equal on every member by program order; step ``step`` of it
+uses core tag ``_Handle._tag(seq, step)``.
+
+An error found on one member (an object that does not pickle, a failing reduction) is
+raised on every member (``_failures.collective``). Concurrent calls of one operation on one
+communicator from several threads are serialized (:func:`locked`), as mpi4py does.
+
+Layer 4 of hpxpy.comm: imports ``_handle``, ``_failures``, ``_pickle`` and ``_ops``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar
+
+from .. import _runtime
+from . import _ops as O
+from . import _pickle
+from ._failures import collective
+from ._handle import _Handle
+
+OBJ = 255  # item label of a pickled object on the C++ collectives
+RAW = 254  # item label of raw bytes (buffers)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# -- one operation at a time per communicator ---------------------------------------------
+_table_guard = threading.Lock()
+
+
+def _comm_lock_table(comm: Any) -> Dict[str, Any]:
+    """The per-communicator table of locks that serialize concurrent calls of a
+    lower-case (pickle-based) collective from several threads, keyed by its name."""
+    table = getattr(comm, "_locks", None)
+    if table is None:
+        with _table_guard:
+            table = getattr(comm, "_locks", None)
+            if table is None:
+                table = comm._locks = {}
+    return table
+
+
+def _comm_lock(comm: Any, key: str) -> Any:
+    table = _comm_lock_table(comm)
+    lock = table.get(key)
+    if lock is None:
+        with _table_guard:
+            lock = table.get(key)
+            if lock is None:
+                lock = table[key] = threading.Lock()
+    return lock
+
+
+def locked(key: str, function: F) -> F:
+    """``function`` (comm, ...) as the method ``Comm.<key>``, one call at a time."""
+
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _comm_lock(self, key):
+            return function(self, *args, **kwargs)
+
+    run.__name__, run.__qualname__, run.__doc__ = key, f"Comm.{key}", function.__doc__
+    return run  # type: ignore[return-value]
+
+
+# -- the three core collectives, for objects -------------------------------------------------
+def obj_bcast(comm: _Handle, seq: int, obj: Any, root: int, step: int = 0,
+              failure: Optional[BaseException] = None) -> Any:
+    """The root's object on every member (the root gets a copy, as with mpi4py).
+    ``failure``: an error the root reports instead of sending (every member raises it)."""
+    segs: Optional[List[Any]] = None
+    local = failure
+    if failure is None and comm._rank == root:
+        try:
+            segs = _pickle.dumps(obj)
+        except Exception as exc:  # noqa: BLE001 - raised on every rank
+            local = exc
+    item = collective(_runtime.core().broadcast,
+                      (comm._group, segs, OBJ, root, comm._tag(seq, step)), local,
+                      own=failure is None)
+    if item is None:
+        return _pickle.loads(b"".join(segs))  # type: ignore[arg-type]
+    return _pickle.loads(item[2], item[3], item[4])
+
+
+def obj_gather(comm: _Handle, seq: int, obj: Any, root: int,
+               step: int = 0) -> Optional[List[Any]]:
+    """Every member's object, in rank order, on the root (None elsewhere)."""
+    segs: Optional[List[Any]] = None
+    local = None
+    try:
+        segs = _pickle.dumps(obj)
+    except Exception as exc:  # noqa: BLE001 - raised on every rank
+        local = exc
+    items = collective(_runtime.core().gather,
+                       (comm._group, segs, OBJ, root, comm._tag(seq, step)), local)
+    if items is None:
+        return None
+    return [_pickle.loads(b"".join(segs)) if it is None else  # type: ignore[arg-type]
+            _pickle.loads(it[2], it[3], it[4]) for it in items]
+
+
+def obj_scatter(comm: _Handle, seq: int, sendobj: Any, root: int, step: int = 0) -> Any:
+    """Item ``rank`` of the root's sequence on each member."""
+    values: List[Any] = []
+    codes: List[int] = []
+    local = None
+    size = len(comm._check())
+    if comm._rank == root:
+        try:
+            if sendobj is None:
+                raise TypeError("scatter: the root must pass a sequence, got None")
+            items = list(sendobj)
+            if len(items) != size:
+                raise ValueError(f"expecting {size} items, got {len(items)}")
+            values = [_pickle.dumps(x) for x in items]
+            codes = [OBJ] * size
+        except Exception as exc:  # noqa: BLE001 - raised on every rank
+            values, codes, local = [], [], exc
+    item = collective(_runtime.core().scatter,
+                      (comm._group, values, codes, root, comm._tag(seq, step)), local)
+    if item is None:
+        return _pickle.loads(b"".join(values[root]))
+    return _pickle.loads(item[2], item[3], item[4])
+
+
+def exchange(comm: _Handle, seq: int, outgoing: Sequence[List[Any]],
+             decode: Callable[[Any], Any]) -> List[Any]:
+    """Pairwise all-to-all on the collective context: N-1 rounds; ``outgoing[j]`` (a list
+    of segments) goes to rank j; returns what came in, decoded, in rank order."""
+    size, rank = len(comm._check()), comm._rank
+    tag = comm._tag(seq)
+    core = _runtime.core()
+    context = comm._context + 1
+    result: List[Any] = [None] * size
+    result[rank] = decode(b"".join(outgoing[rank]))
+    for shift in range(1, size):
+        dest, src = (rank + shift) % size, (rank - shift) % size
+        req = core.post_receive(context, comm._world(src), tag)
+        core.send(comm._world(dest), context, tag, outgoing[dest])
+        core.wait(req)
+        result[src] = decode(req.payload)
+    return result
+
+
+def _fold(values: Sequence[Any], op: O.Op) -> Any:
+    acc = values[0]
+    for v in values[1:]:
+        acc = op(acc, v)
+    return acc
+
+
+def _prefixes(values: Sequence[Any], op: O.Op, inclusive: bool) -> List[Any]:
+    """x0, x0 op x1, ... (inclusive); None, x0, x0 op x1, ... (exclusive)."""
+    out: List[Any] = [] if inclusive else [None]
+    acc = None
+    for i, v in enumerate(values if inclusive else values[:-1]):
+        acc = v if i == 0 else op(acc, v)
+        out.append(acc)
+    return out
+
+
+# -- the operations (Comm's lower-case methods, through ``locked``) --------------------------
+def barrier(comm: _Handle, seq: Optional[int] = None) -> None:
+    """Wait until every rank has called it."""
+    if seq is None:
+        seq = comm._next()
+    _runtime.core().barrier(comm._group, "", comm._tag(seq))
+
+
+def bcast(comm: _Handle, obj: Any, root: int = 0) -> Any:
+    """The root's object, on every rank."""
+    root = comm._check_root(root)
+    return obj_bcast(comm, comm._next(), obj, root)
+
+
+def gather(comm: _Handle, sendobj: Any, root: int = 0) -> Optional[List[Any]]:
+    """Every rank's object, as a list on the root (None elsewhere)."""
+    root = comm._check_root(root)
+    return obj_gather(comm, comm._next(), sendobj, root)
+
+
+def scatter(comm: _Handle, sendobj: Any, root: int = 0) -> Any:
+    """Element ``rank`` of the root's sequence, on each rank."""
+    root = comm._check_root(root)
+    return obj_scatter(comm, comm._next(), sendobj, root)
+
+
+def allgather(comm: _Handle, sendobj: Any) -> List[Any]:
+    """Every rank's object, as a list on every rank."""
+    seq = comm._next()
+    return obj_bcast(comm, seq, obj_gather(comm, seq, sendobj, 0), 0, step=1)
+
+
+def alltoall(comm: _Handle, sendobj: Any) -> List[Any]:
+    """Item ``j`` of rank ``i``'s sequence goes to rank ``j``; returns what came in."""
+    seq = comm._next()
+    size = len(comm._check())
+    items = list(sendobj) if sendobj is not None else []
+    if len(items) != size:
+        raise ValueError(f"expecting {size} items, got {len(items)}")
+    return exchange(comm, seq, [_pickle.dumps(x) for x in items],
+                    lambda payload: _pickle.loads(payload, 0))
+
+
+def reduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM, root: int = 0) -> Any:
+    """The reduction (in rank order) of every rank's object, on the root."""
+    root = comm._check_root(root)
+    values = obj_gather(comm, comm._next(), sendobj, root)
+    return None if values is None else _fold(values, op)
+
+
+def allreduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
+    """The reduction of every rank's object, on every rank."""
+    seq = comm._next()
+    values = obj_gather(comm, seq, sendobj, 0)
+    result, failure = None, None
+    if values is not None:
+        try:
+            result = _fold(values, op)
+        except Exception as exc:  # noqa: BLE001 - raised on every rank, not just here
+            failure = exc
+    return obj_bcast(comm, seq, result, 0, step=1, failure=failure)
+
+
+def scan(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
+    """Inclusive prefix reduction: rank i gets x0 op ... op xi."""
+    seq = comm._next()
+    values = obj_gather(comm, seq, sendobj, 0)
+    prefixes = None if values is None else _prefixes(values, op, True)
+    return obj_scatter(comm, seq, prefixes, 0, step=1)
+
+
+def exscan(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
+    """Exclusive prefix reduction: rank i gets x0 op ... op x(i-1); rank 0 gets None."""
+    seq = comm._next()
+    values = obj_gather(comm, seq, sendobj, 0)
+    prefixes = None if values is None else _prefixes(values, op, False)
+    return obj_scatter(comm, seq, prefixes, 0, step=1)
