@@ -90,9 +90,9 @@ void ParcelHandler::send(int dest, int context, int tag, const std::vector<Const
     port->send(dest, context, tag, parts, ack, interrupt);
 }
 
-bool ParcelHandler::progress() {
+bool ParcelHandler::progress(bool take_turn) {
     bool any = false;
-    for (auto& port : ports_) any = port->progress() || any;
+    for (auto& port : ports_) any = port->progress(take_turn) || any;
     return any;
 }
 
@@ -186,10 +186,10 @@ bool ParcelHandler::poll_and_progress(int timeout_ms) {
     }
     bool any = ready > 0;
     for (nfds_t i = 1; i < count; ++i)
-        if (fds[i].revents) any = owners[i]->progress() || any;
+        if (fds[i].revents) any = owners[i]->progress(true) || any;
     if (some_port_without_fd_)
         for (auto& port : ports_)
-            if (port->wait_fd() < 0) any = port->progress() || any;
+            if (port->wait_fd() < 0) any = port->progress(false) || any;
     return any;
 }
 

@@ -58,8 +58,9 @@ public:
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
               uint32_t ack, const InterruptCheck& interrupt);
 
-    // One non-blocking pass over every parcelport; true if any did work.
-    bool progress();
+    // One non-blocking pass over every parcelport; true if any did work. `take_turn`: see
+    // Parcelport::progress (false: skip a parcelport another thread is progressing).
+    bool progress(bool take_turn = false);
 
     // Something changed that a blocked waiter must look at (the engine calls it after
     // deliveries it made itself, and at shutdown): kick whoever sits in poll().

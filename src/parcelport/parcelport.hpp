@@ -48,9 +48,12 @@ public:
                       uint32_t ack, const InterruptCheck& interrupt) = 0;
 
     // Non-blocking progress: reads whatever has arrived and reports it to the sink.
-    // Returns true if it did any work. Never blocks; returns false at once when another
-    // thread is already making progress on this parcelport.
-    virtual bool progress() = 0;
+    // Returns true if it did any work. Never waits for I/O. When another thread is already
+    // making progress on this parcelport: with `take_turn` false (a spinning caller) it
+    // returns false at once; with `take_turn` true (a caller whose poll() just reported
+    // wait_fd() readable) it waits for that thread to finish, then looks, so the caller
+    // does not spin on a descriptor that stays readable until the other thread is done.
+    virtual bool progress(bool take_turn) = 0;
 
     // A file descriptor that poll() reports readable when progress() has work, or -1 when
     // this parcelport has none (the handler then polls it in short slices). Fixed for the

@@ -130,9 +130,12 @@ public:
         fabric_.post(dest, LoopbackFabric::Event{LoopbackFabric::Event::data, std::move(msg), -1});
     }
 
-    bool progress() override {
-        std::unique_lock<std::mutex> lock(progress_mu_, std::try_to_lock);
-        if (!lock.owns_lock()) return false;  // someone else is delivering
+    bool progress(bool take_turn) override {
+        std::unique_lock<std::mutex> lock(progress_mu_, std::defer_lock);
+        if (take_turn)
+            lock.lock();
+        else if (!lock.try_lock())
+            return false;  // someone else is delivering
         std::deque<LoopbackFabric::Event> events = fabric_.take(self_);
         for (auto& e : events) {
             if (e.kind == LoopbackFabric::Event::data)

@@ -201,9 +201,12 @@ bool TcpParcelport::read_ready_locked() {
     return n > 0;
 }
 
-bool TcpParcelport::progress() {
-    std::unique_lock<std::mutex> lock(progress_mu_, std::try_to_lock);
-    if (!lock.owns_lock()) return false;
+bool TcpParcelport::progress(bool take_turn) {
+    std::unique_lock<std::mutex> lock(progress_mu_, std::defer_lock);
+    if (take_turn)
+        lock.lock();  // held only for non-blocking reads: a short wait
+    else if (!lock.try_lock())
+        return false;
     return read_ready_locked();
 }
 

@@ -26,7 +26,7 @@ public:
     bool reaches(int peer) const override;
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
               uint32_t ack, const InterruptCheck& interrupt) override;
-    bool progress() override;
+    bool progress(bool take_turn) override;
     int wait_fd() const override { return epoll_fd_; }
     void shutdown() override;
     void abort(int blame, int exit_code) override;
