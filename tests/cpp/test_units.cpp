@@ -1,9 +1,11 @@
 // Unit tests of the matching engine, the parcel handler and the collectives, over the
 // in-process LoopbackParcelport: several engines in one process, one per "locality",
-// each on its own thread where the test needs them to run at once. No Python involved.
+// each on its own thread where the test needs them to run at once. The last ones run the
+// TCP parcelport over socket pairs. No Python involved.
 //
 //     cmake -S tests/cpp -B /tmp/cpp-tests -G Ninja && cmake --build /tmp/cpp-tests
 //     /tmp/cpp-tests/hpxpy_cpp_tests [name-substring]
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +23,7 @@
 
 #include "../../src/collectives/collectives.hpp"
 #include "../../src/engine/engine.hpp"
+#include "../../src/parcelport/tcp/parcelport.hpp"
 #include "../../src/runtime/runtime.hpp"
 #include "loopback_parcelport.hpp"
 
@@ -381,6 +384,81 @@ void collectives_at(int n) {
 void test_collectives_4() { collectives_at(4); }
 void test_collectives_3() { collectives_at(3); }
 
+// ---- the TCP parcelport itself, over socket pairs (no network, no bootstrap) ----
+
+struct TcpCluster {
+    std::vector<std::unique_ptr<Engine>> engines;
+    explicit TcpCluster(int n) {
+        std::vector<std::vector<int>> fds(static_cast<std::size_t>(n),
+                                          std::vector<int>(static_cast<std::size_t>(n), -1));
+        for (int i = 0; i < n; ++i)
+            for (int j = i + 1; j < n; ++j) {
+                int sv[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+                    throw std::runtime_error("socketpair");
+                fds[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] = sv[0];
+                fds[static_cast<std::size_t>(j)][static_cast<std::size_t>(i)] = sv[1];
+            }
+        for (int i = 0; i < n; ++i) {
+            auto e = std::make_unique<Engine>(i, n, 50);
+            e->handler().add(std::make_unique<TcpParcelport>(
+                i, fds[static_cast<std::size_t>(i)], e->handler().port_sink()));
+            e->start();
+            engines.push_back(std::move(e));
+        }
+    }
+    Engine& operator[](int i) { return *engines[static_cast<std::size_t>(i)]; }
+};
+
+void test_tcp_messages_and_routes() {
+    TcpCluster c(3);
+    CHECK(c[0].handler().route_name(1) == "tcp" && c[0].handler().route_name(0) == "self");
+    send_text(c[0], 1, 1, "a");
+    send_text(c[0], 1, 1, "b");
+    send_text(c[2], 1, 1, "c");
+    CHECK(text(c[1].receive(kCtx, 0, 1)) == "a");
+    CHECK(text(c[1].receive(kCtx, 0, 1)) == "b");
+    CHECK(text(c[1].receive(kCtx, kAnySource, kAnyTag)) == "c");
+    // Gathered parts arrive as one message.
+    const std::string p1 = "gat", p2 = "hered";
+    c[2].send(0, kCtx, 3, {{p1.data(), p1.size()}, {p2.data(), p2.size()}});
+    CHECK(text(c[0].receive(kCtx, 2, 3)) == "gathered");
+    run_ranks(3, [&](int r) { c[r].shutdown(true); });
+}
+
+// Both sides send 8 MiB to each other at once: each sender finds the socket full and must
+// read what the other sends meanwhile, or both would wait forever.
+void test_tcp_large_exchange() {
+    TcpCluster c(2);
+    const std::size_t n = 8u << 20;
+    run_ranks(2, [&](int r) {
+        std::vector<char> out(n, static_cast<char>('A' + r));
+        c[r].send(1 - r, kCtx, 0, {{out.data(), out.size()}});
+        Message m = c[r].receive(kCtx, 1 - r, 0);
+        CHECK(m.payload->size() == n);
+        CHECK(m.payload->data()[0] == 'A' + (1 - r) && m.payload->data()[n - 1] == 'A' + (1 - r));
+    });
+    run_ranks(2, [&](int r) { c[r].shutdown(true); });
+}
+
+void test_tcp_failure_and_goodbye() {
+    TcpCluster c(3);
+    // Locality 2 fails: its abort frame makes the others raise for it.
+    std::thread failing([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        c[2].shutdown(false);
+    });
+    std::string what = expect_throw<LocalityLost>([&] { c[0].receive(kCtx, 2, 0); });
+    failing.join();
+    CHECK(what.find("locality 2") != std::string::npos);
+    // Goodbyes: after a barrier-like exchange both leave at once, each seeing the other's
+    // goodbye (no loss reported, no 5 s wait for a missing goodbye).
+    TcpCluster d(2);
+    auto t0 = Clock::now();
+    run_ranks(2, [&](int r) { d[r].shutdown(true); });
+    CHECK(ms_since(t0) < 4000);
+}
+
 struct Test {
     const char* name;
     void (*fn)();
@@ -399,6 +477,9 @@ const Test kTests[] = {
     {"runtime_rejects_bad_transports", test_runtime_rejects_bad_transports},
     {"collectives_4", test_collectives_4},
     {"collectives_3", test_collectives_3},
+    {"tcp_messages_and_routes", test_tcp_messages_and_routes},
+    {"tcp_large_exchange", test_tcp_large_exchange},
+    {"tcp_failure_and_goodbye", test_tcp_failure_and_goodbye},
 };
 
 }  // namespace
