@@ -1,11 +1,14 @@
 """Bootstrap: how the localities of one job find and trust each other.
 
-1. Every locality binds a listening TCP socket on an ephemeral port.
-2. It registers ``(id, host, port)`` with the rendezvous server (run by the launcher, or
-   by locality 0 when something else started the processes) and receives the table of
-   all peers once every locality has registered.
-3. Locality ``i`` connects to every ``j < i`` and accepts from every ``j > i``: a full mesh,
-   so the death of any process is seen by every survivor as EOF on its socket.
+1. Every locality opens an endpoint for each transport it offers (today: ``tcp``, a
+   listening socket on an ephemeral port).
+2. It registers with the rendezvous server (run by the launcher, or by locality 0 when
+   something else started the processes) and receives the table of all localities once
+   every one has registered. The rendezvous knows nothing of transports: each entry is
+   ``{"id": i, "host": <host identity>, "endpoints": {"tcp": "addr:port"}, ...}``.
+3. Each transport builds its connections from that table. TCP: locality ``i`` connects to
+   every ``j < i`` and accepts from every ``j > i``: a full mesh, so the death of any process
+   is seen by every survivor as EOF on its socket.
 
 Every connection, to the rendezvous server or to a peer, starts with a mutual
 challenge-response over the per-job secret (HMAC-SHA256 over fresh nonces; the secret
@@ -33,6 +36,7 @@ ENV_RENDEZVOUS = "HPXPY_RENDEZVOUS"  # "host:port" of the rendezvous server
 ENV_RENDEZVOUS_SERVER = "HPXPY_RENDEZVOUS_SERVER"  # "0": locality 0 hosts the rendezvous
 ENV_JOB_SECRET = "HPXPY_JOB_SECRET"  # hex string shared by every locality of the job
 ENV_INTERFACE = "HPXPY_INTERFACE"  # address the parcelport binds (default 127.0.0.1)
+ENV_PARCELPORT = "HPXPY_PARCELPORT"  # the transport to run (default and only one today: tcp)
 
 _MAGIC = b"HPXPY\x00\x01\x00"
 _NONCE_LEN = 32
@@ -242,85 +246,102 @@ def _tune(sock: socket.socket) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
 
 
-class Mesh:
-    """The authenticated full mesh of one locality: a connected socket per peer."""
+def host_identity() -> str:
+    """Names this host for the other localities: equal exactly for processes that can share
+    memory (the host name, plus the kernel's boot id where there is one)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+    except OSError:
+        boot = ""
+    name = socket.gethostname()
+    return f"{name}/{boot}" if boot else name
 
-    def __init__(
-        self,
-        locality_id: int,
-        num_localities: int,
-        rendezvous: str,
-        secret: str,
-        interface: str = "127.0.0.1",
-        host_rendezvous: bool = False,
-        timeout: float = 60.0,
-    ) -> None:
+
+def rendezvous_table(
+    address: Tuple[str, int],
+    secret: bytes,
+    locality_id: int,
+    num_localities: int,
+    endpoints: Dict[str, str],
+    deadline: float,
+) -> List[dict]:
+    """Register this locality (its transports' endpoints) and return every locality's entry,
+    in locality order. Transport-neutral: the table is what each transport connects from."""
+    sock = _connect(address, deadline)
+    try:
+        sock.settimeout(max(1.0, deadline - time.monotonic()))
+        handshake_as_client(sock, secret, locality_id)
+        entry = {
+            "id": locality_id,
+            "host": host_identity(),
+            "endpoints": dict(endpoints),
+            "pid": os.getpid(),
+            "hostname": socket.gethostname(),
+        }
+        send_frame(sock, json.dumps(entry).encode())
+        table = json.loads(recv_frame(sock))
+    except (HandshakeError, OSError, ValueError) as err:
+        raise BootstrapError(f"rendezvous at {address[0]}:{address[1]} failed: {err}") from err
+    finally:
+        sock.close()
+    if len(table) != num_localities or [e.get("id") for e in table] != list(range(num_localities)):
+        raise BootstrapError(f"rendezvous returned {len(table)} entries, expected "
+                             f"{num_localities}")
+    return table
+
+
+class TcpTransport:
+    """The TCP side of the bootstrap: a listening endpoint, then a full mesh of
+    authenticated sockets built from the rendezvous table (one per peer)."""
+
+    name = "tcp"
+
+    def __init__(self, locality_id: int, num_localities: int, secret: bytes,
+                 interface: str = "127.0.0.1") -> None:
         self.locality_id = locality_id
         self.num_localities = num_localities
-        self._secret = bytes.fromhex(secret)
+        self._secret = secret
         self._peers: Dict[int, socket.socket] = {}
         self._lock = threading.Condition()
-        deadline = time.monotonic() + timeout
-
-        server = None
-        if host_rendezvous and locality_id == 0:
-            host, port = parse_address(rendezvous)
-            server = RendezvousServer(num_localities, secret, host=host, port=port)
-
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind((interface, 0))
-        listener.listen(max(16, num_localities))
+        try:
+            listener.bind((interface, 0))
+            listener.listen(max(16, num_localities))
+        except OSError:
+            listener.close()
+            raise
         self.address: Tuple[str, int] = listener.getsockname()[:2]
         self._acceptor = _Acceptor(listener, self._secret, self._accept_peer)
-        try:
-            self.table = self._rendezvous(parse_address(rendezvous), deadline)
-            for peer in range(locality_id):
-                entry = self.table[peer]
-                sock = _connect((entry["host"], entry["port"]), deadline)
-                try:
-                    handshake_as_client(sock, self._secret, locality_id)
-                except (HandshakeError, OSError) as err:
-                    sock.close()
-                    raise BootstrapError(f"handshake with locality {peer} failed: {err}") from err
-                self._add_peer(sock, peer)
-            with self._lock:
-                while len(self._peers) < num_localities - 1:
-                    left = deadline - time.monotonic()
-                    missing = sorted(set(range(num_localities)) - set(self._peers) - {locality_id})
-                    if left <= 0:
-                        raise BootstrapError(
-                            f"locality {locality_id}: localities {missing} never connected"
-                        )
-                    self._lock.wait(min(left, 0.5))
-        except BaseException:
-            self.close()
-            raise
-        finally:
-            if server is not None:
-                server.close()
 
-    def _rendezvous(self, address: Tuple[str, int], deadline: float) -> List[dict]:
-        sock = _connect(address, deadline)
-        try:
-            sock.settimeout(max(1.0, deadline - time.monotonic()))
-            handshake_as_client(sock, self._secret, self.locality_id)
-            entry = {
-                "id": self.locality_id,
-                "host": self.address[0],
-                "port": self.address[1],
-                "pid": os.getpid(),
-                "hostname": socket.gethostname(),
-            }
-            send_frame(sock, json.dumps(entry).encode())
-            table = json.loads(recv_frame(sock))
-        except (HandshakeError, OSError, ValueError) as err:
-            raise BootstrapError(f"rendezvous at {address[0]}:{address[1]} failed: {err}") from err
-        finally:
-            sock.close()
-        if len(table) != self.num_localities:
-            raise BootstrapError(f"rendezvous returned {len(table)} peers, expected "
-                                 f"{self.num_localities}")
-        return table
+    @property
+    def endpoint(self) -> str:
+        """This locality's entry for the rendezvous table."""
+        return f"{self.address[0]}:{self.address[1]}"
+
+    def connect(self, table: List[dict], deadline: float) -> None:
+        """Connect to every lower id, wait for every higher id to connect to us."""
+        for peer in range(self.locality_id):
+            endpoint = table[peer].get("endpoints", {}).get(self.name)
+            if endpoint is None:
+                raise BootstrapError(f"locality {peer} offers no {self.name} endpoint")
+            sock = _connect(parse_address(endpoint), deadline)
+            try:
+                handshake_as_client(sock, self._secret, self.locality_id)
+            except (HandshakeError, OSError) as err:
+                sock.close()
+                raise BootstrapError(f"handshake with locality {peer} failed: {err}") from err
+            self._add_peer(sock, peer)
+        with self._lock:
+            while len(self._peers) < self.num_localities - 1:
+                left = deadline - time.monotonic()
+                missing = sorted(
+                    set(range(self.num_localities)) - set(self._peers) - {self.locality_id})
+                if left <= 0:
+                    raise BootstrapError(
+                        f"locality {self.locality_id}: localities {missing} never connected"
+                    )
+                self._lock.wait(min(left, 0.5))
 
     def _add_peer(self, sock: socket.socket, peer: int) -> None:
         sock.settimeout(None)
@@ -337,12 +358,8 @@ class Mesh:
         self._add_peer(sock, peer)
         return True
 
-    @property
-    def listen_port(self) -> int:
-        return self.address[1]
-
     def detach_fds(self) -> List[int]:
-        """Hand the peer sockets over (fd per locality, -1 for self); the mesh forgets them."""
+        """Hand the peer sockets over (fd per locality, -1 for self); we forget them."""
         with self._lock:
             fds = [-1] * self.num_localities
             for peer, sock in self._peers.items():
@@ -357,3 +374,89 @@ class Mesh:
             for sock in self._peers.values():
                 sock.close()
             self._peers.clear()
+
+
+# The transports the bootstrap can set up, by the name HPXPY_PARCELPORT gives.
+TRANSPORTS = {"tcp": TcpTransport}
+DEFAULT_PARCELPORT = "tcp"
+
+
+def check_parcelport(name: str) -> str:
+    """The transport name, or ValueError naming the ones there are."""
+    if name not in TRANSPORTS:
+        raise ValueError(
+            f"unknown parcelport {name!r} ({ENV_PARCELPORT}); available: "
+            f"{', '.join(sorted(TRANSPORTS))}"
+        )
+    return name
+
+
+class Mesh:
+    """One locality's connections to the job: its transports' endpoints, the rendezvous
+    table, and what each transport connected (today: the TCP full mesh)."""
+
+    def __init__(
+        self,
+        locality_id: int,
+        num_localities: int,
+        rendezvous: str,
+        secret: str,
+        interface: str = "127.0.0.1",
+        host_rendezvous: bool = False,
+        timeout: float = 60.0,
+        parcelport: str = DEFAULT_PARCELPORT,
+    ) -> None:
+        self.locality_id = locality_id
+        self.num_localities = num_localities
+        self._secret = bytes.fromhex(secret)
+        deadline = time.monotonic() + timeout
+        check_parcelport(parcelport)
+
+        server = None
+        if host_rendezvous and locality_id == 0:
+            host, port = parse_address(rendezvous)
+            server = RendezvousServer(num_localities, secret, host=host, port=port)
+
+        self.transports = []
+        try:
+            self.transports.append(
+                TRANSPORTS[parcelport](locality_id, num_localities, self._secret, interface))
+            endpoints = {t.name: t.endpoint for t in self.transports}
+            self.table = rendezvous_table(parse_address(rendezvous), self._secret,
+                                    locality_id, num_localities, endpoints, deadline)
+            for transport in self.transports:
+                transport.connect(self.table, deadline)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            if server is not None:
+                server.close()
+
+    @property
+    def tcp(self) -> Optional[TcpTransport]:
+        for transport in self.transports:
+            if isinstance(transport, TcpTransport):
+                return transport
+        return None
+
+    @property
+    def address(self) -> Optional[Tuple[str, int]]:
+        """Where the TCP endpoint listens (it keeps listening, refusing late comers)."""
+        tcp = self.tcp
+        return tcp.address if tcp is not None else None
+
+    @property
+    def listen_port(self) -> Optional[int]:
+        address = self.address
+        return address[1] if address is not None else None
+
+    def detach_fds(self) -> List[int]:
+        """The TCP sockets, one per locality (-1 for self), handed over to the core."""
+        tcp = self.tcp
+        return tcp.detach_fds() if tcp is not None else [-1] * self.num_localities
+
+    def close(self) -> None:
+        """Stop accepting; close any connection not yet handed over."""
+        for transport in self.transports:
+            transport.close()

@@ -41,6 +41,7 @@ class RuntimeConfig:
     secret: Optional[str] = None
     interface: str = "127.0.0.1"
     spin_us: int = _DEFAULT_SPIN_US
+    parcelport: str = _bootstrap.DEFAULT_PARCELPORT
 
     @classmethod
     def from_environment(cls, args: Optional[Sequence[str]] = None) -> RuntimeConfig:
@@ -54,6 +55,7 @@ class RuntimeConfig:
             "secret": env.get(_bootstrap.ENV_JOB_SECRET),
             "interface": env.get(_bootstrap.ENV_INTERFACE, "127.0.0.1"),
             "spin_us": int(env.get("HPXPY_SPIN_US", str(_DEFAULT_SPIN_US))),
+            "parcelport": env.get(_bootstrap.ENV_PARCELPORT) or _bootstrap.DEFAULT_PARCELPORT,
         }
         for arg in args or ():
             key, _, value = arg.partition("=")
@@ -70,6 +72,7 @@ class RuntimeConfig:
         return config
 
     def validate(self) -> None:
+        _bootstrap.check_parcelport(self.parcelport)
         if self.num_localities < 1:
             raise ValueError(f"num_localities must be >= 1, got {self.num_localities}")
         if not 0 <= self.locality_id < self.num_localities:
@@ -131,11 +134,13 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
                 cfg.secret or "",
                 interface=cfg.interface,
                 host_rendezvous=cfg.host_rendezvous,
+                parcelport=cfg.parcelport,
             )
             fds = mesh.detach_fds()
             _state.started_multi = True
             _install_failure_hook()
-        _state.core = _core.Runtime(cfg.locality_id, cfg.num_localities, fds, cfg.spin_us)
+        _state.core = _core.Runtime(cfg.locality_id, cfg.num_localities, fds, cfg.spin_us,
+                                    parcelport=cfg.parcelport)
         _state.mesh = mesh  # keeps listening: late or hostile connections are refused there
         _state.config = cfg
         _state.tags = itertools.count()

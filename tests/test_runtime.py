@@ -153,3 +153,42 @@ def test_interface_option_binds_the_given_address():
     job = run_job(2, ["-c", code], launcher_args=["--interface", "127.0.0.2"], timeout=60)
     assert job.returncode == 0, job
     assert {r["host"] for r in job.results.values()} == {"127.0.0.2"}
+
+
+def test_parcelport_selection(monkeypatch):
+    """HPXPY_PARCELPORT names the transport; the Python bootstrap and the core agree on
+    which exist, and an unknown name is a clear error before anything starts."""
+    from hpxpy import _core
+
+    assert set(_bootstrap.TRANSPORTS) == set(_core.parcelports())
+    monkeypatch.setenv(_bootstrap.ENV_PARCELPORT, "tcp")
+    assert RuntimeConfig.from_environment().parcelport == "tcp"
+    monkeypatch.setenv(_bootstrap.ENV_PARCELPORT, "pigeon")
+    with pytest.raises(ValueError, match=r"unknown parcelport 'pigeon' \(HPXPY_PARCELPORT\); "
+                                         r"available: tcp"):
+        RuntimeConfig.from_environment()
+    with pytest.raises(ValueError, match="unknown parcelport 'pigeon'"):
+        hpx.init()
+    assert not hpx.is_running()
+    with pytest.raises(ValueError, match="unknown parcelport 'pigeon'"):
+        _core.Runtime(0, 2, [-1, -1], 0, parcelport="pigeon")
+    with pytest.raises(ValueError, match="no transport reaches locality 1"):
+        _core.Runtime(0, 2, [-1, -1], 0)
+
+
+def test_routes_and_rendezvous_table_under_tcp():
+    """Each peer is routed once (self, then the first transport reaching it); the rendezvous
+    table carries the id, a host identity and one endpoint per transport offered."""
+    code = ("import json, hpxpy as hpx; from hpxpy import _runtime; hpx.init(); "
+            "rt = _runtime.core(); t = _runtime._state.mesh.table; "
+            "print('RESULT ' + json.dumps({'id': hpx.locality_id(), "
+            "'routes': [rt.route(i) for i in range(hpx.num_localities())], 'table': t}))")
+    job = run_job(3, ["-c", code], timeout=60, env={_bootstrap.ENV_PARCELPORT: "tcp"})
+    assert job.returncode == 0, job
+    for i, r in job.results.items():
+        assert r["routes"] == ["self" if j == i else "tcp" for j in range(3)]
+        assert [e["id"] for e in r["table"]] == [0, 1, 2]
+        for e in r["table"]:
+            assert e["host"] == _bootstrap.host_identity()
+            assert set(e["endpoints"]) == {"tcp"}
+            assert _bootstrap.parse_address(e["endpoints"]["tcp"])[1] > 0

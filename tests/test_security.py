@@ -113,6 +113,8 @@ def test_rendezvous_ignores_garbage_and_wrong_secret():
             t.join(30)
         assert sorted(tables) == [0, 1]
         assert [e["id"] for e in tables[0][0]] == [0, 1]
+        assert tables[0][0] == tables[1][0]  # one table, transport-neutral entries
+        assert all(set(e["endpoints"]) == {"tcp"} for e in tables[0][0])
         for _table, fds in tables.values():
             assert sum(fd >= 0 for fd in fds) == 1
             for fd in fds:

@@ -8,9 +8,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "../collectives/collectives.hpp"
-#include "../engine/engine.hpp"
-#include "../parcelport/tcp_parcelport.hpp"
+#include "../runtime/runtime.hpp"
 
 namespace py = pybind11;
 using namespace hpxpy;
@@ -41,38 +39,29 @@ PyObject* exception_of(Status status) {
     }
 }
 
-class Runtime {
-public:
-    Runtime(int self, int size, std::vector<int> fds, int spin_us)
-        : engine_(self, size, spin_us), collectives_(engine_) {
-        if (size < 1 || self < 0 || self >= size)
-            throw std::invalid_argument("locality id " + std::to_string(self) +
-                                        " out of range for a job of " + std::to_string(size));
-        if (size > 1) {
-            if (fds.size() != static_cast<std::size_t>(size))
-                throw std::invalid_argument("need one socket per locality");
-            engine_.attach(std::make_unique<TcpParcelport>(self, std::move(fds), engine_));
-        }
-        // Blocked waits call this every ~100 ms: lets Ctrl-C (SIGINT) through.
-        // A peer called Abort: say so, then end with its status (as MPI_Abort does).
-        engine_.set_abort_handler([self](int locality, int code) {
-            std::fprintf(stderr, "hpxpy: locality %d aborted the job with status %d; "
-                                 "locality %d exits\n", locality, code, self);
-            std::fflush(stderr);
-        });
-        engine_.set_interrupt_check([] {
-            py::gil_scoped_acquire gil;
-            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        });
-    }
-
-    Engine& engine() { return engine_; }
-    Collectives& collectives() { return collectives_; }
-
-private:
-    Engine engine_;
-    Collectives collectives_;
-};
+// The core runtime (src/runtime/) plus what only Python needs: Ctrl-C checks under the
+// GIL and a message when a peer aborts the job.
+std::unique_ptr<Runtime> make_runtime(int self, int size, std::vector<int> fds, int spin_us,
+                                      const std::string& parcelport) {
+    RuntimeConfig config;
+    config.self = self;
+    config.size = size;
+    config.spin_us = spin_us;
+    if (size > 1) config.transports.push_back({parcelport, std::move(fds)});
+    auto runtime = std::make_unique<Runtime>(std::move(config));
+    // A peer called Abort: say so, then end with its status (as MPI_Abort does).
+    runtime->engine().set_abort_handler([self](int locality, int code) {
+        std::fprintf(stderr, "hpxpy: locality %d aborted the job with status %d; "
+                             "locality %d exits\n", locality, code, self);
+        std::fflush(stderr);
+    });
+    // Blocked waits call this every ~100 ms: lets Ctrl-C (SIGINT) through.
+    runtime->engine().set_interrupt_check([] {
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    });
+    return runtime;
+}
 
 Failure to_failure(int status, const std::string& text) {
     return {static_cast<Status>(status), text};
@@ -206,9 +195,15 @@ PYBIND11_MODULE(_core, m) {
     m.attr("ANY_TAG") = kAnyTag;
     register_arrays(m);
 
+    m.def("parcelports", &available_transports,
+          "Names of the transports this build can run, in default priority order");
+
     py::class_<Runtime>(m, "Runtime")
-        .def(py::init<int, int, std::vector<int>, int>(), py::arg("locality_id"),
-             py::arg("num_localities"), py::arg("fds"), py::arg("spin_us"))
+        .def(py::init(&make_runtime), py::arg("locality_id"), py::arg("num_localities"),
+             py::arg("fds"), py::arg("spin_us"), py::arg("parcelport") = "tcp")
+        .def("route", [](Runtime& r, int peer) { return r.engine().handler().route_name(peer); },
+             py::arg("locality"),
+             "How messages to a locality travel: 'self', a parcelport's name, or 'none'")
         .def_property_readonly("locality_id", [](Runtime& r) { return r.engine().self(); })
         .def_property_readonly("num_localities", [](Runtime& r) { return r.engine().size(); })
         .def("check_healthy", [](Runtime& r) { r.engine().check_healthy(); })

@@ -23,9 +23,8 @@ struct ActiveScope {
 }  // namespace
 
 Engine::Engine(int self, int size, int spin_us)
-    : self_(self), size_(size), spin_us_(spin_us), departed_(static_cast<std::size_t>(size), 0) {}
-
-void Engine::attach(std::unique_ptr<Parcelport> parcelport) { parcelport_ = std::move(parcelport); }
+    : self_(self), size_(size), departed_(static_cast<std::size_t>(size > 0 ? size : 0), 0),
+      handler_(std::make_unique<ParcelHandler>(self, size, *this, spin_us)) {}
 
 void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
                   uint32_t ack) {
@@ -33,26 +32,13 @@ void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>
         throw std::out_of_range("destination locality " + std::to_string(dest) +
                                 " out of range [0, " + std::to_string(size_) + ")");
     check_healthy();
-    if (dest == self_) {  // loopback: copy into a message of our own
-        std::size_t total = 0;
-        for (const auto& part : parts) total += part.size;
-        Message msg{self_, context, tag, std::make_shared<Payload>(total), ack};
-        char* out = msg.payload->data();
-        for (const auto& part : parts) {
-            if (part.size) std::memcpy(out, part.data, part.size);
-            out += part.size;
-        }
-        deliver(std::move(msg));
-        flush_acks();
-        return;
-    }
-    if (!parcelport_) throw std::runtime_error("hpxpy: runtime is not connected");
     ActiveScope active(active_);
     if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
-    parcelport_->send(dest, context, tag, parts, ack, [this] {
+    handler_->send(dest, context, tag, parts, ack, [this] {
         if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
         if (interrupt_) interrupt_();
     });
+    if (dest == self_) flush_acks();  // we may just have matched a synchronous send
 }
 
 RecvRequestPtr Engine::send_sync(int dest, int context, int tag,
@@ -99,18 +85,8 @@ void Engine::check_waitable_locked(const std::vector<int>& sources) {
 
 template <typename Ready>
 void Engine::wait_until(Ready ready, const std::vector<int>& sources) {
-    using clock = std::chrono::steady_clock;
-    const auto spin_until = clock::now() + std::chrono::microseconds(spin_us_);
-    // While we wait, the background progress thread stands aside: we read the sockets.
-    struct WaitScope {
-        Parcelport* pp;
-        explicit WaitScope(Parcelport* p) : pp(p) {
-            if (pp) pp->begin_wait();
-        }
-        ~WaitScope() {
-            if (pp) pp->end_wait();
-        }
-    } scope(parcelport_.get());
+    // While we wait, the background progress thread stands aside: we run the transports.
+    ParcelHandler::Wait waiting(*handler_);
     ActiveScope active(active_);
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
@@ -118,21 +94,8 @@ void Engine::wait_until(Ready ready, const std::vector<int>& sources) {
         check_waitable_locked(sources);
         const uint64_t seen = arrivals_.load();
         lock.unlock();
-        bool progressed;
-        if (parcelport_ && clock::now() < spin_until) {
-            // Short spin: read the sockets ourselves, no sleeping.
-            if (!parcelport_->progress_try()) std::this_thread::yield();  // a peer may share our core
-            progressed = true;
-        } else if (parcelport_) {
-            // Then block in poll() ourselves; wake every 100 ms to let Ctrl-C through.
-            progressed = parcelport_->wait_for_input(100, arrivals_, seen);
-        } else {
-            lock.lock();  // one locality: only a loopback send can satisfy us
-            progressed = arrived_.wait_for(lock, std::chrono::milliseconds(100), [&] {
-                return arrivals_.load() != seen || closed_;
-            });
-            lock.unlock();
-        }
+        // Spins first, then blocks in poll(); returns at least every 100 ms for Ctrl-C.
+        bool progressed = waiting.step(arrivals_, seen);
         flush_acks();
         if (!progressed && arrivals_.load() == seen && interrupt_) interrupt_();
         lock.lock();
@@ -181,7 +144,7 @@ int Engine::wait_any(const std::vector<RecvRequestPtr>& requests) {
 
 bool Engine::test(const RecvRequestPtr& request) {
     if (request->done) return true;
-    if (parcelport_) parcelport_->progress_try();
+    handler_->progress();
     flush_acks();
     std::lock_guard<std::mutex> lock(mu_);
     if (request->done) return true;
@@ -208,7 +171,7 @@ Message Engine::receive(int context, int source, int tag) {
 }
 
 std::optional<MessageInfo> Engine::iprobe(int context, int source, int tag) {
-    if (parcelport_) parcelport_->progress_try();
+    handler_->progress();
     flush_acks();
     std::lock_guard<std::mutex> lock(mu_);
     for (const Message& m : unexpected_)
@@ -250,8 +213,6 @@ void Engine::deliver(Message&& message) {
         }
         arrivals_.fetch_add(1);
     }
-    arrived_.notify_all();
-    if (parcelport_) parcelport_->notify_poller();
 }
 
 void Engine::peer_lost(int locality, const std::string& why) {
@@ -262,8 +223,6 @@ void Engine::peer_lost(int locality, const std::string& why) {
         lost_why_ = why;
         arrivals_.fetch_add(1);  // counts as news for anyone waiting
     }
-    arrived_.notify_all();
-    if (parcelport_) parcelport_->notify_poller();
 }
 
 void Engine::job_aborted(int locality, int exit_code) {
@@ -276,7 +235,7 @@ void Engine::abort_job(int exit_code) {
         std::lock_guard<std::mutex> lock(mu_);
         closed_ = true;
     }
-    if (parcelport_) parcelport_->abort(-1, exit_code);
+    handler_->abort(exit_code);
     std::_Exit(exit_code);
 }
 
@@ -286,8 +245,6 @@ void Engine::peer_departed(int locality) {
         departed_[static_cast<std::size_t>(locality)] = 1;
         arrivals_.fetch_add(1);
     }
-    arrived_.notify_all();
-    if (parcelport_) parcelport_->notify_poller();
 }
 
 void Engine::shutdown(bool graceful) {
@@ -298,24 +255,15 @@ void Engine::shutdown(bool graceful) {
         closed_ = true;  // from here, EOFs are expected and lost peers are not news
         blame = lost_locality_;
     }
-    arrived_.notify_all();
-    if (parcelport_) {
-        // Threads still waiting (an async operation, when a failure ends the job) see
-        // closed_ within one poll slice; the parcelport must outlive them.
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-            parcelport_->notify_poller();
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        if (graceful)
-            parcelport_->shutdown();
-        else
-            parcelport_->abort(blame, -1);
-        if (active_.load() > 0)
-            (void)parcelport_.release();  // still in use: leak it rather than free it
-        else
-            parcelport_.reset();
+    // Threads still waiting (an async operation, when a failure ends the job) see closed_
+    // within one poll slice; the handler and its parcelports outlive them (they are only
+    // destroyed with the engine).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        handler_->notify();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    handler_->shutdown(graceful, blame);
     std::lock_guard<std::mutex> lock(mu_);
     unexpected_.clear();
     posted_.clear();

@@ -2,12 +2,11 @@
 // oldest posted receive it matches, else it waits in the unexpected queue; a new receive
 // first takes the oldest matching unexpected message. So messages from one source on one
 // context are matched in order, and receives are satisfied in the order they were posted.
-// Receives match (context, source, tag) with wildcards. Waits spin briefly (driving the
-// parcelport themselves) and then block.
+// Receives match (context, source, tag) with wildcards. Messages go out and come in
+// through the parcel handler, which also does the waiting (spin briefly, then block).
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <list>
 #include <memory>
@@ -16,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "../parcelport/parcelport.hpp"
+#include "../parcelport/parcel_handler.hpp"
 
 namespace hpxpy {
 
@@ -45,7 +44,10 @@ public:
     // `spin_us`: how long a receive polls before it blocks (0 = block at once).
     Engine(int self, int size, int spin_us);
 
-    void attach(std::unique_ptr<Parcelport> parcelport);
+    // The transports are added to the handler (handler().add(...), reporting to
+    // handler().port_sink()), then start() picks the routes and starts progress.
+    ParcelHandler& handler() { return *handler_; }
+    void start() { handler_->start(); }
     void set_interrupt_check(InterruptCheck check) { interrupt_ = std::move(check); }
 
     int self() const { return self_; }
@@ -110,13 +112,10 @@ private:
 
     const int self_;
     const int size_;
-    const int spin_us_;
-    std::unique_ptr<Parcelport> parcelport_;
     InterruptCheck interrupt_;
     std::function<void(int, int)> abort_handler_;
 
     std::mutex mu_;
-    std::condition_variable arrived_;
     std::deque<Message> unexpected_;   // arrival order
     std::list<RecvRequestPtr> posted_;  // post order
     std::atomic<uint64_t> arrivals_{0};
@@ -126,7 +125,9 @@ private:
     int lost_locality_ = -1;
     std::string lost_why_;
     std::atomic<bool> closed_{false};
-    std::atomic<int> active_{0};  // threads inside send/receive using the parcelport
+    std::atomic<int> active_{0};  // threads inside send/receive using the handler
+    // Last: destroyed first, so its progress thread stops before the state it reports to.
+    std::unique_ptr<ParcelHandler> handler_;
 };
 
 }  // namespace hpxpy

@@ -1,9 +1,10 @@
-// The transport interface: moves framed messages between localities. TCP implements it
-// today; a same-host shared-memory transport can implement it without touching the layers
-// above (matching engine, collectives).
+// The transport interface. A parcelport moves framed messages to the peers it reaches;
+// it knows nothing of matching or of who waits. The parcel handler (parcel_handler.hpp)
+// sits between the matching engine and the parcelports: it picks a route per peer, runs
+// progress over every parcelport and does all the waiting. TCP implements this interface
+// today (tcp/); a shared-memory or MPI transport goes in a sibling folder (shm/, mpi/).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,7 +13,8 @@
 
 namespace hpxpy {
 
-// What a parcelport reports upward. Called from the parcelport's progress context.
+// What a parcelport reports upward (the parcel handler, which forwards to the engine).
+// Called from whichever thread runs the parcelport's progress.
 class ParcelSink {
 public:
     virtual ~ParcelSink() = default;
@@ -22,8 +24,8 @@ public:
     virtual void peer_departed(int locality) = 0;
     // A peer called Abort(exit_code): the whole job ends with that status.
     virtual void job_aborted(int locality, int exit_code) = 0;
-    // Called by the progress thread when it holds no lock: a moment to send what
-    // deliveries queued (acknowledgements of synchronous sends).
+    // Called by the background progress thread when it holds no lock: a moment to send
+    // what deliveries queued (acknowledgements of synchronous sends).
     virtual void progress_idle() = 0;
 };
 
@@ -31,42 +33,46 @@ class Parcelport {
 public:
     virtual ~Parcelport() = default;
 
-    // Send one message made of `parts` (gathered, not copied) to `dest` != self; `ack`
-    // (nonzero for a synchronous send) travels with it. Blocks until every byte is handed
-    // to the transport; calls `interrupt` while waiting.
+    // Short lowercase name ("tcp"), as HPXPY_PARCELPORT spells it.
+    virtual std::string name() const = 0;
+
+    // Whether this parcelport can carry messages to `peer` (never asked for self). The
+    // handler asks once per peer, in priority order, when it is started.
+    virtual bool reaches(int peer) const = 0;
+
+    // Send one message made of `parts` (gathered, not copied) to `dest`; `ack` (nonzero
+    // for a synchronous send) travels with it. Blocks until every byte is handed to the
+    // transport, making progress meanwhile if the transport needs the peer to read first;
+    // calls `interrupt` about every 100 ms while blocked. Throws LocalityLost.
     virtual void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
                       uint32_t ack, const InterruptCheck& interrupt) = 0;
 
-    // Non-blocking progress for a caller that is spinning on a receive: reads whatever has
-    // arrived. Returns true if it delivered at least one message. Never blocks; returns
-    // false at once when another thread is already making progress.
-    virtual bool progress_try() = 0;
+    // Non-blocking progress: reads whatever has arrived and reports it to the sink.
+    // Returns true if it did any work. Never waits for I/O. When another thread is already
+    // making progress on this parcelport: with `take_turn` false (a spinning caller) it
+    // returns false at once; with `take_turn` true (a caller whose poll() just reported
+    // wait_fd() readable) it waits for that thread to finish, then looks, so the caller
+    // does not spin on a descriptor that stays readable until the other thread is done.
+    virtual bool progress(bool take_turn) = 0;
 
-    // An application thread is waiting for a message (between these two calls the
-    // background progress thread stands aside, so it does not wake on every message).
-    virtual void begin_wait() = 0;
-    virtual void end_wait() = 0;
+    // A file descriptor that poll() reports readable when progress() has work, or -1 when
+    // this parcelport has none (the handler then polls it in short slices). Fixed for the
+    // parcelport's lifetime.
+    virtual int wait_fd() const { return -1; }
 
-    // Block until input arrives, or `arrivals` differs from `seen`, or `timeout_ms` passes,
-    // reading (and delivering) what arrives. The waiting thread itself sits in poll(): one
-    // wake-up per message instead of two (progress thread, then waiter). False on timeout.
-    virtual bool wait_for_input(int timeout_ms, const std::atomic<uint64_t>& arrivals,
-                                uint64_t seen) = 0;
+    // Make a thread blocked inside this parcelport (not in the handler's poll) look again.
+    // Transports whose waits all go through wait_fd() need nothing here.
+    virtual void wake() {}
 
-    // Something was delivered by a thread other than the one blocked in wait_for_input:
-    // wake it up so it looks.
-    virtual void notify_poller() = 0;
-
-    // Tell every peer we are leaving (so our EOF is not taken for a crash), stop the
-    // progress thread and close the connections.
+    // Tell every peer we are leaving (so our departure is not taken for a crash), wait
+    // (bounded) for their goodbyes, and close. Called once, after the handler's
+    // background progress thread has stopped: it makes its own progress meanwhile.
     virtual void shutdown() = 0;
 
     // Leave at once after a failure: tell every peer (best effort, never blocking) which
     // locality was lost (`blame`, or -1 when this process itself fails), then close.
     // `exit_code` >= 0 asks every peer to end with that status (MPI_Abort).
     virtual void abort(int blame, int exit_code) = 0;
-
-    virtual std::string name() const = 0;
 };
 
 }  // namespace hpxpy

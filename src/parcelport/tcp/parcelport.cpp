@@ -1,7 +1,8 @@
-#include "tcp_parcelport.hpp"
+#include "parcelport.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -9,8 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
+#include <stdexcept>
+#include <thread>
 
 namespace hpxpy {
 namespace {
@@ -31,6 +33,7 @@ constexpr uint32_t kFrameAbort = 0x41585048; // "HPXA": failing; tag = the local
 constexpr std::size_t kStageBytes = 64 * 1024;
 constexpr std::size_t kMaxIov = 512;
 constexpr int kPollSliceMs = 100;
+constexpr int kMaxEvents = 64;
 
 void set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL, 0);
@@ -58,33 +61,45 @@ struct TcpParcelport::Peer {
 
 TcpParcelport::TcpParcelport(int self, std::vector<int> fds, ParcelSink& sink)
     : self_(self), sink_(sink) {
-    if (pipe(wake_pipe_) != 0) throw std::runtime_error("hpxpy: cannot create wake pipe");
-    set_nonblocking(wake_pipe_[0]);
-    set_nonblocking(wake_pipe_[1]);  // a kick never blocks; one pending byte is enough
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) throw std::runtime_error("hpxpy: cannot create an epoll instance");
     for (std::size_t i = 0; i < fds.size(); ++i) {
         auto peer = std::make_unique<Peer>();
         peer->id = static_cast<int>(i);
         peer->fd = fds[i];
-        if (peer->fd >= 0) {
+        if (peer->fd >= 0 && peer->id != self_) {
             set_nonblocking(peer->fd);
+            epoll_event ev{};
+            ev.events = EPOLLIN;  // level-triggered: what one read leaves is reported again
+            ev.data.u32 = static_cast<uint32_t>(i);
+            if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, peer->fd, &ev) != 0)
+                throw std::runtime_error("hpxpy: cannot watch the socket of locality " +
+                                         std::to_string(i));
             peer->open = true;
             peer->stage.reset(new char[kStageBytes]);
         }
         peers_.push_back(std::move(peer));
     }
-    thread_ = std::thread([this] { progress_loop(); });
 }
 
 TcpParcelport::~TcpParcelport() {
-    if (thread_.joinable()) stop_and_close();
-    for (auto& peer : peers_)
-        if (peer->fd >= 0) close(peer->fd);
-    close(wake_pipe_[0]);
-    close(wake_pipe_[1]);
+    close_all();
+    close(epoll_fd_);
+}
+
+bool TcpParcelport::reaches(int peer) const {
+    if (peer < 0 || static_cast<std::size_t>(peer) >= peers_.size() || peer == self_)
+        return false;
+    return peers_[static_cast<std::size_t>(peer)]->fd >= 0;
+}
+
+void TcpParcelport::forget_input(Peer& peer) {
+    peer.open = false;
+    if (peer.fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, peer.fd, nullptr);
 }
 
 void TcpParcelport::mark_lost(Peer& peer, const std::string& why) {
-    peer.open = false;
+    forget_input(peer);
     if (!peer.lost.exchange(true)) sink_.peer_lost(peer.id, why);
 }
 
@@ -103,7 +118,7 @@ void TcpParcelport::read_available(Peer& peer) {
                     // The peer leaves because of a failure: blame the locality it names,
                     // so every survivor reports the root cause, not the first casualty.
                     int blame = peer.header.tag;
-                    peer.open = false;
+                    forget_input(peer);
                     peer.lost = true;
                     if (peer.header.size > 0)
                         sink_.job_aborted(peer.id, static_cast<int>(peer.header.size - 1));
@@ -162,7 +177,7 @@ void TcpParcelport::read_available(Peer& peer) {
         if (n > 0) continue;
         if (n == 0) {
             if (peer.said_bye && !peer.have_header) {
-                peer.open = false;  // clean departure
+                forget_input(peer);  // clean departure
                 sink_.peer_departed(peer.id);
             } else {
                 mark_lost(peer, "connection closed without goodbye");
@@ -176,118 +191,23 @@ void TcpParcelport::read_available(Peer& peer) {
     }
 }
 
-bool TcpParcelport::progress_try() {
-    std::unique_lock<std::mutex> lock(progress_mu_, std::try_to_lock);
-    if (!lock.owns_lock()) return false;
-    pollfd fds[64];
-    Peer* owners[64];
-    nfds_t count = 0;
-    bool any = false;
-    for (auto& peer : peers_) {
-        if (!peer->open) continue;
-        fds[count] = {peer->fd, POLLIN, 0};
-        owners[count++] = peer.get();
-        if (count == 64) break;  // larger jobs rely on the progress thread for the rest
+bool TcpParcelport::read_ready_locked() {
+    epoll_event events[kMaxEvents];
+    int n = epoll_wait(epoll_fd_, events, kMaxEvents, 0);
+    for (int i = 0; i < n; ++i) {
+        Peer& peer = *peers_[events[i].data.u32];
+        if (peer.open) read_available(peer);
     }
-    if (count == 0 || poll(fds, count, 0) <= 0) return false;
-    for (nfds_t i = 0; i < count; ++i) {
-        if (fds[i].revents) {
-            read_available(*owners[i]);
-            any = true;
-        }
-    }
-    return any;
+    return n > 0;
 }
 
-bool TcpParcelport::poll_and_read(pollfd first, int timeout_ms) {
-    std::vector<pollfd> fds{first};
-    std::vector<Peer*> owners{nullptr};
-    {
-        std::lock_guard<std::mutex> lock(progress_mu_);
-        for (auto& peer : peers_) {
-            if (!peer->open) continue;
-            fds.push_back({peer->fd, POLLIN, 0});
-            owners.push_back(peer.get());
-        }
-    }
-    int ready = poll(fds.data(), fds.size(), timeout_ms);
-    if (ready <= 0) return false;
-    if (fds[0].fd == wake_pipe_[0] && fds[0].revents) {
-        char drain[64];
-        while (read(wake_pipe_[0], drain, sizeof drain) > 0) {
-        }
-    }
-    std::lock_guard<std::mutex> lock(progress_mu_);
-    for (std::size_t i = 1; i < fds.size(); ++i)
-        if (fds[i].revents) read_available(*owners[i]);
-    return true;
-}
-
-bool TcpParcelport::wait_writable(Peer& dest) {
-    std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
-    if (!token.owns_lock()) {  // someone else reads: just wait for room
-        pollfd pfd{dest.fd, POLLOUT, 0};
-        return poll(&pfd, 1, kPollSliceMs) > 0;
-    }
-    poller_ = std::this_thread::get_id();
-    bool ready = poll_and_read({dest.fd, POLLOUT, 0}, kPollSliceMs);
-    poller_ = std::thread::id();
-    return ready;
-}
-
-void TcpParcelport::kick() {
-    char c = 1;
-    (void)!write(wake_pipe_[1], &c, 1);
-}
-
-void TcpParcelport::rest(int ms) {
-    std::unique_lock<std::mutex> lock(idle_mu_);
-    idle_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_.load(); });
-}
-
-bool TcpParcelport::wait_for_input(int timeout_ms, const std::atomic<uint64_t>& arrivals,
-                                   uint64_t seen) {
-    std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
-    if (!token.owns_lock()) {
-        if (background_polling_) kick();  // it steps aside: app_waiting_ > 0
-        token.lock();
-    }
-    // Announce ourselves before the last look, so a delivery racing with us kicks us.
-    poller_ = std::this_thread::get_id();
-    bool progressed = true;
-    if (arrivals.load() == seen && !stopping_)
-        progressed = poll_and_read({wake_pipe_[0], POLLIN, 0}, timeout_ms);
-    poller_ = std::thread::id();
-    return progressed;
-}
-
-void TcpParcelport::notify_poller() {
-    std::thread::id poller = poller_.load();
-    if (poller != std::thread::id() && poller != std::this_thread::get_id()) kick();
-}
-
-void TcpParcelport::progress_loop() {
-    // Drains the sockets while no application thread waits (it then waits itself).
-    const std::thread::id me = std::this_thread::get_id();
-    while (!stopping_) {
-        if (app_waiting_ > 0) {
-            rest(10);
-            continue;
-        }
-        std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
-        if (!token.owns_lock()) {
-            rest(10);
-            continue;
-        }
-        background_polling_ = true;
-        poller_ = me;
-        if (app_waiting_ == 0 && !stopping_)
-            poll_and_read({wake_pipe_[0], POLLIN, 0}, -1);  // blocks: no spinning
-        poller_ = std::thread::id();
-        background_polling_ = false;
-        token.unlock();
-        sink_.progress_idle();
-    }
+bool TcpParcelport::progress(bool take_turn) {
+    std::unique_lock<std::mutex> lock(progress_mu_, std::defer_lock);
+    if (take_turn)
+        lock.lock();  // held only for non-blocking reads: a short wait
+    else if (!lock.try_lock())
+        return false;
+    return read_ready_locked();
 }
 
 void TcpParcelport::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
@@ -313,9 +233,15 @@ void TcpParcelport::send(int dest, int context, int tag, const std::vector<Const
             if (errno == EINTR) continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 throw LocalityLost(dest, std::string("send failed: ") + std::strerror(errno));
-            // Socket buffer full until the peer reads. Meanwhile read what comes to us (the
-            // peer may be sending to us at the same time), unless another thread already is.
-            if (!wait_writable(peer)) {
+            // Socket buffer full until the peer reads. Meanwhile read what comes to us: the
+            // peer may be sending to us at the same time, and blocked until we read.
+            pollfd pfds[2] = {{peer.fd, POLLOUT, 0}, {epoll_fd_, POLLIN, 0}};
+            int ready = poll(pfds, 2, kPollSliceMs);
+            if (ready > 0 && pfds[1].revents) {
+                std::lock_guard<std::mutex> reading(progress_mu_);
+                read_ready_locked();
+            }
+            if (ready <= 0) {
                 if (peer.lost) throw LocalityLost(dest, "connection lost");
                 if (interrupt) interrupt();
             }
@@ -362,9 +288,14 @@ void TcpParcelport::shutdown() {
                 if (peer->open && !peer->said_bye && !peer->lost) waiting = true;
         }
         if (!waiting || std::chrono::steady_clock::now() > deadline) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        // The handler's progress thread has stopped: read the goodbyes ourselves.
+        pollfd pfd{epoll_fd_, POLLIN, 0};
+        if (poll(&pfd, 1, 10) > 0) {
+            std::lock_guard<std::mutex> lock(progress_mu_);
+            read_ready_locked();
+        }
     }
-    stop_and_close();
+    close_all();
 }
 
 void TcpParcelport::abort(int blame, int exit_code) {
@@ -377,17 +308,12 @@ void TcpParcelport::abort(int blame, int exit_code) {
         if (lock.owns_lock())
             (void)!::send(peer->fd, &frame, sizeof frame, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
-    stop_and_close();
+    close_all();
 }
 
-void TcpParcelport::stop_and_close() {
-    stopping_ = true;
-    kick();
-    {
-        std::lock_guard<std::mutex> lock(idle_mu_);
-    }
-    idle_cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+void TcpParcelport::close_all() {
+    // Closing a socket also takes it out of the epoll set.
+    std::lock_guard<std::mutex> lock(progress_mu_);
     for (auto& peer : peers_) {
         if (peer->fd >= 0) close(peer->fd);
         peer->fd = -1;

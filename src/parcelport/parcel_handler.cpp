@@ -1,0 +1,250 @@
+#include "parcel_handler.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace hpxpy {
+namespace {
+
+void set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+// A parcelport without a wait descriptor is polled this often while a thread blocks.
+constexpr int kNoFdSliceMs = 1;
+
+}  // namespace
+
+ParcelHandler::ParcelHandler(int self, int size, ParcelSink& upstream, int spin_us)
+    : self_(self), size_(size), spin_us_(spin_us), upstream_(upstream),
+      routes_(static_cast<std::size_t>(size > 0 ? size : 0), nullptr) {
+    if (pipe(wake_pipe_) != 0) throw std::runtime_error("hpxpy: cannot create wake pipe");
+    set_nonblocking(wake_pipe_[0]);
+    set_nonblocking(wake_pipe_[1]);  // a kick never blocks; one pending byte is enough
+}
+
+ParcelHandler::~ParcelHandler() {
+    stop_thread();
+    ports_.clear();  // parcelports close what shutdown/abort left open
+    close(wake_pipe_[0]);
+    close(wake_pipe_[1]);
+}
+
+void ParcelHandler::add(std::unique_ptr<Parcelport> port) {
+    if (started_) throw std::logic_error("hpxpy: parcelports are added before start()");
+    if (port->wait_fd() < 0) some_port_without_fd_ = true;
+    ports_.push_back(std::move(port));
+}
+
+void ParcelHandler::start() {
+    if (started_) return;
+    for (int peer = 0; peer < size_; ++peer) {
+        if (peer == self_) continue;
+        for (auto& port : ports_) {
+            if (port->reaches(peer)) {
+                routes_[static_cast<std::size_t>(peer)] = port.get();
+                break;
+            }
+        }
+    }
+    started_ = true;
+    if (!ports_.empty()) thread_ = std::thread([this] { progress_loop(); });
+}
+
+Parcelport* ParcelHandler::route(int peer) const {
+    if (peer < 0 || peer >= size_) return nullptr;
+    return routes_[static_cast<std::size_t>(peer)];
+}
+
+std::string ParcelHandler::route_name(int peer) const {
+    if (peer == self_) return "self";
+    Parcelport* port = route(peer);
+    return port ? port->name() : "none";
+}
+
+void ParcelHandler::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
+                         uint32_t ack, const InterruptCheck& interrupt) {
+    if (dest == self_) {  // loopback: copy into a message of our own
+        std::size_t total = 0;
+        for (const auto& part : parts) total += part.size;
+        Message msg{self_, context, tag, std::make_shared<Payload>(total), ack};
+        char* out = msg.payload->data();
+        for (const auto& part : parts) {
+            if (part.size) std::memcpy(out, part.data, part.size);
+            out += part.size;
+        }
+        deliver(std::move(msg));
+        return;
+    }
+    Parcelport* port = route(dest);
+    if (port == nullptr) {
+        if (ports_.empty()) throw std::runtime_error("hpxpy: runtime is not connected");
+        throw std::runtime_error("hpxpy: no transport reaches locality " +
+                                 std::to_string(dest));
+    }
+    port->send(dest, context, tag, parts, ack, interrupt);
+}
+
+bool ParcelHandler::progress(bool take_turn) {
+    bool any = false;
+    for (auto& port : ports_) any = port->progress(take_turn) || any;
+    return any;
+}
+
+void ParcelHandler::kick() {
+    char c = 1;
+    (void)!write(wake_pipe_[1], &c, 1);
+}
+
+void ParcelHandler::notify() {
+    std::thread::id poller = poller_.load();
+    if (poller != std::thread::id() && poller != std::this_thread::get_id()) kick();
+    for (auto& port : ports_) port->wake();
+}
+
+// ---- reports from the parcelports ----
+
+void ParcelHandler::deliver(Message&& message) {
+    upstream_.deliver(std::move(message));
+    notify();
+}
+
+void ParcelHandler::peer_lost(int locality, const std::string& why) {
+    upstream_.peer_lost(locality, why);
+    notify();
+}
+
+void ParcelHandler::peer_departed(int locality) {
+    upstream_.peer_departed(locality);
+    notify();
+}
+
+void ParcelHandler::job_aborted(int locality, int exit_code) {
+    upstream_.job_aborted(locality, exit_code);
+}
+
+// ---- waiting ----
+
+ParcelHandler::Wait::Wait(ParcelHandler& handler)
+    : handler_(handler),
+      spin_until_(std::chrono::steady_clock::now() +
+                  std::chrono::microseconds(handler.ports_.empty() ? 0 : handler.spin_us_)) {
+    ++handler_.app_waiting_;
+}
+
+ParcelHandler::Wait::~Wait() { --handler_.app_waiting_; }
+
+bool ParcelHandler::Wait::step(const std::atomic<uint64_t>& news, uint64_t seen) {
+    if (std::chrono::steady_clock::now() < spin_until_) {
+        // Short spin: run the transports ourselves, no sleeping; yield when there was
+        // nothing, as a peer may share our core.
+        if (!handler_.progress()) std::this_thread::yield();
+        return true;
+    }
+    return handler_.block(kSliceMs, news, seen);
+}
+
+bool ParcelHandler::block(int timeout_ms, const std::atomic<uint64_t>& news, uint64_t seen) {
+    std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
+    if (!token.owns_lock()) {
+        if (background_polling_) kick();  // it steps aside: app_waiting_ > 0
+        token.lock();
+    }
+    // Announce ourselves before the last look, so a report racing with us kicks us.
+    poller_ = std::this_thread::get_id();
+    bool progressed = true;
+    if (news.load() == seen && !stopping_) progressed = poll_and_progress(timeout_ms);
+    poller_ = std::thread::id();
+    return progressed;
+}
+
+bool ParcelHandler::poll_and_progress(int timeout_ms) {
+    pollfd fds[16];
+    Parcelport* owners[16];
+    nfds_t count = 0;
+    fds[count] = {wake_pipe_[0], POLLIN, 0};
+    owners[count++] = nullptr;
+    for (auto& port : ports_) {
+        int fd = port->wait_fd();
+        if (fd < 0 || count == 16) continue;
+        fds[count] = {fd, POLLIN, 0};
+        owners[count++] = port.get();
+    }
+    if (some_port_without_fd_ && (timeout_ms < 0 || timeout_ms > kNoFdSliceMs))
+        timeout_ms = kNoFdSliceMs;
+    int ready = poll(fds, count, timeout_ms);
+    if (ready < 0) return false;  // EINTR: the caller looks again
+    if (fds[0].revents) {
+        char drain[64];
+        while (read(wake_pipe_[0], drain, sizeof drain) > 0) {
+        }
+    }
+    bool any = ready > 0;
+    for (nfds_t i = 1; i < count; ++i)
+        if (fds[i].revents) any = owners[i]->progress(true) || any;
+    if (some_port_without_fd_)
+        for (auto& port : ports_)
+            if (port->wait_fd() < 0) any = port->progress(false) || any;
+    return any;
+}
+
+void ParcelHandler::rest(int ms) {
+    std::unique_lock<std::mutex> lock(idle_mu_);
+    idle_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_.load(); });
+}
+
+void ParcelHandler::progress_loop() {
+    // Drains the transports while no application thread waits (it then waits itself).
+    const std::thread::id me = std::this_thread::get_id();
+    while (!stopping_) {
+        if (app_waiting_ > 0) {
+            rest(10);
+            continue;
+        }
+        std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
+        if (!token.owns_lock()) {
+            rest(10);
+            continue;
+        }
+        background_polling_ = true;
+        poller_ = me;
+        if (app_waiting_ == 0 && !stopping_) poll_and_progress(-1);  // blocks: no spinning
+        poller_ = std::thread::id();
+        background_polling_ = false;
+        token.unlock();
+        progress_idle();
+    }
+}
+
+void ParcelHandler::stop_thread() {
+    stopping_ = true;
+    kick();
+    {
+        std::lock_guard<std::mutex> lock(idle_mu_);
+    }
+    idle_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void ParcelHandler::shutdown(bool graceful, int blame) {
+    if (closed_.exchange(true)) return;
+    stop_thread();
+    for (auto& port : ports_) {
+        if (graceful)
+            port->shutdown();
+        else
+            port->abort(blame, -1);
+    }
+}
+
+void ParcelHandler::abort(int exit_code) {
+    closed_ = true;
+    for (auto& port : ports_) port->abort(-1, exit_code);
+}
+
+}  // namespace hpxpy

@@ -1,0 +1,133 @@
+// The parcel handler: the one place between the matching engine and the transports.
+//
+// - Routes: when started, it picks a route for every peer once: self (a loopback copy),
+//   else the first parcelport, in the order they were added (= priority), whose
+//   reaches(peer) is true. A peer no parcelport reaches has no route: sends to it throw.
+// - Progress: progress() runs every parcelport's non-blocking progress.
+// - Waiting: all of it happens here. A thread waiting for a message (Wait) first spins for
+//   a bounded time (progress, then sched_yield so a peer sharing the core can run), then
+//   blocks in poll() on every parcelport's wait descriptor plus the handler's wake pipe,
+//   and runs progress on what became ready: the waiting thread reads the transport itself,
+//   one wake-up per message. One thread at a time holds the "poll token" and blocks for
+//   everyone; a report made by any other thread (deliver, lost peer) kicks it through the
+//   wake pipe, so no wake-up is lost. While no application thread waits, a background
+//   progress thread holds the token and blocks in poll() (never spins), so unexpected
+//   messages are drained and senders never stall; when an application thread starts
+//   waiting, the background thread steps aside.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parcelport.hpp"
+
+namespace hpxpy {
+
+class ParcelHandler final : private ParcelSink {
+public:
+    // Reports from the parcelports go to `upstream` (the engine); `spin_us` is how long a
+    // Wait spins before it blocks.
+    ParcelHandler(int self, int size, ParcelSink& upstream, int spin_us);
+    ~ParcelHandler() override;
+    ParcelHandler(const ParcelHandler&) = delete;
+    ParcelHandler& operator=(const ParcelHandler&) = delete;
+
+    // What parcelports report to: the handler forwards to the engine and wakes the waiter.
+    ParcelSink& port_sink() { return *this; }
+
+    // Adds a transport; those added first are preferred. Only before start().
+    void add(std::unique_ptr<Parcelport> port);
+    // Picks every peer's route; starts the background progress thread if there is any
+    // parcelport.
+    void start();
+
+    int self() const { return self_; }
+    int size() const { return size_; }
+    // The parcelport carrying messages to `peer`; nullptr for self and for an unreached peer.
+    Parcelport* route(int peer) const;
+    // "self", the parcelport's name, or "none".
+    std::string route_name(int peer) const;
+
+    // To self: a copy delivered to the engine at once. Otherwise the peer's route.
+    void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
+              uint32_t ack, const InterruptCheck& interrupt);
+
+    // One non-blocking pass over every parcelport; true if any did work. `take_turn`: see
+    // Parcelport::progress (false: skip a parcelport another thread is progressing).
+    bool progress(bool take_turn = false);
+
+    // Something changed that a blocked waiter must look at (the engine calls it after
+    // deliveries it made itself, and at shutdown): kick whoever sits in poll().
+    void notify();
+
+    // One thread's wait for a message. While any Wait exists the background progress
+    // thread stands aside.
+    class Wait {
+    public:
+        explicit Wait(ParcelHandler& handler);
+        ~Wait();
+        Wait(const Wait&) = delete;
+        Wait& operator=(const Wait&) = delete;
+        // Makes progress until `news` differs from `seen` or about 100 ms pass: within the
+        // spin budget one non-blocking pass, after it a blocking poll(). False when
+        // nothing happened (a timed-out slice: the caller checks for Ctrl-C).
+        bool step(const std::atomic<uint64_t>& news, uint64_t seen);
+
+    private:
+        ParcelHandler& handler_;
+        std::chrono::steady_clock::time_point spin_until_;
+    };
+
+    // Stops the background thread, then every parcelport says goodbye and closes
+    // (graceful) or aborts telling peers that `blame` was lost. Once.
+    void shutdown(bool graceful, int blame);
+    // Leaves at once: every parcelport aborts with `exit_code` (MPI_Abort).
+    void abort(int exit_code);
+
+    static constexpr int kSliceMs = 100;  // blocked waits return this often (Ctrl-C)
+
+private:
+    // ParcelSink, for the parcelports: forward upward, then wake the waiter.
+    void deliver(Message&& message) override;
+    void peer_lost(int locality, const std::string& why) override;
+    void peer_departed(int locality) override;
+    void job_aborted(int locality, int exit_code) override;
+    void progress_idle() override { upstream_.progress_idle(); }
+
+    bool block(int timeout_ms, const std::atomic<uint64_t>& news, uint64_t seen);
+    // poll() on the wake pipe and every wait descriptor, then progress what is ready.
+    // Needs the poll token.
+    bool poll_and_progress(int timeout_ms);
+    void progress_loop();
+    void kick();
+    void rest(int ms);
+    void stop_thread();
+
+    const int self_;
+    const int size_;
+    const int spin_us_;
+    ParcelSink& upstream_;
+    std::vector<std::unique_ptr<Parcelport>> ports_;  // priority order
+    std::vector<Parcelport*> routes_;                 // per peer; nullptr: self / none
+    bool started_ = false;
+    bool some_port_without_fd_ = false;
+
+    int wake_pipe_[2] = {-1, -1};  // written to wake whoever is blocked in poll()
+    std::mutex poll_token_;        // whoever holds it blocks in poll() for everyone
+    std::atomic<std::thread::id> poller_{};
+    std::atomic<bool> background_polling_{false};
+    std::atomic<int> app_waiting_{0};
+    std::mutex idle_mu_;  // the background thread rests here while applications wait
+    std::condition_variable idle_cv_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> closed_{false};
+    std::thread thread_;
+};
+
+}  // namespace hpxpy

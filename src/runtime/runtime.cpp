@@ -1,0 +1,69 @@
+#include "runtime.hpp"
+
+#include <memory>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "../parcelport/tcp/parcelport.hpp"
+
+namespace hpxpy {
+namespace {
+
+void check_config(const RuntimeConfig& c) {
+    if (c.size < 1 || c.self < 0 || c.self >= c.size)
+        throw std::invalid_argument("locality id " + std::to_string(c.self) +
+                                    " out of range for a job of " + std::to_string(c.size));
+    const auto known = available_transports();
+    for (const TransportConfig& t : c.transports) {
+        bool ok = false;
+        for (const auto& name : known) ok = ok || name == t.name;
+        if (!ok) {
+            std::string list;
+            for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
+            throw std::invalid_argument("unknown parcelport '" + t.name + "' (available: " +
+                                        list + ")");
+        }
+        if (t.name == "tcp" && c.size > 1 && t.fds.size() != static_cast<std::size_t>(c.size))
+            throw std::invalid_argument("need one socket per locality");
+    }
+}
+
+std::unique_ptr<Parcelport> make_transport(const TransportConfig& t, int self,
+                                           ParcelSink& sink) {
+    // Only tcp exists today; check_config has rejected every other name.
+    return std::make_unique<TcpParcelport>(self, t.fds, sink);
+}
+
+// Checks the config; if it is wrong, closes the sockets it was given (no parcelport owns
+// them yet) and throws.
+void validate(const RuntimeConfig& config) {
+    try {
+        check_config(config);
+    } catch (...) {
+        if (config.size > 1)
+            for (const TransportConfig& t : config.transports)
+                for (int fd : t.fds)
+                    if (fd >= 0) close(fd);
+        throw;
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> available_transports() { return {"tcp"}; }
+
+Runtime::Runtime(RuntimeConfig config)
+    : engine_(config.self, config.size, config.spin_us), collectives_(engine_) {
+    validate(config);
+    ParcelHandler& handler = engine_.handler();
+    if (config.size > 1)
+        for (const TransportConfig& t : config.transports)
+            handler.add(make_transport(t, config.self, handler.port_sink()));
+    engine_.start();  // routes: self, then the transports in the order given
+    for (int peer = 0; peer < config.size; ++peer)
+        if (handler.route_name(peer) == "none")
+            throw std::invalid_argument("no transport reaches locality " +
+                                        std::to_string(peer));
+}
+
+}  // namespace hpxpy

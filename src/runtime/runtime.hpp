@@ -1,0 +1,48 @@
+// The composition root of the core: decides which transports a locality runs and which
+// peers each of them serves, builds them, and wires engine, parcel handler and collectives.
+// The Python bindings only convert arguments into a RuntimeConfig.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../collectives/collectives.hpp"
+#include "../engine/engine.hpp"
+
+namespace hpxpy {
+
+// One transport this locality offers, with what the bootstrap connected for it.
+struct TransportConfig {
+    std::string name;     // "tcp"
+    std::vector<int> fds;  // tcp: the connected socket per locality (-1: self / none)
+};
+
+struct RuntimeConfig {
+    int self = 0;
+    int size = 1;
+    int spin_us = 50;
+    // In priority order: for each peer the first transport that reaches it carries its
+    // messages. Empty for a job of one locality.
+    std::vector<TransportConfig> transports;
+};
+
+// Names of the transports this build can run, in default priority order.
+std::vector<std::string> available_transports();
+
+class Runtime {
+public:
+    // Throws std::invalid_argument for a bad id/size, an unknown transport or a
+    // multi-locality job in which some peer is reached by no transport.
+    explicit Runtime(RuntimeConfig config);
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    Engine& engine() { return engine_; }
+    Collectives& collectives() { return collectives_; }
+
+private:
+    Engine engine_;
+    Collectives collectives_;
+};
+
+}  // namespace hpxpy
