@@ -223,9 +223,9 @@ def core() -> _core.Runtime:
     return rt  # type: ignore[return-value]
 
 
-# Message contexts: hpx's own collectives use 1; communicators (hpxpy.comm) take theirs
-# from 2 upwards.
-HPX_COLLECTIVE_CONTEXT = 1
+# Message contexts, defined by the core: hpx's own collectives use CONTEXT_COLLECTIVE;
+# communicators (hpxpy/comm/_contexts.py) take theirs from CONTEXT_FIRST_FREE upwards.
+HPX_COLLECTIVE_CONTEXT = _core.CONTEXT_COLLECTIVE
 
 
 def world_group() -> _core.Group:

@@ -12,11 +12,12 @@ shape differing from the others') raises on every locality taking part, not just
 from __future__ import annotations
 
 import enum
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _runtime
+from ._items import CODE_DTYPES, DTYPE_CODES, OP_CODES, item_array
 from ._status import failure_status
 from .futures import Future
 
@@ -40,20 +41,13 @@ __all__ = [
 class ReduceOp(enum.IntEnum):
     """Reduction operations for :func:`all_reduce` (``'sum'`` etc. are accepted too)."""
 
-    sum = 0
-    prod = 1
-    min = 2
-    max = 3
+    sum = OP_CODES["sum"]
+    prod = OP_CODES["prod"]
+    min = OP_CODES["min"]
+    max = OP_CODES["max"]
 
 
-_DTYPE_CODES: Dict[np.dtype, int] = {
-    np.dtype(np.float64): 0,
-    np.dtype(np.float32): 1,
-    np.dtype(np.int64): 2,
-    np.dtype(np.int32): 3,
-}
-_CODE_DTYPES = {code: dtype for dtype, code in _DTYPE_CODES.items()}
-_SUPPORTED = "float64, float32, int64, int32"
+_SUPPORTED = ", ".join(dtype.name for dtype in DTYPE_CODES)
 
 OpLike = Union[str, ReduceOp]
 
@@ -78,7 +72,7 @@ def _as_array(value: Any, what: str) -> Tuple[np.ndarray, int]:
         raise TypeError(f"{what}: cannot convert {type(value).__name__} to a numpy array") from exc
     if not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)
-    code = _DTYPE_CODES.get(arr.dtype)
+    code = DTYPE_CODES.get(arr.dtype)
     if code is None:
         raise TypeError(f"{what}: unsupported dtype {arr.dtype}; expected one of {_SUPPORTED}")
     if arr.ndim > 16:
@@ -115,15 +109,12 @@ def _result(arr: np.ndarray) -> Any:
     return arr[()] if arr.ndim == 0 else arr
 
 
-def _from_item(item: Optional[tuple], own: Optional[np.ndarray]) -> Any:
+def _from_item(item: Optional[Any], own: Optional[np.ndarray]) -> Any:
     """Array for a collective's item: a view of the received bytes, or a copy of our own."""
     if item is None:
         assert own is not None
         return _result(own.copy())
-    code, shape, payload, offset, nbytes = item
-    dtype = _CODE_DTYPES[code]
-    flat = np.frombuffer(payload, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset)
-    return _result(flat.reshape(shape))
+    return _result(item_array(item, CODE_DTYPES[item.dtype]).reshape(item.shape))
 
 
 def _run_async(fn, *args) -> Future:

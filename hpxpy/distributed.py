@@ -38,8 +38,9 @@ from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tupl
 import numpy as np
 
 from . import _core, _runtime
+from ._items import DTYPE_CODES, OP_CODES, RAW, item_array, item_bytes
 from ._status import failure_exception
-from .collectives import _DTYPE_CODES, _failure
+from .collectives import _failure
 
 __all__ = [
     "DistributedArray",
@@ -102,7 +103,6 @@ _PARTITIONS = {
 # Codes exchanged when localities agree on a dtype (any distinct small ints would do).
 _TYPE_CODES = {dt: i for i, dt in enumerate(_PARTITIONS)}
 _SUPPORTED = "float64, float32, int64, int32, bool"
-_RAW = 254  # item label of the core collectives for plain bytes
 _MAX_DIMS = 32
 _NO_SAY = np.iinfo(np.int64).min  # a field this locality has no say in (see _agree)
 
@@ -182,38 +182,34 @@ class _Context:
     # every member (see hpxpy.collectives).
     def all_reduce(self, arr: np.ndarray, op: str,
                    failure: Tuple[int, str] = (0, "")) -> np.ndarray:
-        code = _DTYPE_CODES[arr.dtype]
-        opcode = {"sum": 0, "prod": 1, "min": 2, "max": 3}[op]
-        item = self.core.all_reduce(self.group, arr if not failure[0] else None, code, opcode,
-                                    self.tag(), *failure)
+        item = self.core.all_reduce(self.group, arr if not failure[0] else None,
+                                    DTYPE_CODES[arr.dtype], OP_CODES[op], self.tag(), *failure)
         if item is None:
             return arr.copy()
-        return np.frombuffer(item[2], dtype=arr.dtype, count=arr.size, offset=item[3])
+        return item_array(item, arr.dtype, arr.size)
 
     def broadcast(self, arr: Optional[np.ndarray], root: int) -> Optional[np.ndarray]:
         """The root's bytes on every other member; None on the root."""
-        item = self.core.broadcast(self.group, [arr] if arr is not None else None, _RAW, root,
+        item = self.core.broadcast(self.group, [arr] if arr is not None else None, RAW, root,
                                    self.tag(), 0, "")
-        if item is None:
-            return None
-        return np.frombuffer(item[2], dtype=np.uint8, count=item[4], offset=item[3])
+        return None if item is None else item_bytes(item)
 
     def gather(self, arr: np.ndarray, root: int) -> Optional[List[np.ndarray]]:
         """Every member's bytes in rank order on the root (its own not copied); else None."""
-        items = self.core.gather(self.group, [arr], _RAW, root, self.tag(), 0, "")
+        items = self.core.gather(self.group, [arr], RAW, root, self.tag(), 0, "")
         if items is None:
             return None
-        return [arr.reshape(-1).view(np.uint8) if it is None else
-                np.frombuffer(it[2], dtype=np.uint8, count=it[4], offset=it[3]) for it in items]
+        return [arr.reshape(-1).view(np.uint8) if it is None else item_bytes(it)
+                for it in items]
 
     def scatter(self, blocks: List[np.ndarray], root: int,
                 failure: Tuple[int, str] = (0, "")) -> np.ndarray:
         """Block r of the root's list on rank r, as bytes."""
-        item = self.core.scatter(self.group, [[b] for b in blocks], [_RAW] * len(blocks),
+        item = self.core.scatter(self.group, [[b] for b in blocks], [RAW] * len(blocks),
                                  root, self.tag(), *failure)
         if item is None:
             return blocks[root].reshape(-1).view(np.uint8)
-        return np.frombuffer(item[2], dtype=np.uint8, count=item[4], offset=item[3])
+        return item_bytes(item)
 
 
 _contexts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # comm -> _Context

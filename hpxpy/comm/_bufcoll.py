@@ -22,6 +22,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _runtime
+from .._items import DTYPE_CODES, RAW, item_array, item_bytes
 from . import _constants as C
 from . import _datatypes as D
 from . import _ops as O
@@ -34,19 +35,13 @@ from ._buffers import (
 )
 from ._failures import SPEC_ERRORS, check_fits, collective
 from ._handle import _Handle
-from ._objcoll import RAW, exchange, obj_bcast, obj_gather
+from ._objcoll import exchange, obj_bcast, obj_gather
 
 # The C++ all_reduce's dtype codes.
-_CORE_DTYPES = {np.dtype("f8"): 0, np.dtype("f4"): 1, np.dtype("i8"): 2, np.dtype("i4"): 3}
 
 
 def _nothing() -> None:
     """A commit with nothing to write back."""
-
-
-def _bytes_of(item: Any) -> np.ndarray:
-    """The bytes of an item a core collective returned."""
-    return np.frombuffer(item[2], dtype=np.uint8, count=item[4], offset=item[3])
 
 
 def _send_side(sendbuf: Any, own_block: Callable[[], np.ndarray]) -> np.ndarray:
@@ -63,7 +58,7 @@ def _bcast_into(comm: _Handle, seq: int, arr: np.ndarray, root: int, step: int =
     send = [arr] if comm._rank == root else None
     item = _runtime.core().broadcast(comm._group, send, RAW, root, comm._tag(seq, step), 0, "")
     if item is not None:
-        got = _bytes_of(item)
+        got = item_bytes(item)
         check_fits(got.size, arr.nbytes)
         arr.view(np.uint8)[: got.size] = got
 
@@ -94,7 +89,7 @@ def _gather_arrays(comm: _Handle, seq: int, arr: np.ndarray, root: int,
     items = _runtime.core().gather(comm._group, [arr], RAW, root, comm._tag(seq, step), 0, "")
     if items is None:
         return None
-    return [arr.view(np.uint8).reshape(-1) if it is None else _bytes_of(it) for it in items]
+    return [arr.view(np.uint8).reshape(-1) if it is None else item_bytes(it) for it in items]
 
 
 def _gather_into(comm: _Handle, seq: int, send: np.ndarray, root: int, rflat: Any,
@@ -192,7 +187,7 @@ def scatter(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any, root:
                       (comm._group, [[b] for b in blocks], codes, root, comm._tag(seq)), local)
     if rarr is None:
         return
-    data = blocks[root].view(np.uint8).reshape(-1) if item is None else _bytes_of(item)
+    data = blocks[root].view(np.uint8).reshape(-1) if item is None else item_bytes(item)
     check_fits(data.size, rarr.nbytes)
     rarr.view(np.uint8)[: data.size] = data
     commit()  # type: ignore[misc]
@@ -202,7 +197,7 @@ def scatter(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any, root:
 def _reduce_arrays(comm: _Handle, seq: int, send: np.ndarray, op: O.Op, dt: D.Datatype,
                    root: Optional[int]) -> Optional[np.ndarray]:
     """The reduction of every rank's array: on every rank (root None) or on the root."""
-    code = _CORE_DTYPES.get(send.dtype)
+    code = DTYPE_CODES.get(send.dtype)
     if op._core_code is not None and code is not None and dt.base_count == 1:
         item = _runtime.core().all_reduce(comm._group, send, code, op._core_code,
                                           comm._tag(seq), 0, "")
@@ -210,7 +205,7 @@ def _reduce_arrays(comm: _Handle, seq: int, send: np.ndarray, op: O.Op, dt: D.Da
             return None
         if item is None:
             return send.copy()
-        return np.frombuffer(item[2], dtype=send.dtype, count=send.size, offset=item[3])
+        return item_array(item, send.dtype, send.size)
     target = 0 if root is None else root
     blocks = _gather_arrays(comm, seq, np.ascontiguousarray(send), target)
     result = None
@@ -355,7 +350,7 @@ def scan(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any, op: O.Op
                 acc = a if acc is None else op.combine_arrays(acc, a, dt)
     item = _runtime.core().scatter(comm._group, prefixes, [RAW] * len(prefixes), 0,
                                    comm._tag(seq, 1), 0, "")
-    data = prefixes[0][0].view(np.uint8) if item is None else _bytes_of(item)
+    data = prefixes[0][0].view(np.uint8) if item is None else item_bytes(item)
     if inclusive or comm._rank != 0:
         recv.view(np.uint8)[...] = data
         commit()

@@ -6,7 +6,8 @@ group's), and a spare one (``SPARE``) that carries ``Create_group``'s agreement.
 communicator's block is agreed by its members: the maximum of each member's next free
 number, so no member has used it yet.
 
-Layer 3 of hpxpy.comm: imports numpy and ``hpxpy._runtime`` only.
+Layer 3 of hpxpy.comm: imports numpy and hpxpy's core view (``_core``, ``_items``,
+``_runtime``) only.
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import _runtime
+from .. import _core, _runtime
+from .._items import DTYPE_CODES, OP_CODES, item_array
 
 STRIDE = 4  # contexts per communicator: p2p, collectives, two spare
 P2P, COLLECTIVE, SPARE = 0, 1, 2  # offsets in a communicator's block
-WORLD = 4  # COMM_WORLD's block
-SELF = 8  # COMM_SELF's block
-_FIRST_FREE = 12
-
-_INT64, _MAX = 2, 3  # the core's all_reduce codes for int64 and max
+WORLD = _core.CONTEXT_FIRST_FREE  # COMM_WORLD's block (the core keeps those below)
+SELF = WORLD + STRIDE  # COMM_SELF's block
+_FIRST_FREE = SELF + STRIDE
 
 
 class ContextTable:
@@ -40,9 +40,10 @@ class ContextTable:
         with self._lock:
             mine = self._next
         agreed = np.array([mine], dtype=np.int64)
-        item = _runtime.core().all_reduce(group, agreed, _INT64, _MAX, tag, 0, "")
+        item = _runtime.core().all_reduce(group, agreed, DTYPE_CODES[agreed.dtype],
+                                          OP_CODES["max"], tag, 0, "")
         if item is not None:
-            agreed = np.frombuffer(item[2], dtype=np.int64, count=1, offset=item[3])
+            agreed = item_array(item, np.int64, 1)
         base = int(agreed[0])
         with self._lock:
             self._next = max(self._next, base + STRIDE * count)

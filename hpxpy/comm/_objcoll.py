@@ -20,13 +20,13 @@ import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar
 
 from .. import _runtime
+from .._items import OBJECT
 from . import _ops as O
 from . import _pickle
 from ._failures import collective
 from ._handle import _Handle
 
-OBJ = 255  # item label of a pickled object on the C++ collectives
-RAW = 254  # item label of raw bytes (buffers)
+OBJ = OBJECT  # the core's item label of a pickled object
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,7 +85,7 @@ def obj_bcast(comm: _Handle, seq: int, obj: Any, root: int, step: int = 0,
                       own=failure is None)
     if item is None:
         return _pickle.loads(b"".join(segs))  # type: ignore[arg-type]
-    return _pickle.loads(item[2], item[3], item[4])
+    return _pickle.loads(item.payload, item.offset, item.nbytes)
 
 
 def obj_gather(comm: _Handle, seq: int, obj: Any, root: int,
@@ -102,7 +102,7 @@ def obj_gather(comm: _Handle, seq: int, obj: Any, root: int,
     if items is None:
         return None
     return [_pickle.loads(b"".join(segs)) if it is None else  # type: ignore[arg-type]
-            _pickle.loads(it[2], it[3], it[4]) for it in items]
+            _pickle.loads(it.payload, it.offset, it.nbytes) for it in items]
 
 
 def obj_scatter(comm: _Handle, seq: int, sendobj: Any, root: int, step: int = 0) -> Any:
@@ -126,7 +126,7 @@ def obj_scatter(comm: _Handle, seq: int, sendobj: Any, root: int, step: int = 0)
                       (comm._group, values, codes, root, comm._tag(seq, step)), local)
     if item is None:
         return _pickle.loads(b"".join(values[root]))
-    return _pickle.loads(item[2], item[3], item[4])
+    return _pickle.loads(item.payload, item.offset, item.nbytes)
 
 
 def exchange(comm: _Handle, seq: int, outgoing: Sequence[List[Any]],

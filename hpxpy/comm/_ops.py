@@ -10,6 +10,7 @@ from typing import Any, Callable, List, Optional
 
 import numpy as np
 
+from .._items import OP_CODES
 from . import _constants as C
 from ._buffers import message_array
 from ._errors import Exception as MPIException
@@ -269,10 +270,10 @@ class Op:
 
 OP_NULL = Op("OP_NULL")
 # Codes understood by the C++ all_reduce (hpxpy._core): sum, prod, min, max.
-SUM = Op("SUM", lambda x, y: x + y, np.add, core_code=0)
-PROD = Op("PROD", lambda x, y: x * y, np.multiply, core_code=1)
-MIN = Op("MIN", lambda x, y: y if y < x else x, np.minimum, core_code=2)
-MAX = Op("MAX", lambda x, y: y if y > x else x, np.maximum, core_code=3)
+SUM = Op("SUM", lambda x, y: x + y, np.add, core_code=OP_CODES["sum"])
+PROD = Op("PROD", lambda x, y: x * y, np.multiply, core_code=OP_CODES["prod"])
+MIN = Op("MIN", lambda x, y: y if y < x else x, np.minimum, core_code=OP_CODES["min"])
+MAX = Op("MAX", lambda x, y: y if y > x else x, np.maximum, core_code=OP_CODES["max"])
 LAND = Op("LAND", lambda x, y: bool(x) and bool(y), _logical(np.logical_and))
 LOR = Op("LOR", lambda x, y: bool(x) or bool(y), _logical(np.logical_or))
 LXOR = Op("LXOR", lambda x, y: bool(x) != bool(y), _logical(np.logical_xor))

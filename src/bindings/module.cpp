@@ -103,18 +103,74 @@ ArrayRef to_ref(const py::handle& obj, uint32_t dtype, Views& views) {
     return ref;
 }
 
-// (dtype, shape, payload, offset, nbytes) for Python to view without copying; None for
-// an item that is the caller's own input.
+// Results go to Python as struct sequences: named fields (item.payload, item.offset) that
+// still unpack like the tuples they are, at the cost of a tuple.
+PyTypeObject* g_item_type = nullptr;          // _core.Item
+PyTypeObject* g_message_type = nullptr;       // _core.Message
+PyTypeObject* g_message_info_type = nullptr;  // _core.MessageInfo
+
+PyStructSequence_Field g_item_fields[] = {
+    {"dtype", "dtype code (DTYPE_CODES) or item label (ITEM_RAW, ITEM_OBJECT)"},
+    {"shape", "the sender's array shape (raw items: the byte count)"},
+    {"payload", "the received message (buffer protocol; keep it to keep the bytes)"},
+    {"offset", "where this item's bytes start in the payload"},
+    {"nbytes", "how many bytes the item has"},
+    {nullptr, nullptr}};
+PyStructSequence_Desc g_item_desc = {
+    "hpxpy._core.Item", "One locality's data in a collective's result, viewed in place",
+    g_item_fields, 5};
+
+PyStructSequence_Field g_message_fields[] = {
+    {"source", "the sending locality"},
+    {"tag", "the message's tag"},
+    {"payload", "the message's bytes (buffer protocol)"},
+    {nullptr, nullptr}};
+PyStructSequence_Desc g_message_desc = {"hpxpy._core.Message", "A received message",
+                                        g_message_fields, 3};
+
+PyStructSequence_Field g_message_info_fields[] = {
+    {"source", "the sending locality"},
+    {"tag", "the message's tag"},
+    {"size", "the message's size in bytes"},
+    {nullptr, nullptr}};
+PyStructSequence_Desc g_message_info_desc = {
+    "hpxpy._core.MessageInfo", "A waiting message, seen by probe without receiving it",
+    g_message_info_fields, 3};
+
+PyTypeObject* new_struct_type(PyStructSequence_Desc* desc) {
+    PyTypeObject* type = PyStructSequence_NewType(desc);
+    if (type == nullptr) throw py::error_already_set();
+    return type;
+}
+
+py::object make_struct(PyTypeObject* type, std::initializer_list<py::object> fields) {
+    PyObject* obj = PyStructSequence_New(type);
+    if (obj == nullptr) throw py::error_already_set();
+    Py_ssize_t i = 0;
+    for (const py::object& field : fields)
+        PyStructSequence_SetItem(obj, i++, field.inc_ref().ptr());  // steals the reference
+    return py::reinterpret_steal<py::object>(obj);
+}
+
+// An Item for Python to view without copying; None for an item that is the caller's own
+// input.
 py::object item_to_python(const Item& item) {
     if (!item.owner) return py::none();
     py::tuple shape(item.header.ndim);
     for (uint32_t i = 0; i < item.header.ndim; ++i) shape[i] = item.header.shape[i];
     auto offset = static_cast<std::size_t>(item.data - item.owner->data());
-    return py::make_tuple(item.header.dtype, shape, item.owner, offset, item.header.nbytes);
+    return make_struct(g_item_type, {py::int_(item.header.dtype), shape, py::cast(item.owner),
+                                     py::int_(offset), py::int_(item.header.nbytes)});
 }
 
 py::object message_to_python(Message& m) {
-    return py::make_tuple(m.source, m.tag, m.payload);
+    return make_struct(g_message_type, {py::int_(m.source), py::int_(m.tag),
+                                        py::cast(m.payload)});
+}
+
+py::object message_info_to_python(const MessageInfo& info) {
+    return make_struct(g_message_info_type, {py::int_(info.source), py::int_(info.tag),
+                                             py::int_(info.size)});
 }
 
 }  // namespace
@@ -191,6 +247,29 @@ PYBIND11_MODULE(_core, m) {
     m.attr("STATUS_TYPE_ERROR") = static_cast<uint32_t>(Status::type_error);
     m.attr("STATUS_PICKLING_ERROR") = static_cast<uint32_t>(Status::pickling_error);
     m.attr("STATUS_ATTRIBUTE_ERROR") = static_cast<uint32_t>(Status::attribute_error);
+    g_item_type = new_struct_type(&g_item_desc);
+    g_message_type = new_struct_type(&g_message_desc);
+    g_message_info_type = new_struct_type(&g_message_info_desc);
+    m.add_object("Item", py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject*>(g_item_type)));
+    m.add_object("Message",
+                 py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject*>(g_message_type)));
+    m.add_object("MessageInfo", py::reinterpret_borrow<py::object>(
+                                    reinterpret_cast<PyObject*>(g_message_info_type)));
+
+    // The codes the collectives take, defined once (reduce_kernels.hpp, collectives.hpp)
+    // and read by every Python layer through hpxpy/_items.py.
+    py::dict dtypes, ops;
+    for (DType d : {DType::f64, DType::f32, DType::i64, DType::i32})
+        dtypes[dtype_name(static_cast<uint32_t>(d))] = static_cast<uint32_t>(d);
+    for (ReduceOp op : {ReduceOp::sum, ReduceOp::prod, ReduceOp::min, ReduceOp::max})
+        ops[op_name(static_cast<uint32_t>(op))] = static_cast<uint32_t>(op);
+    m.attr("DTYPE_CODES") = dtypes;
+    m.attr("OP_CODES") = ops;
+    m.attr("ITEM_RAW") = kRawItem;
+    m.attr("ITEM_OBJECT") = kObjectItem;
+    m.attr("CONTEXT_ACK") = kAckContext;
+    m.attr("CONTEXT_COLLECTIVE") = kCollectiveContext;
+    m.attr("CONTEXT_FIRST_FREE") = kFirstFreeContext;
     m.attr("ANY_SOURCE") = kAnySource;
     m.attr("ANY_TAG") = kAnyTag;
     register_arrays(m);
@@ -332,7 +411,7 @@ PYBIND11_MODULE(_core, m) {
              [](Runtime& r, int context, int source, int tag) -> py::object {
                  auto info = r.engine().iprobe(context, source, tag);
                  if (!info) return py::none();
-                 return py::make_tuple(info->source, info->tag, info->size);
+                 return message_info_to_python(*info);
              })
         .def("probe", [](Runtime& r, int context, int source, int tag) {
             MessageInfo info;
@@ -340,6 +419,6 @@ PYBIND11_MODULE(_core, m) {
                 py::gil_scoped_release nogil;
                 info = r.engine().probe(context, source, tag);
             }
-            return py::make_tuple(info.source, info.tag, info.size);
+            return message_info_to_python(info);
         });
 }

@@ -28,7 +28,11 @@ enum class Status : uint32_t {
 };
 
 constexpr int kMaxDims = 16;
-constexpr int kCollectiveContext = 1;
+constexpr int kCollectiveContext = 1;  // hpx's own collectives (hpxpy.collectives, arrays)
+// Item labels beside the dtype codes (DType): bytes passed through untouched, and a
+// pickled Python object (hpxpy.comm's lower-case collectives).
+constexpr uint32_t kRawItem = 254;
+constexpr uint32_t kObjectItem = 255;
 
 // Describes every item a collective moves: one locality's array, or an error.
 struct ItemHeader {

@@ -32,6 +32,9 @@ using RecvRequestPtr = std::shared_ptr<RecvRequest>;
 // What probe() sees of a waiting message without receiving it.
 // Acknowledgements of synchronous sends travel on this context, the ack id as tag.
 constexpr int kAckContext = 0;
+// Contexts below this one belong to the core (acks, hpx's collectives); communicators take
+// theirs from here on (hpxpy/comm/_contexts.py), in blocks their members agree on.
+constexpr int kFirstFreeContext = 4;
 
 struct MessageInfo {
     int source;
