@@ -25,6 +25,11 @@ Partition ``r`` is the locality of rank ``r`` in the array's communicator (``com
 by the C++ core (``hpxpy._core.Partition*``) and seen from numpy without copying
 (:attr:`DistributedArray.local`). The arrays talk over a private duplicate of that
 communicator, so their messages never meet the program's own messages on it.
+
+This module is over 600 lines because ``DistributedArray`` is one numpy-like surface (about
+forty methods of a few lines each: creation, reductions, element-wise operators, indexing,
+redistribution) whose checks all go through the same agreement helpers; the layout
+arithmetic and the partitions themselves live in C++ (``src/arrays/``).
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ From Python::
     @spmd_main(num_localities=4)
     def main():
         ...  # runs in every locality; a plain ``python script.py`` re-launches it as 4
+
+This module is over 600 lines because it is one job's whole life seen from outside (spawn,
+output pumps, signal forwarding, the failure grace period, exit statuses) plus its three
+entry points; the bootstrap the localities run lives in ``_bootstrap.py``.
 """
 
 from __future__ import annotations
