@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from . import _bootstrap, _core
 
@@ -47,7 +47,7 @@ class RuntimeConfig:
     def from_environment(cls, args: Optional[Sequence[str]] = None) -> RuntimeConfig:
         """Read ``HPXPY_*`` variables, then let ``--hpx:*`` arguments override them."""
         env = os.environ
-        values = {
+        values: Dict[str, Any] = {
             "locality_id": int(env.get(_bootstrap.ENV_LOCALITY_ID, "0")),
             "num_localities": int(env.get(_bootstrap.ENV_NUM_LOCALITIES, "1")),
             "rendezvous": env.get(_bootstrap.ENV_RENDEZVOUS),
@@ -220,7 +220,7 @@ def core() -> _core.Runtime:
             if _state.core is None:
                 init()
             rt = _state.core
-    return rt  # type: ignore[return-value]
+    return rt
 
 
 # Message contexts, defined by the core: hpx's own collectives use CONTEXT_COLLECTIVE;

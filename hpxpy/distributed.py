@@ -42,7 +42,9 @@ from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from . import _core, _runtime
+import hpxpy._core as _core  # (mypy took `from . import _core` here for a redefinition)
+
+from . import _runtime
 from ._items import DTYPE_CODES, OP_CODES, RAW, item_array, item_bytes
 from ._status import failure_exception
 from .collectives import _failure
@@ -98,7 +100,7 @@ class DistributionInfo:
 
 # --- element types ----------------------------------------------------------------------------
 
-_PARTITIONS = {
+_PARTITIONS: Dict[np.dtype, Any] = {
     np.dtype(np.float64): _core.PartitionF64,
     np.dtype(np.float32): _core.PartitionF32,
     np.dtype(np.int64): _core.PartitionI64,
@@ -302,6 +304,11 @@ class DistributedArray:
     """
 
     _dtype: ClassVar[np.dtype]
+    # Set by _wrap (arrays are not built through __init__).
+    _ctx: _Context
+    _part: Any  # the C++ partition (hpxpy._core.Partition*)
+    _policy: DistributionPolicy
+    _shape: Tuple[int, ...]
     # numpy must not turn us into an object array: `np.float64(2) * arr` calls our __rmul__.
     __array_ufunc__ = None
 
@@ -312,7 +319,7 @@ class DistributedArray:
     @classmethod
     def _wrap(cls, ctx: _Context, part: Any, policy: DistributionPolicy) -> DistributedArray:
         kind = _CLASSES[np.dtype(part.local.dtype)]
-        self = object.__new__(kind)
+        self: DistributedArray = object.__new__(kind)
         self._ctx = ctx
         self._part = part
         self._policy = policy
@@ -597,8 +604,8 @@ class DistributedArray:
     __isub__ = _binop(np.subtract, inplace=True)
     __imul__ = _binop(np.multiply, inplace=True)
     __itruediv__ = _binop(np.true_divide, inplace=True)
-    __eq__ = _binop(np.equal)  # type: ignore[assignment]
-    __ne__ = _binop(np.not_equal)  # type: ignore[assignment]
+    __eq__ = _binop(np.equal)
+    __ne__ = _binop(np.not_equal)
     __lt__ = _binop(np.less)
     __le__ = _binop(np.less_equal)
     __gt__ = _binop(np.greater)
@@ -642,7 +649,8 @@ class DistributedArray:
         """
         what = "distributed getitem"
         ctx = self._ctx
-        row, rest, failure, bad = None, (), (0, ""), None
+        row, failure, bad = None, (0, ""), None
+        rest: Tuple[Any, ...] = ()
         try:
             row, rest = self._parse_index(index, what)
         except TypeError as exc:
@@ -675,7 +683,11 @@ class DistributedArray:
             if owner == ctx.rank:
                 mine = np.array(self._part.local[where])  # a C-contiguous copy
             got = ctx.broadcast(mine, owner)
-            value = mine if got is None else got.view(self._dtype).reshape(sub_shape)
+            if got is None:  # we are the owner
+                assert mine is not None
+                value = mine
+            else:
+                value = got.view(self._dtype).reshape(sub_shape)
         return value.copy() if sub_shape else self._dtype.type(value[()])
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -871,7 +883,7 @@ def distributed_from_numpy(arr: Any, distribution: PolicyLike = "block",
     try:
         policy = _policy_of(distribution, what)
         want = None if dtype is None else _dtype_of(dtype, what)
-        if have_root and not (_is_int(root) and 0 <= root < ctx.size):
+        if root is not None and not (_is_int(root) and 0 <= root < ctx.size):
             raise ValueError(f"{what}: root {root!r} out of range; expected 0 <= root < "
                              f"{ctx.size} or None")
         if is_root:
@@ -885,9 +897,8 @@ def distributed_from_numpy(arr: Any, distribution: PolicyLike = "block",
                 raise ValueError(f"{what}: at most {_MAX_DIMS} dimensions, got {src.ndim}")
     except (TypeError, ValueError) as exc:
         failure, src = _failure(exc), None
-    ok = src is not None
-    mine = [_TYPE_CODES[src.dtype], src.ndim] + [
-        src.shape[i] if i < src.ndim else -1 for i in range(_MAX_DIMS)] if ok else None
+    mine = None if src is None else [_TYPE_CODES[src.dtype], src.ndim] + [
+        src.shape[i] if i < src.ndim else -1 for i in range(_MAX_DIMS)]
     names = ["root", "distribution", "dtype", "ndim"] + ["shape"] * _MAX_DIMS
     values: List[Optional[int]] = [-1 if root is None else int(root) if _is_int(root) else -2,
                                    int(policy)]
@@ -903,6 +914,7 @@ def distributed_from_numpy(arr: Any, distribution: PolicyLike = "block",
         dst[...] = src[layout.global_indices(layout.rank)] if policy == DistributionPolicy.cyclic \
             else src[layout.start(layout.rank):layout.start(layout.rank) + len(dst)]
     elif policy == DistributionPolicy.none:
+        assert root is not None  # have_root
         got = ctx.broadcast(np.ascontiguousarray(src) if is_root else None, int(root))
         dst[...] = src if got is None else got.view(dt).reshape(shape)
     else:
@@ -915,6 +927,7 @@ def distributed_from_numpy(arr: Any, distribution: PolicyLike = "block",
                 else:
                     rows = src[r::ctx.size]
                 blocks.append(np.ascontiguousarray(rows))
+        assert root is not None  # have_root
         got = ctx.scatter(blocks, int(root))
         dst[...] = got.view(dt).reshape(dst.shape)
     return DistributedArray._wrap(ctx, part, policy)
