@@ -190,3 +190,38 @@ def test_rooted_pickling_error_raises_pickles_exception_on_every_rank():
             assert r[f"local {call}"] == "AttributeError", (rank, r)
             assert r[f"lock {call}"] == "TypeError", (rank, r)
         assert r["after"] == 3
+
+
+def test_mpi4py_module_surface_handles_and_typedicts():
+    # Names mpi4py programs and libraries reach for (Heat: Op.handle, MPI._typedict):
+    # integer handles that turn back into the same object, typecode tables, the version,
+    # types the library lacks as null datatypes, and `import mpi4py.rc` under the shim.
+    code = (
+        "import json\n"
+        "import mpi4py.rc\n"
+        "import mpi4py\n"
+        "from mpi4py import MPI\n"
+        "t = MPI.DOUBLE.Create_vector(2, 1, 3).Commit()\n"
+        "out = {\n"
+        "  'rc': mpi4py.rc is mpi4py.rc and repr(mpi4py.rc),\n"
+        "  'version': [MPI.VERSION, MPI.SUBVERSION] == list(MPI.Get_version()),\n"
+        "  'op': MPI.Op.fromhandle(MPI.SUM.handle) == MPI.SUM and MPI.SUM.handle != "
+        "MPI.MAX.handle,\n"
+        "  'predefined': MPI.Datatype.fromhandle(MPI.DOUBLE.handle) is MPI.DOUBLE,\n"
+        "  'derived': MPI.Datatype.fromhandle(t.handle) is t\n"
+        "             and MPI.Datatype.f2py(t.py2f()) is t,\n"
+        "  'null': MPI.Datatype.fromhandle(MPI.DATATYPE_NULL.handle) == MPI.DATATYPE_NULL,\n"
+        "  'typedict': [MPI._typedict['d'] is MPI.DOUBLE, MPI._typedict_c['i4'] == "
+        "MPI.INT32_T, MPI._typedict_f['i'] == MPI.INTEGER, len(MPI._typedict), "
+        "len(MPI._typedict_c), len(MPI._typedict_f)],\n"
+        "  'absent': [getattr(MPI, n) == MPI.DATATYPE_NULL for n in ('BFLOAT16_T', "
+        "'LOGICAL1', 'REAL2', 'INTEGER16')],\n"
+        "}\n"
+        "print('RESULT ' + json.dumps({'id': MPI.COMM_WORLD.rank, **out}))\n")
+    job = run_job(1, ["-c", code], launcher_args=["--mpi4py"], timeout=60)
+    assert job.returncode == 0, job
+    r = job.results[0]
+    assert r["rc"] == "<mpi4py.rc>"
+    assert r["version"] and r["op"] and r["predefined"] and r["derived"] and r["null"]
+    assert r["typedict"] == [True, True, True, 57, 33, 17]
+    assert r["absent"] == [True] * 4

@@ -66,6 +66,11 @@ from ._request import REQUEST_NULL, Grequest, Prequest, Request
 from ._status import Status
 
 globals().update(_datatypes.PREDEFINED)
+# Types of MPI's that hpxpy has no element for: null datatypes, as mpi4py shows the types its
+# MPI library lacks (MPICH lacks these too).
+_ABSENT_TYPES = ("BFLOAT16_T", "LOGICAL1", "LOGICAL2", "LOGICAL4", "LOGICAL8", "LOGICAL16",
+                 "REAL2", "COMPLEX4", "INTEGER16")
+globals().update({name: Datatype(name) for name in _ABSENT_TYPES})
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
 
 UNWEIGHTED = None
@@ -260,6 +265,18 @@ def Compute_dims(nnodes: int, dims: int | _T.Sequence[int]) -> list[int]:
     return dims
 
 
+VERSION, SUBVERSION = Get_version()
+
+# Datatypes by typecode, as mpi4py's MPI._typedict (numpy/struct codes), _typedict_c (C
+# types) and _typedict_f (Fortran types).
+_typedict = {code: Datatype.fromcode(code) for code in _datatypes.TYPEDICT_CODES}
+_typedict.update({code: _datatypes.PREDEFINED[name]
+                  for code, name in _datatypes.TYPEDICT_EXTRA.items()})
+_typedict_c = {code: _typedict[code] for code in _datatypes.TYPEDICT_C_CODES}
+_typedict_f = {code: _datatypes.PREDEFINED[name]
+               for code, name in _datatypes.TYPEDICT_FORTRAN.items()}
+
+
 # What mpi4py programs reach for as MPI.<name> and is defined above.
 __all__ = [
     "BOTTOM", "BUFFER_AUTOMATIC", "COMM_NULL", "COMM_SELF", "COMM_WORLD", "Comm",
@@ -274,7 +291,7 @@ __all__ = [
     "Aint_diff",
     "Info", "INFO_NULL", "INFO_ENV", "buffer", "memory", "Alloc_mem", "Free_mem",
     "Attach_buffer", "Detach_buffer", "Flush_buffer", "Iflush_buffer", "Pickle", "pickle",
-    "Session", "Win", "WIN_NULL", "File",
+    "Session", "Win", "WIN_NULL", "File", "VERSION", "SUBVERSION", *_ABSENT_TYPES,
     *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],
     *_datatypes.PREDEFINED, *_ops.PREDEFINED,
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -17,7 +19,7 @@ class Datatype:
     elements mix base types is mapped byte by byte (it can be moved, not reduced)."""
 
     __slots__ = ("_name", "_base", "_offsets", "_lb", "_ub", "_predefined", "_freed",
-                 "_committed", "_dense")
+                 "_committed", "_dense", "_handle", "__weakref__")
 
     def __init__(self, name: str = "", base: Optional[np.dtype] = None, count: int = 1,
                  predefined: bool = False, offsets: Optional[np.ndarray] = None,
@@ -36,6 +38,7 @@ class Datatype:
         # dense: a message of this type is one run of base elements (no gaps, no reordering)
         self._dense = bool(self._lb == 0 and self._ub == len(offsets) * itemsize
                            and np.array_equal(offsets, np.arange(len(offsets)) * itemsize))
+        self._handle = 0  # given on first use of .handle (predefined: at import)
 
     # -- identity --------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -53,6 +56,37 @@ class Datatype:
 
     def __repr__(self) -> str:
         return f"<MPI.Datatype {self._name or 'derived'}>"
+
+    # -- handles (mpi4py: an integer naming the MPI object) ----------------------------------
+    @property
+    def handle(self) -> int:
+        """This datatype's integer handle (``Datatype.fromhandle`` turns it back)."""
+        if self._freed:
+            return _NULL_HANDLE
+        if not self._handle:
+            self._handle = next(_next_handle)
+            _by_handle[self._handle] = self
+        return self._handle
+
+    @classmethod
+    def fromhandle(cls, handle: int) -> Datatype:
+        """The datatype with integer handle ``handle`` (DATATYPE_NULL for the null one)."""
+        handle = int(handle)
+        if handle == _NULL_HANDLE:
+            return DATATYPE_NULL
+        dt = _by_handle.get(handle)
+        if dt is None:
+            raise ValueError(f"no datatype with handle {handle}")
+        return dt
+
+    def py2f(self) -> int:
+        """The Fortran handle: hpxpy uses the same integer as ``handle``."""
+        return self.handle
+
+    @classmethod
+    def f2py(cls, arg: int) -> Datatype:
+        """The datatype of a Fortran handle (see ``py2f``)."""
+        return cls.fromhandle(arg)
 
     # -- properties ------------------------------------------------------------------------
     def _check(self) -> None:
@@ -317,6 +351,11 @@ def _pair(value: str, index: str) -> np.dtype:
 
 
 DATATYPE_NULL = Datatype("DATATYPE_NULL")
+# Handles: the null type's, then one per predefined type in a fixed order, then derived
+# types as they are asked for theirs (looked up weakly: a dropped type frees its number).
+_NULL_HANDLE = 0x0C000000
+_by_handle: weakref.WeakValueDictionary[int, Datatype] = weakref.WeakValueDictionary()
+_next_handle = itertools.count(0x4C100000)
 
 _PREDEFINED: Dict[str, np.dtype] = {
     "BYTE": np.dtype("u1"), "PACKED": np.dtype("u1"), "CHAR": np.dtype("S1"),
@@ -360,6 +399,9 @@ _PREDEFINED.pop("CHARACTER_KIND")
 PREDEFINED: Dict[str, Datatype] = {
     name: Datatype(name, dtype, 1, predefined=True) for name, dtype in _PREDEFINED.items()
 }
+for _number, _dt in enumerate(PREDEFINED.values()):  # the same handles in every process
+    _dt._handle = 0x4C000000 + _number
+    _by_handle[_dt._handle] = _dt
 
 # Datatype.tocode(), as mpi4py (on MPICH) answers it
 _TOCODE = {
@@ -432,3 +474,23 @@ def from_typechar(code: str) -> Datatype:
     if name is None:
         raise MPIException(C.ERR_TYPE, f"no MPI datatype for buffer format {code!r}")
     return PREDEFINED[name]
+
+
+# MPI._typedict and friends, with mpi4py's keys: codes Datatype.fromcode reads, codes of its
+# own (a width prefix, NumPy's datetime letters), the C subset, and the Fortran types.
+TYPEDICT_CODES = (
+    "?", "B", "D", "F", "G", "H", "I", "L", "N", "P", "Q", "S", "S1", "U", "U1", "Zd", "Zf",
+    "Zg", "a", "b", "b1", "c", "c16", "c32", "c8", "d", "e", "f", "f16", "f2", "f4", "f8",
+    "g", "h", "i", "i1", "i2", "i4", "i8", "l", "n", "p", "q", "s", "u1", "u2", "u4", "u8")
+TYPEDICT_EXTRA = {"1s": "CHAR", "1u": "UINT16_T", "1w": "WCHAR", "M": "INT64_T",
+                  "M8": "INT64_T", "m": "INT64_T", "m8": "INT64_T", "u": "UINT16_T",
+                  "w": "WCHAR"}
+TYPEDICT_C_CODES = (
+    "?", "B", "D", "F", "G", "H", "I", "L", "Q", "b", "b1", "c16", "c32", "c8", "d", "f",
+    "f16", "f2", "f4", "f8", "g", "h", "i", "i1", "i2", "i4", "i8", "l", "q", "u1", "u2",
+    "u4", "u8")
+TYPEDICT_FORTRAN = {
+    "c": "COMPLEX", "c16": "COMPLEX16", "c32": "COMPLEX32", "c8": "COMPLEX8",
+    "d": "DOUBLE_PRECISION", "i": "INTEGER", "i1": "INTEGER1", "i2": "INTEGER2",
+    "i4": "INTEGER4", "i8": "INTEGER8", "l": "LOGICAL", "r": "REAL", "r16": "REAL16",
+    "r4": "REAL4", "r8": "REAL8", "s": "REAL", "z": "DOUBLE_COMPLEX"}

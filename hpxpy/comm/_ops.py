@@ -204,6 +204,16 @@ class Op:
             return _USER_HANDLE_BASE + self._slot
         return _PREDEFINED_HANDLES.get(self._name, _PREDEFINED_HANDLES["OP_NULL"])
 
+    @property
+    def handle(self) -> int:
+        """This op's integer handle, as ``toint()`` (``Op.fromhandle`` turns it back)."""
+        return self.toint()
+
+    @classmethod
+    def fromhandle(cls, handle: int) -> Op:
+        """A new reference to the op with integer handle ``handle``."""
+        return cls.fromint(handle)
+
     @classmethod
     def fromint(cls, arg: int) -> Op:
         """A new reference to the op with integer handle ``arg``."""

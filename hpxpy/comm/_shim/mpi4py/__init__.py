@@ -26,8 +26,13 @@ class _RC:
         for key, value in kwargs.items():
             setattr(self, key, value)
 
+    def __repr__(self):
+        return f"<{__name__}.rc>"
+
 
 rc = _RC()
+# As mpi4py: `import mpi4py.rc` works and names the same object.
+__import__("sys").modules[__name__ + ".rc"] = rc
 
 
 def get_config():
