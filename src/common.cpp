@@ -1,5 +1,7 @@
 #include "common.hpp"
 
+#include <cstring>
+
 namespace hpxpy {
 
 BlockPool& BlockPool::instance() {
@@ -42,6 +44,18 @@ void BlockPool::give(char* block, std::size_t capacity) {
         }
     }
     std::free(block);
+}
+
+PayloadPtr gather_copy(const std::vector<ConstBuffer>& parts) {
+    std::size_t total = 0;
+    for (const auto& part : parts) total += part.size;
+    auto payload = std::make_shared<Payload>(total);
+    char* out = payload->data();
+    for (const auto& part : parts) {
+        if (part.size) std::memcpy(out, part.data, part.size);
+        out += part.size;
+    }
+    return payload;
 }
 
 }  // namespace hpxpy

@@ -70,6 +70,9 @@ struct ConstBuffer {
     std::size_t size;
 };
 
+// The parts, back to back, in a payload of their own (a message to self, a loopback copy).
+PayloadPtr gather_copy(const std::vector<ConstBuffer>& parts);
+
 // Wildcards for receive matching, as MPI's ANY_SOURCE / ANY_TAG.
 constexpr int kAnySource = -1;
 constexpr int kAnyTag = -1;

@@ -26,8 +26,6 @@ from . import _pickle
 from ._failures import collective
 from ._handle import _Handle
 
-OBJ = OBJECT  # the core's item label of a pickled object
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 # -- one operation at a time per communicator ---------------------------------------------
@@ -81,7 +79,7 @@ def obj_bcast(comm: _Handle, seq: int, obj: Any, root: int, step: int = 0,
         except Exception as exc:  # noqa: BLE001 - raised on every rank
             local = exc
     item = collective(_runtime.core().broadcast,
-                      (comm._group, segs, OBJ, root, comm._tag(seq, step)), local,
+                      (comm._group, segs, OBJECT, root, comm._tag(seq, step)), local,
                       own=failure is None)
     if item is None:
         return _pickle.loads(b"".join(segs))  # type: ignore[arg-type]
@@ -98,7 +96,7 @@ def obj_gather(comm: _Handle, seq: int, obj: Any, root: int,
     except Exception as exc:  # noqa: BLE001 - raised on every rank
         local = exc
     items = collective(_runtime.core().gather,
-                       (comm._group, segs, OBJ, root, comm._tag(seq, step)), local)
+                       (comm._group, segs, OBJECT, root, comm._tag(seq, step)), local)
     if items is None:
         return None
     return [_pickle.loads(b"".join(segs)) if it is None else  # type: ignore[arg-type]
@@ -119,7 +117,7 @@ def obj_scatter(comm: _Handle, seq: int, sendobj: Any, root: int, step: int = 0)
             if len(items) != size:
                 raise ValueError(f"expecting {size} items, got {len(items)}")
             values = [_pickle.dumps(x) for x in items]
-            codes = [OBJ] * size
+            codes = [OBJECT] * size
         except Exception as exc:  # noqa: BLE001 - raised on every rank
             values, codes, local = [], [], exc
     item = collective(_runtime.core().scatter,

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <stdexcept>
 
 namespace hpxpy {
@@ -70,15 +69,7 @@ std::string ParcelHandler::route_name(int peer) const {
 void ParcelHandler::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
                          uint32_t ack, const InterruptCheck& interrupt) {
     if (dest == self_) {  // loopback: copy into a message of our own
-        std::size_t total = 0;
-        for (const auto& part : parts) total += part.size;
-        Message msg{self_, context, tag, std::make_shared<Payload>(total), ack};
-        char* out = msg.payload->data();
-        for (const auto& part : parts) {
-            if (part.size) std::memcpy(out, part.data, part.size);
-            out += part.size;
-        }
-        deliver(std::move(msg));
+        deliver(Message{self_, context, tag, gather_copy(parts), ack});
         return;
     }
     Parcelport* port = route(dest);

@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -118,14 +117,7 @@ public:
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
               uint32_t ack, const InterruptCheck&) override {
         if (fabric_.dead(dest)) throw LocalityLost(dest, "connection lost");
-        std::size_t total = 0;
-        for (const auto& part : parts) total += part.size;
-        Message msg{self_, context, tag, std::make_shared<Payload>(total), ack};
-        char* out = msg.payload->data();
-        for (const auto& part : parts) {
-            if (part.size) std::memcpy(out, part.data, part.size);
-            out += part.size;
-        }
+        Message msg{self_, context, tag, gather_copy(parts), ack};
         ++sent_;
         fabric_.post(dest, LoopbackFabric::Event{LoopbackFabric::Event::data, std::move(msg), -1});
     }
