@@ -1,14 +1,16 @@
 """Bootstrap: how the localities of one job find and trust each other.
 
-1. Every locality opens an endpoint for each transport it offers (today: ``tcp``, a
-   listening socket on an ephemeral port).
+1. Every locality opens an endpoint for each transport it offers: ``shm``, its
+   shared-memory segment (``pid:fd:size``, opened by same-host peers through /proc), and
+   ``tcp``, a listening socket on an ephemeral port.
 2. It registers with the rendezvous server (run by the launcher, or by locality 0 when
    something else started the processes) and receives the table of all localities once
    every one has registered. The rendezvous knows nothing of transports: each entry is
-   ``{"id": i, "host": <host identity>, "endpoints": {"tcp": "addr:port"}, ...}``.
-3. Each transport builds its connections from that table. TCP: locality ``i`` connects to
-   every ``j < i`` and accepts from every ``j > i``: a full mesh, so the death of any process
-   is seen by every survivor as EOF on its socket.
+   ``{"id": i, "host": <host identity>, "endpoints": {"shm": ..., "tcp": ...}, ...}``.
+3. The transports, in priority order, take the peers they can reach from that table: shm
+   every peer with the same host identity, TCP the rest. TCP: locality ``i`` connects to
+   every such ``j < i`` and accepts from every such ``j > i``, so the death of any process
+   is seen by its TCP peers as EOF on its socket (shm peers watch its pid).
 
 Every connection, to the rendezvous server or to a peer, starts with a mutual
 challenge-response over the per-job secret (HMAC-SHA256 over fresh nonces; the secret
@@ -27,7 +29,9 @@ import socket
 import struct
 import threading
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
+
+import hpxpy._core as _core
 
 # Environment contract between the launcher and the localities.
 ENV_LOCALITY_ID = "HPXPY_LOCALITY_ID"
@@ -36,7 +40,7 @@ ENV_RENDEZVOUS = "HPXPY_RENDEZVOUS"  # "host:port" of the rendezvous server
 ENV_RENDEZVOUS_SERVER = "HPXPY_RENDEZVOUS_SERVER"  # "0": locality 0 hosts the rendezvous
 ENV_JOB_SECRET = "HPXPY_JOB_SECRET"  # hex string shared by every locality of the job
 ENV_INTERFACE = "HPXPY_INTERFACE"  # address the parcelport binds (default 127.0.0.1)
-ENV_PARCELPORT = "HPXPY_PARCELPORT"  # the transport to run (default and only one today: tcp)
+ENV_PARCELPORT = "HPXPY_PARCELPORT"  # "shm" or "tcp" forces one; default: shm, then tcp
 
 _MAGIC = b"HPXPY\x00\x01\x00"
 _NONCE_LEN = 32
@@ -179,6 +183,7 @@ class RendezvousServer:
         self._entries: Dict[int, dict] = {}
         self._conns: Dict[int, socket.socket] = {}
         self._done = threading.Event()
+        self._sending = threading.Event()  # the table is going out to every member
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, port))
@@ -202,9 +207,13 @@ class RendezvousServer:
             self._entries[locality_id] = entry
             self._conns[locality_id] = conn
             complete = len(self._entries) == self.num_localities
+            if complete:
+                self._sending.set()
+                conns = list(self._conns.values())
+                self._conns.clear()
         if complete:
             table = json.dumps([self._entries[i] for i in range(self.num_localities)]).encode()
-            for c in self._conns.values():
+            for c in conns:
                 try:
                     send_frame(c, table)
                 except OSError:
@@ -219,6 +228,10 @@ class RendezvousServer:
         return self._done.wait(timeout)
 
     def close(self) -> None:
+        # A member (locality 0 hosting the rendezvous) may get its table and close the
+        # server while the others' tables are still being sent: let that finish.
+        if self._sending.is_set():
+            self._done.wait(10.0)
         self._acceptor.close()
         with self._lock:
             for c in self._conns.values():
@@ -303,6 +316,7 @@ class TcpTransport:
         self.num_localities = num_localities
         self._secret = secret
         self._peers: Dict[int, socket.socket] = {}
+        self._wanted: Set[int] = set()
         self._lock = threading.Condition()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -319,9 +333,11 @@ class TcpTransport:
         """This locality's entry for the rendezvous table."""
         return f"{self.address[0]}:{self.address[1]}"
 
-    def connect(self, table: List[dict], deadline: float) -> None:
-        """Connect to every lower id, wait for every higher id to connect to us."""
-        for peer in range(self.locality_id):
+    def connect(self, table: List[dict], deadline: float, wanted: Set[int]) -> Set[int]:
+        """Connect to every lower id in ``wanted``, wait for every higher one to connect to
+        us; returns ``wanted`` (TCP reaches every peer)."""
+        self._wanted = set(wanted)
+        for peer in sorted(p for p in wanted if p < self.locality_id):
             endpoint = table[peer].get("endpoints", {}).get(self.name)
             if endpoint is None:
                 raise BootstrapError(f"locality {peer} offers no {self.name} endpoint")
@@ -333,15 +349,15 @@ class TcpTransport:
                 raise BootstrapError(f"handshake with locality {peer} failed: {err}") from err
             self._add_peer(sock, peer)
         with self._lock:
-            while len(self._peers) < self.num_localities - 1:
+            while not self._wanted <= set(self._peers):
                 left = deadline - time.monotonic()
-                missing = sorted(
-                    set(range(self.num_localities)) - set(self._peers) - {self.locality_id})
+                missing = sorted(self._wanted - set(self._peers))
                 if left <= 0:
                     raise BootstrapError(
                         f"locality {self.locality_id}: localities {missing} never connected"
                     )
                 self._lock.wait(min(left, 0.5))
+        return set(wanted)
 
     def _add_peer(self, sock: socket.socket, peer: int) -> None:
         sock.settimeout(None)
@@ -376,17 +392,54 @@ class TcpTransport:
             self._peers.clear()
 
 
-# The transports the bootstrap can set up, by the name HPXPY_PARCELPORT gives.
-TRANSPORTS = {"tcp": TcpTransport}
-DEFAULT_PARCELPORT = "tcp"
+class ShmTransport:
+    """The shared-memory side of the bootstrap: this locality's segment (made before the
+    rendezvous, so its endpoint can be published), and where each same-host peer's is."""
+
+    name = "shm"
+
+    def __init__(self, locality_id: int, num_localities: int, secret: bytes,
+                 interface: str = "127.0.0.1") -> None:
+        self.locality_id = locality_id
+        self.segment: Optional[_core.ShmSegment] = _core.ShmSegment(locality_id, num_localities)
+        # (pid, fd, size) of each locality's segment; pid 0: not reached through shm.
+        self.peers: List[Tuple[int, int, int]] = [(0, -1, 0)] * num_localities
+
+    @property
+    def endpoint(self) -> str:
+        assert self.segment is not None
+        return self.segment.endpoint
+
+    def connect(self, table: List[dict], deadline: float, wanted: Set[int]) -> Set[int]:
+        """Take every wanted peer on this host (same host identity, an shm endpoint)."""
+        host = table[self.locality_id].get("host")
+        reached = set()
+        for peer in wanted:
+            entry = table[peer]
+            endpoint = entry.get("endpoints", {}).get(self.name)
+            if endpoint and entry.get("host") == host:
+                pid, fd, size = (int(x) for x in endpoint.split(":"))
+                self.peers[peer] = (pid, fd, size)
+                reached.add(peer)
+        return reached
+
+    def close(self) -> None:
+        self.segment = None  # the core holds it once the runtime runs
+
+
+# The transports the bootstrap can set up, by name; HPXPY_PARCELPORT picks them (in
+# priority order) by one of PARCELPORTS' keys.
+TRANSPORTS = {"shm": ShmTransport, "tcp": TcpTransport}
+PARCELPORTS = {"auto": ("shm", "tcp"), "shm": ("shm",), "tcp": ("tcp",)}
+DEFAULT_PARCELPORT = "auto"
 
 
 def check_parcelport(name: str) -> str:
-    """The transport name, or ValueError naming the ones there are."""
-    if name not in TRANSPORTS:
+    """The parcelport choice, or ValueError naming the ones there are."""
+    if name not in PARCELPORTS:
         raise ValueError(
             f"unknown parcelport {name!r} ({ENV_PARCELPORT}); available: "
-            f"{', '.join(sorted(TRANSPORTS))}"
+            f"{', '.join(sorted(PARCELPORTS))}"
         )
     return name
 
@@ -417,15 +470,26 @@ class Mesh:
             host, port = parse_address(rendezvous)
             server = RendezvousServer(num_localities, secret, host=host, port=port)
 
-        self.transports = []
+        self.transports: List = []
+        self.parcelports: List[str] = []  # the transports that reach some peer, in order
         try:
-            self.transports.append(
-                TRANSPORTS[parcelport](locality_id, num_localities, self._secret, interface))
+            for name in PARCELPORTS[parcelport]:
+                self.transports.append(
+                    TRANSPORTS[name](locality_id, num_localities, self._secret, interface))
             endpoints = {t.name: t.endpoint for t in self.transports}
             self.table = rendezvous_table(parse_address(rendezvous), self._secret,
                                     locality_id, num_localities, endpoints, deadline)
+            # Each transport, in priority order, takes the peers it reaches of those left.
+            left = set(range(num_localities)) - {locality_id}
             for transport in self.transports:
-                transport.connect(self.table, deadline)
+                reached = transport.connect(self.table, deadline, left)
+                if reached:
+                    self.parcelports.append(transport.name)
+                left -= reached
+            if left:
+                raise BootstrapError(
+                    f"locality {locality_id}: no parcelport of {parcelport!r} reaches "
+                    f"localities {sorted(left)} (other hosts need tcp)")
         except BaseException:
             self.close()
             raise
@@ -455,6 +519,24 @@ class Mesh:
         """The TCP sockets, one per locality (-1 for self), handed over to the core."""
         tcp = self.tcp
         return tcp.detach_fds() if tcp is not None else [-1] * self.num_localities
+
+    @property
+    def shm(self) -> Optional[ShmTransport]:
+        for transport in self.transports:
+            if isinstance(transport, ShmTransport):
+                return transport
+        return None
+
+    def close_shm(self) -> None:
+        """Drop our reference to the shm segment (the core keeps its own)."""
+        shm = self.shm
+        if shm is not None:
+            shm.close()
+
+    def localities_on_this_host(self) -> int:
+        """How many localities of the job (this one included) share this host."""
+        host = self.table[self.locality_id].get("host")
+        return sum(1 for entry in self.table if entry.get("host") == host)
 
     def close(self) -> None:
         """Stop accepting; close any connection not yet handed over."""

@@ -26,8 +26,22 @@ LocalityError.__doc__ = (
 )
 
 # How long a waiting call polls before it blocks, in microseconds. Short: localities often
-# outnumber cores, and a spinning waiter then steals the core its sender needs.
+# outnumber cores, and a spinning waiter then steals the core its sender needs. When the
+# localities of this host outnumber its cores it does not spin at all.
 _DEFAULT_SPIN_US = 50
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _spin_budget(configured: Optional[int], localities_here: int) -> int:
+    if configured is not None:
+        return configured
+    return 0 if localities_here > _usable_cores() else _DEFAULT_SPIN_US
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,7 @@ class RuntimeConfig:
     host_rendezvous: bool = False
     secret: Optional[str] = None
     interface: str = "127.0.0.1"
-    spin_us: int = _DEFAULT_SPIN_US
+    spin_us: Optional[int] = None  # None: _DEFAULT_SPIN_US, 0 when oversubscribed
     parcelport: str = _bootstrap.DEFAULT_PARCELPORT
 
     @classmethod
@@ -54,7 +68,7 @@ class RuntimeConfig:
             "host_rendezvous": env.get(_bootstrap.ENV_RENDEZVOUS_SERVER) == "0",
             "secret": env.get(_bootstrap.ENV_JOB_SECRET),
             "interface": env.get(_bootstrap.ENV_INTERFACE, "127.0.0.1"),
-            "spin_us": int(env.get("HPXPY_SPIN_US", str(_DEFAULT_SPIN_US))),
+            "spin_us": int(env["HPXPY_SPIN_US"]) if env.get("HPXPY_SPIN_US") else None,
             "parcelport": env.get(_bootstrap.ENV_PARCELPORT) or _bootstrap.DEFAULT_PARCELPORT,
         }
         for arg in args or ():
@@ -126,6 +140,10 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
             )
         fds: List[int] = []
         mesh = None
+        parcelports = ""
+        shm_segment = None
+        shm_peers: List[tuple] = []
+        spin_us = _spin_budget(cfg.spin_us, 1)
         if cfg.num_localities > 1:
             mesh = _bootstrap.Mesh(
                 cfg.locality_id,
@@ -137,10 +155,18 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
                 parcelport=cfg.parcelport,
             )
             fds = mesh.detach_fds()
+            parcelports = ",".join(mesh.parcelports)
+            shm = mesh.shm
+            if shm is not None and "shm" in mesh.parcelports:
+                shm_segment, shm_peers = shm.segment, list(shm.peers)
+            spin_us = _spin_budget(cfg.spin_us, mesh.localities_on_this_host())
             _state.started_multi = True
             _install_failure_hook()
-        _state.core = _core.Runtime(cfg.locality_id, cfg.num_localities, fds, cfg.spin_us,
-                                    parcelport=cfg.parcelport)
+        _state.core = _core.Runtime(cfg.locality_id, cfg.num_localities, fds, spin_us,
+                                    parcelport=parcelports, shm_segment=shm_segment,
+                                    shm_peers=shm_peers)
+        if mesh is not None:
+            mesh.close_shm()  # the core holds the segment now
         _state.mesh = mesh  # keeps listening: late or hostile connections are refused there
         _state.config = cfg
         _state.tags = itertools.count()

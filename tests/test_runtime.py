@@ -165,7 +165,7 @@ def test_parcelport_selection(monkeypatch):
     assert RuntimeConfig.from_environment().parcelport == "tcp"
     monkeypatch.setenv(_bootstrap.ENV_PARCELPORT, "pigeon")
     with pytest.raises(ValueError, match=r"unknown parcelport 'pigeon' \(HPXPY_PARCELPORT\); "
-                                         r"available: tcp"):
+                                         r"available: auto, shm, tcp"):
         RuntimeConfig.from_environment()
     with pytest.raises(ValueError, match="unknown parcelport 'pigeon'"):
         hpx.init()

@@ -102,7 +102,10 @@ def test_rendezvous_ignores_garbage_and_wrong_secret():
         tables = {}
 
         def member(i):
-            m = _bootstrap.Mesh(i, 2, server.address_string, secret, timeout=30)
+            # TCP only: this test is about the TCP mesh (shm would carry two localities of
+            # one process, as here, without any socket).
+            m = _bootstrap.Mesh(i, 2, server.address_string, secret, timeout=30,
+                                parcelport="tcp")
             tables[i] = (m.table, m.detach_fds())
             m.close()
 

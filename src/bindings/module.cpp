@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <tuple>
 
 #include "../runtime/runtime.hpp"
 
@@ -41,13 +42,29 @@ PyObject* exception_of(Status status) {
 
 // The core runtime (src/runtime/) plus what only Python needs: Ctrl-C checks under the
 // GIL and a message when a peer aborts the job.
+// `parcelport`: the transports to run, in priority order, comma-separated ("shm,tcp").
 std::unique_ptr<Runtime> make_runtime(int self, int size, std::vector<int> fds, int spin_us,
-                                      const std::string& parcelport) {
+                                      const std::string& parcelport,
+                                      std::shared_ptr<shm::Segment> shm_segment,
+                                      const std::vector<std::tuple<int, int, std::size_t>>& shm_peers) {
     RuntimeConfig config;
     config.self = self;
     config.size = size;
     config.spin_us = spin_us;
-    if (size > 1) config.transports.push_back({parcelport, std::move(fds)});
+    std::size_t start = 0;
+    while (size > 1 && start <= parcelport.size()) {
+        std::size_t comma = parcelport.find(',', start);
+        if (comma == std::string::npos) comma = parcelport.size();
+        TransportConfig t;
+        t.name = parcelport.substr(start, comma - start);
+        if (t.name == "tcp") t.fds = fds;
+        if (t.name == "shm") {
+            t.segment = shm_segment;
+            for (const auto& [pid, fd, bytes] : shm_peers) t.peers.push_back({pid, fd, bytes});
+        }
+        config.transports.push_back(std::move(t));
+        start = comma + 1;
+    }
     auto runtime = std::make_unique<Runtime>(std::move(config));
     // A peer called Abort: say so, then end with its status (as MPI_Abort does).
     runtime->engine().set_abort_handler([self](int locality, int code) {
@@ -277,9 +294,18 @@ PYBIND11_MODULE(_core, m) {
     m.def("parcelports", &available_transports,
           "Names of the transports this build can run, in default priority order");
 
+    py::class_<shm::Segment, std::shared_ptr<shm::Segment>>(
+        m, "ShmSegment", "This locality's shared-memory segment, made before the rendezvous")
+        .def(py::init(&shm::create_locality_segment), py::arg("locality_id"),
+             py::arg("num_localities"))
+        .def_property_readonly("endpoint", &shm::endpoint_of,
+                               "'pid:fd:size': where same-host peers open it");
+
     py::class_<Runtime>(m, "Runtime")
         .def(py::init(&make_runtime), py::arg("locality_id"), py::arg("num_localities"),
-             py::arg("fds"), py::arg("spin_us"), py::arg("parcelport") = "tcp")
+             py::arg("fds"), py::arg("spin_us"), py::arg("parcelport") = "tcp",
+             py::arg("shm_segment") = nullptr,
+             py::arg("shm_peers") = std::vector<std::tuple<int, int, std::size_t>>{})
         .def("route", [](Runtime& r, int peer) { return r.engine().handler().route_name(peer); },
              py::arg("locality"),
              "How messages to a locality travel: 'self', a parcelport's name, or 'none'")

@@ -22,9 +22,56 @@ struct ActiveScope {
 };
 }  // namespace
 
-Engine::Engine(int self, int size, int spin_us)
-    : self_(self), size_(size), departed_(static_cast<std::size_t>(size > 0 ? size : 0), 0),
-      handler_(std::make_unique<ParcelHandler>(self, size, *this, spin_us)) {}
+Engine::Engine(int self, int size, int spin_us, std::size_t unexpected_limit)
+    : self_(self), size_(size), unexpected_limit_(unexpected_limit),
+      unexpected_bytes_(new std::atomic<std::size_t>[static_cast<std::size_t>(size > 0 ? size : 1)]),
+      watching_(new std::atomic<int>[static_cast<std::size_t>(size > 0 ? size : 1)]),
+      departed_(static_cast<std::size_t>(size > 0 ? size : 0), 0),
+      handler_(std::make_unique<ParcelHandler>(self, size, *this, spin_us)) {
+    for (int i = 0; i < (size > 0 ? size : 1); ++i) {
+        unexpected_bytes_[static_cast<std::size_t>(i)] = 0;
+        watching_[static_cast<std::size_t>(i)] = 0;
+    }
+}
+
+// ---- flow control ----
+
+void Engine::count_posted_locked(int source, int delta) {
+    if (source == kAnySource)
+        watching_any_.fetch_add(delta);
+    else if (source >= 0 && source < size_)
+        watching_[static_cast<std::size_t>(source)].fetch_add(delta);
+}
+
+void Engine::count_unexpected_locked(const Message& m, int sign) {
+    if (m.source < 0 || m.source >= size_ || !m.payload) return;
+    auto& bytes = unexpected_bytes_[static_cast<std::size_t>(m.source)];
+    if (sign > 0)
+        bytes.fetch_add(m.payload->size());
+    else
+        bytes.fetch_sub(m.payload->size());
+}
+
+bool Engine::accepting(int source) {
+    if (source < 0 || source >= size_) return true;
+    const auto i = static_cast<std::size_t>(source);
+    return unexpected_bytes_[i].load(std::memory_order_relaxed) < unexpected_limit_ ||
+           watching_any_.load(std::memory_order_relaxed) > 0 ||
+           watching_[i].load(std::memory_order_relaxed) > 0;
+}
+
+struct Engine::Watch {
+    Engine& engine;
+    int source;
+    Watch(Engine& e, int s) : engine(e), source(s) {
+        std::lock_guard<std::mutex> lock(engine.mu_);
+        engine.count_posted_locked(source, +1);
+    }
+    ~Watch() {
+        std::lock_guard<std::mutex> lock(engine.mu_);
+        engine.count_posted_locked(source, -1);
+    }
+};
 
 void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
                   uint32_t ack) {
@@ -112,13 +159,17 @@ RecvRequestPtr Engine::post_receive(int context, int source, int tag) {
         for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
             if (matches(*it, context, source, tag)) {
                 matched_locked(*it);
+                count_unexpected_locked(*it, -1);
                 request->message = std::move(*it);
                 unexpected_.erase(it);
                 request->done = true;
                 break;
             }
         }
-        if (!request->done) posted_.push_back(request);
+        if (!request->done) {
+            posted_.push_back(request);
+            count_posted_locked(source, +1);
+        }
     }
     if (request->done) flush_acks();
     return request;
@@ -155,7 +206,9 @@ bool Engine::test(const RecvRequestPtr& request) {
 bool Engine::cancel(const RecvRequestPtr& request) {
     std::lock_guard<std::mutex> lock(mu_);
     if (request->done) return false;
+    const auto before = posted_.size();
     posted_.remove(request);
+    if (posted_.size() != before) count_posted_locked(request->source, -1);
     return true;
 }
 
@@ -171,7 +224,10 @@ Message Engine::receive(int context, int source, int tag) {
 }
 
 std::optional<MessageInfo> Engine::iprobe(int context, int source, int tag) {
-    handler_->progress();
+    {
+        Watch watch(*this, source);  // the message looked for may be past the limit
+        handler_->progress();
+    }
     flush_acks();
     std::lock_guard<std::mutex> lock(mu_);
     for (const Message& m : unexpected_)
@@ -182,6 +238,7 @@ std::optional<MessageInfo> Engine::iprobe(int context, int source, int tag) {
 }
 
 MessageInfo Engine::probe(int context, int source, int tag) {
+    Watch watch(*this, source);
     std::optional<MessageInfo> info;
     wait_until(
         [&] {
@@ -205,10 +262,12 @@ void Engine::deliver(Message&& message) {
             ++it;
         if (it != posted_.end()) {
             matched_locked(message);
+            count_posted_locked((*it)->source, -1);
             (*it)->message = std::move(message);
             (*it)->done = true;
             posted_.erase(it);
         } else {
+            count_unexpected_locked(message, +1);
             unexpected_.push_back(std::move(message));
         }
         arrivals_.fetch_add(1);
@@ -265,6 +324,8 @@ void Engine::shutdown(bool graceful) {
     }
     handler_->shutdown(graceful, blame);
     std::lock_guard<std::mutex> lock(mu_);
+    for (const Message& m : unexpected_) count_unexpected_locked(m, -1);
+    for (const RecvRequestPtr& r : posted_) count_posted_locked(r->source, -1);
     unexpected_.clear();
     posted_.clear();
 }

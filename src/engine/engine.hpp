@@ -45,7 +45,10 @@ struct MessageInfo {
 class Engine final : public ParcelSink {
 public:
     // `spin_us`: how long a receive polls before it blocks (0 = block at once).
-    Engine(int self, int size, int spin_us);
+    // `unexpected_limit`: bytes of unexpected messages held per source before the
+    // transports stop taking more from it (unless a receive waits for that source).
+    Engine(int self, int size, int spin_us, std::size_t unexpected_limit = kUnexpectedLimit);
+    static constexpr std::size_t kUnexpectedLimit = std::size_t{64} << 20;
 
     // The transports are added to the handler (handler().add(...), reporting to
     // handler().port_sink()), then start() picks the routes and starts progress.
@@ -93,6 +96,7 @@ public:
     void peer_lost(int locality, const std::string& why) override;
     void peer_departed(int locality) override;
     void progress_idle() override { flush_acks(); }
+    bool accepting(int source) override;
     void job_aborted(int locality, int exit_code) override;
 
 private:
@@ -118,9 +122,19 @@ private:
     InterruptCheck interrupt_;
     std::function<void(int, int)> abort_handler_;
 
+    // Flow control counters (written under mu_, read lock-free by accepting()).
+    void count_posted_locked(int source, int delta);
+    void count_unexpected_locked(const Message& m, int sign);
+    // Counts a wait that must see every message of `source` (probe) while it lasts.
+    struct Watch;
+
     std::mutex mu_;
     std::deque<Message> unexpected_;   // arrival order
     std::list<RecvRequestPtr> posted_;  // post order
+    const std::size_t unexpected_limit_;
+    std::unique_ptr<std::atomic<std::size_t>[]> unexpected_bytes_;  // per source
+    std::unique_ptr<std::atomic<int>[]> watching_;                  // per source
+    std::atomic<int> watching_any_{0};  // receives/probes for ANY_SOURCE
     std::atomic<uint64_t> arrivals_{0};
     std::vector<std::pair<int, uint32_t>> pending_acks_;  // (locality, ack id)
     std::atomic<uint32_t> next_ack_{1};

@@ -51,6 +51,8 @@ void ParcelHandler::start() {
             }
         }
     }
+    if (ports_.size() == 1 && ports_[0]->can_sleep() && ports_[0]->wait_fd() < 0)
+        sleeper_ = ports_[0].get();
     started_ = true;
     if (!ports_.empty()) thread_ = std::thread([this] { progress_loop(); });
 }
@@ -90,6 +92,7 @@ bool ParcelHandler::progress(bool take_turn) {
 void ParcelHandler::kick() {
     char c = 1;
     (void)!write(wake_pipe_[1], &c, 1);
+    if (sleeper_) sleeper_->wake();
 }
 
 void ParcelHandler::notify() {
@@ -128,7 +131,10 @@ ParcelHandler::Wait::Wait(ParcelHandler& handler)
     ++handler_.app_waiting_;
 }
 
-ParcelHandler::Wait::~Wait() { --handler_.app_waiting_; }
+ParcelHandler::Wait::~Wait() {
+    handler_.last_wait_end_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    --handler_.app_waiting_;
+}
 
 bool ParcelHandler::Wait::step(const std::atomic<uint64_t>& news, uint64_t seen) {
     if (std::chrono::steady_clock::now() < spin_until_) {
@@ -149,9 +155,21 @@ bool ParcelHandler::block(int timeout_ms, const std::atomic<uint64_t>& news, uin
     // Announce ourselves before the last look, so a report racing with us kicks us.
     poller_ = std::this_thread::get_id();
     bool progressed = true;
-    if (news.load() == seen && !stopping_) progressed = poll_and_progress(timeout_ms);
+    if (news.load() == seen && !stopping_) progressed = wait_and_progress(timeout_ms, &news, seen);
     poller_ = std::thread::id();
     return progressed;
+}
+
+bool ParcelHandler::wait_and_progress(int timeout_ms, const std::atomic<uint64_t>* news,
+                                      uint64_t seen) {
+    if (sleeper_ == nullptr) return poll_and_progress(timeout_ms);
+    uint32_t ticket = 0;
+    if (sleeper_->prepare_sleep(ticket, news == nullptr) &&
+        (news == nullptr || news->load() == seen) &&
+        !stopping_ && (news != nullptr || app_waiting_ == 0))
+        sleeper_->sleep(ticket, timeout_ms);
+    sleeper_->finish_sleep();
+    return sleeper_->progress(true);
 }
 
 bool ParcelHandler::poll_and_progress(int timeout_ms) {
@@ -193,8 +211,13 @@ void ParcelHandler::progress_loop() {
     // Drains the transports while no application thread waits (it then waits itself).
     const std::thread::id me = std::this_thread::get_id();
     while (!stopping_) {
-        if (app_waiting_ > 0) {
-            rest(10);
+        // Stay aside while applications wait, and for a while after: a program that
+        // communicates in a loop would otherwise find this thread holding the poll token
+        // (and have to wake it) on every wait.
+        const auto since_wait = std::chrono::steady_clock::now().time_since_epoch().count() -
+                                last_wait_end_.load();
+        if (app_waiting_ > 0 || since_wait < kStandAsideNs) {
+            rest(kStandAsideNs / 1000000);
             continue;
         }
         std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
@@ -204,7 +227,7 @@ void ParcelHandler::progress_loop() {
         }
         background_polling_ = true;
         poller_ = me;
-        if (app_waiting_ == 0 && !stopping_) poll_and_progress(-1);  // blocks: no spinning
+        if (app_waiting_ == 0 && !stopping_) wait_and_progress(-1, nullptr, 0);  // no spinning
         poller_ = std::thread::id();
         background_polling_ = false;
         token.unlock();

@@ -8,12 +8,13 @@
 //   a bounded time (progress, then sched_yield so a peer sharing the core can run), then
 //   blocks in poll() on every parcelport's wait descriptor plus the handler's wake pipe,
 //   and runs progress on what became ready: the waiting thread reads the transport itself,
-//   one wake-up per message. One thread at a time holds the "poll token" and blocks for
+//   one wake-up per message. When the only transport sleeps in memory (shared memory:
+//   can_sleep), the waiter sleeps in its futex doorbell instead of poll(). One thread at a time holds the "poll token" and blocks for
 //   everyone; a report made by any other thread (deliver, lost peer) kicks it through the
 //   wake pipe, so no wake-up is lost. While no application thread waits, a background
 //   progress thread holds the token and blocks in poll() (never spins), so unexpected
 //   messages are drained and senders never stall; when an application thread starts
-//   waiting, the background thread steps aside.
+//   waiting, the background thread steps aside (until 10 ms after the last wait ended).
 #pragma once
 
 #include <atomic>
@@ -99,10 +100,14 @@ private:
     void peer_departed(int locality) override;
     void job_aborted(int locality, int exit_code) override;
     void progress_idle() override { upstream_.progress_idle(); }
+    bool accepting(int source) override { return upstream_.accepting(source); }
 
     bool block(int timeout_ms, const std::atomic<uint64_t>& news, uint64_t seen);
-    // poll() on the wake pipe and every wait descriptor, then progress what is ready.
-    // Needs the poll token.
+    // Waits (up to timeout_ms, -1: long) for something to do, then progresses it: in the
+    // sleeping transport if that is the only one, else poll() on the wake pipe and every
+    // wait descriptor. `news`/`seen`: the waiter's own news, looked at once more after the
+    // sleep is announced (nullptr: none). Needs the poll token.
+    bool wait_and_progress(int timeout_ms, const std::atomic<uint64_t>* news, uint64_t seen);
     bool poll_and_progress(int timeout_ms);
     void progress_loop();
     void kick();
@@ -117,12 +122,15 @@ private:
     std::vector<Parcelport*> routes_;                 // per peer; nullptr: self / none
     bool started_ = false;
     bool some_port_without_fd_ = false;
+    Parcelport* sleeper_ = nullptr;  // the only transport, when it sleeps in memory
 
     int wake_pipe_[2] = {-1, -1};  // written to wake whoever is blocked in poll()
     std::mutex poll_token_;        // whoever holds it blocks in poll() for everyone
     std::atomic<std::thread::id> poller_{};
     std::atomic<bool> background_polling_{false};
     std::atomic<int> app_waiting_{0};
+    std::atomic<std::chrono::steady_clock::rep> last_wait_end_{0};
+    static constexpr std::chrono::steady_clock::rep kStandAsideNs = 10'000'000;
     std::mutex idle_mu_;  // the background thread rests here while applications wait
     std::condition_variable idle_cv_;
     std::atomic<bool> stopping_{false};

@@ -1,8 +1,8 @@
 // The transport interface. A parcelport moves framed messages to the peers it reaches;
 // it knows nothing of matching or of who waits. The parcel handler (parcel_handler.hpp)
 // sits between the matching engine and the parcelports: it picks a route per peer, runs
-// progress over every parcelport and does all the waiting. TCP implements this interface
-// today (tcp/); a shared-memory or MPI transport goes in a sibling folder (shm/, mpi/).
+// progress over every parcelport and does all the waiting. Implemented by TCP (tcp/) and
+// shared memory (shm/); an MPI transport would go in a sibling folder (mpi/).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,11 @@ public:
     // Called by the background progress thread when it holds no lock: a moment to send
     // what deliveries queued (acknowledgements of synchronous sends).
     virtual void progress_idle() = 0;
+    // Flow control: whether a new message from `source` may be taken in now. False when
+    // this receiver already holds its limit of unexpected data from it and no receive
+    // waits for it: the parcelport then leaves it with the sender (in the ring or the
+    // socket), which blocks once that is full. Lock-free; asked before every message.
+    virtual bool accepting(int /*source*/) { return true; }
 };
 
 class Parcelport {
@@ -63,6 +68,22 @@ public:
     // Make a thread blocked inside this parcelport (not in the handler's poll) look again.
     // Transports whose waits all go through wait_fd() need nothing here.
     virtual void wake() {}
+
+    // Transports woken through memory rather than a descriptor (shared memory: a futex
+    // doorbell) let the handler sleep inside them when they are its only transport:
+    // prepare_sleep() announces the sleeper and returns false when work is already there;
+    // between it and sleep(), wake() or an arriving message makes sleep() return at once
+    // (the handler checks its own news in that gap); finish_sleep() always follows.
+    // A `background` sleeper (the handler's progress thread) is not woken by every
+    // arriving message, only by wake() and by a sender that needs room: an idle process
+    // costs its senders nothing, and unread messages wait in the transport meanwhile.
+    virtual bool can_sleep() const { return false; }
+    virtual bool prepare_sleep(uint32_t& ticket, bool /*background*/) {
+        ticket = 0;
+        return false;
+    }
+    virtual void sleep(uint32_t /*ticket*/, int /*timeout_ms*/) {}
+    virtual void finish_sleep() {}
 
     // Tell every peer we are leaving (so our departure is not taken for a crash), wait
     // (bounded) for their goodbyes, and close. Called once, after the handler's

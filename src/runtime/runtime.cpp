@@ -25,12 +25,18 @@ void check_config(const RuntimeConfig& c) {
         }
         if (t.name == "tcp" && c.size > 1 && t.fds.size() != static_cast<std::size_t>(c.size))
             throw std::invalid_argument("need one socket per locality");
+        if (t.name == "shm" && c.size > 1 &&
+            (!t.segment || t.peers.size() != static_cast<std::size_t>(c.size)))
+            throw std::invalid_argument("shm needs this locality's segment and one endpoint "
+                                        "per locality");
     }
 }
 
 std::unique_ptr<Parcelport> make_transport(const TransportConfig& t, int self,
-                                           ParcelSink& sink) {
-    // Only tcp exists today; check_config has rejected every other name.
+                                           ParcelSink& sink, int spin_us) {
+    // check_config has rejected every other name.
+    if (t.name == "shm") return std::make_unique<ShmParcelport>(self, t.segment, t.peers, sink,
+                                                                spin_us);
     return std::make_unique<TcpParcelport>(self, t.fds, sink);
 }
 
@@ -50,15 +56,34 @@ void validate(const RuntimeConfig& config) {
 
 }  // namespace
 
-std::vector<std::string> available_transports() { return {"tcp"}; }
+std::vector<std::string> available_transports() { return {"shm", "tcp"}; }
 
 Runtime::Runtime(RuntimeConfig config)
     : engine_(config.self, config.size, config.spin_us), collectives_(engine_) {
     validate(config);
     ParcelHandler& handler = engine_.handler();
-    if (config.size > 1)
-        for (const TransportConfig& t : config.transports)
-            handler.add(make_transport(t, config.self, handler.port_sink()));
+    if (config.size > 1) {
+        std::vector<std::unique_ptr<Parcelport>> ports;
+        try {
+            for (const TransportConfig& t : config.transports)
+                ports.push_back(make_transport(t, config.self, handler.port_sink(),
+                                               config.spin_us));
+        } catch (...) {
+            // The transports not built yet do not own their sockets: close them.
+            for (std::size_t i = ports.size(); i < config.transports.size(); ++i)
+                for (int fd : config.transports[i].fds)
+                    if (fd >= 0) close(fd);
+            throw;
+        }
+        // A transport that reaches no peer (TCP when every peer shares this host) is left
+        // out, so the handler waits on the others alone.
+        for (auto& port : ports) {
+            bool used = false;
+            for (int peer = 0; peer < config.size && !used; ++peer)
+                used = peer != config.self && port->reaches(peer);
+            if (used) handler.add(std::move(port));
+        }
+    }
     engine_.start();  // routes: self, then the transports in the order given
     for (int peer = 0; peer < config.size; ++peer)
         if (handler.route_name(peer) == "none")

@@ -6,15 +6,20 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "../collectives/collectives.hpp"
 #include "../engine/engine.hpp"
+#include "../parcelport/shm/parcelport.hpp"
 
 namespace hpxpy {
 
 // One transport this locality offers, with what the bootstrap connected for it.
 struct TransportConfig {
-    std::string name;     // "tcp"
+    std::string name;      // "shm" or "tcp"
     std::vector<int> fds;  // tcp: the connected socket per locality (-1: self / none)
+    std::shared_ptr<shm::Segment> segment;  // shm: this locality's own segment
+    std::vector<shm::PeerEndpoint> peers;   // shm: each locality's segment (pid 0: none)
 };
 
 struct RuntimeConfig {

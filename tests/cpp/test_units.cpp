@@ -1,7 +1,8 @@
 // Unit tests of the matching engine, the parcel handler and the collectives, over the
 // in-process LoopbackParcelport: several engines in one process, one per "locality",
 // each on its own thread where the test needs them to run at once. The last ones run the
-// TCP parcelport over socket pairs. No Python involved.
+// TCP parcelport over socket pairs and the shared-memory parcelport over segments of this
+// process. No Python involved.
 //
 //     cmake -S tests/cpp -B /tmp/cpp-tests -G Ninja && cmake --build /tmp/cpp-tests
 //     /tmp/cpp-tests/hpxpy_cpp_tests [name-substring]
@@ -23,6 +24,7 @@
 
 #include "../../src/collectives/collectives.hpp"
 #include "../../src/engine/engine.hpp"
+#include "../../src/parcelport/shm/parcelport.hpp"
 #include "../../src/parcelport/tcp/parcelport.hpp"
 #include "../../src/runtime/runtime.hpp"
 #include "loopback_parcelport.hpp"
@@ -312,7 +314,10 @@ void test_runtime_rejects_bad_transports() {
     RuntimeConfig config;
     config.self = 0;
     config.size = 2;
-    config.transports.push_back({"carrier-pigeon", {-1, -1}});
+    TransportConfig pigeon;
+    pigeon.name = "carrier-pigeon";
+    pigeon.fds = {-1, -1};
+    config.transports.push_back(pigeon);
     std::string what = expect_throw<std::invalid_argument>([&] { Runtime r(config); });
     CHECK(what.find("unknown parcelport 'carrier-pigeon'") != std::string::npos);
     CHECK(what.find("tcp") != std::string::npos);
@@ -459,6 +464,102 @@ void test_tcp_failure_and_goodbye() {
     CHECK(ms_since(t0) < 4000);
 }
 
+// ---- the shared-memory parcelport, between engines of this process ----
+
+struct ShmCluster {
+    std::vector<std::unique_ptr<Engine>> engines;
+    explicit ShmCluster(int n, int spin_us = 50, std::size_t limit = Engine::kUnexpectedLimit) {
+        std::vector<std::shared_ptr<shm::Segment>> segments;
+        std::vector<shm::PeerEndpoint> where;
+        for (int i = 0; i < n; ++i) {
+            segments.push_back(shm::create_locality_segment(i, n));
+            where.push_back({static_cast<int>(getpid()), segments.back()->fd(),
+                             segments.back()->size()});
+        }
+        for (int i = 0; i < n; ++i) {
+            auto e = std::make_unique<Engine>(i, n, spin_us, limit);
+            e->handler().add(std::make_unique<ShmParcelport>(
+                i, segments[static_cast<std::size_t>(i)], where, e->handler().port_sink(),
+                spin_us));
+            e->start();
+            engines.push_back(std::move(e));
+        }
+    }
+    Engine& operator[](int i) { return *engines[static_cast<std::size_t>(i)]; }
+};
+
+void test_shm_messages_in_order() {
+    ShmCluster c(3);
+    CHECK(c[0].handler().route_name(1) == "shm" && c[0].handler().route_name(0) == "self");
+    for (int i = 0; i < 1000; ++i) send_text(c[0], 1, 1, std::to_string(i));
+    send_text(c[2], 1, 2, "c");
+    for (int i = 0; i < 1000; ++i) CHECK(text(c[1].receive(kCtx, 0, 1)) == std::to_string(i));
+    CHECK(text(c[1].receive(kCtx, kAnySource, 2)) == "c");
+    const std::string p1 = "gat", p2 = "hered";
+    c[2].send(0, kCtx, 3, {{p1.data(), p1.size()}, {p2.data(), p2.size()}});
+    CHECK(text(c[0].receive(kCtx, 2, 3)) == "gathered");
+    run_ranks(3, [&](int r) { c[r].shutdown(true); });
+}
+
+// 8 MiB each way at once, chunked through 1 MiB rings: each sender finds the ring full and
+// must drain its own meanwhile. Receivers sleeping (spin 0) are woken by the doorbell.
+void test_shm_large_exchange() {
+    for (int spin : {0, 50}) {
+        ShmCluster c(2, spin);
+        const std::size_t n = (8u << 20) + 13;
+        run_ranks(2, [&](int r) {
+            std::vector<char> out(n);
+            for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<char>(i * 7 + r);
+            c[r].send(1 - r, kCtx, 0, {{out.data(), out.size()}});
+            Message m = c[r].receive(kCtx, 1 - r, 0);
+            CHECK(m.payload->size() == n);
+            bool same = true;
+            for (std::size_t i = 0; i < n; i += 4093)
+                same = same && m.payload->data()[i] == static_cast<char>(i * 7 + (1 - r));
+            CHECK(same);
+        });
+        run_ranks(2, [&](int r) { c[r].shutdown(true); });
+    }
+}
+
+// Flow control: a receiver holding its limit of unexpected data takes no more from that
+// sender (whose send blocks) until a receive asks for it.
+void test_shm_flow_control() {
+    ShmCluster c(2, 0, /*limit=*/1u << 20);
+    std::atomic<int> sent{0};
+    std::thread sender([&] {
+        std::vector<char> block(64 << 10, 'x');
+        for (int i = 0; i < 200; ++i) {  // 12.5 MiB: far beyond limit + ring
+            c[0].send(1, kCtx, i, {{block.data(), block.size()}});
+            ++sent;
+        }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    c[1].iprobe(kCtx, 0, 999);  // progress once: takes in up to the limit only
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const int stalled_at = sent.load();
+    CHECK(stalled_at < 200);
+    for (int i = 0; i < 200; ++i) CHECK(c[1].receive(kCtx, 0, i).payload->size() == 64u << 10);
+    sender.join();
+    CHECK(sent.load() == 200);
+    run_ranks(2, [&](int r) { c[r].shutdown(true); });
+}
+
+void test_shm_failure_and_goodbye() {
+    ShmCluster c(3, 0);
+    std::thread failing([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        c[2].shutdown(false);  // abort: flags its segment, rings everyone
+    });
+    std::string what = expect_throw<LocalityLost>([&] { c[0].receive(kCtx, 2, 0); });
+    failing.join();
+    CHECK(what.find("locality 2") != std::string::npos);
+    ShmCluster d(2, 0);
+    auto t0 = Clock::now();
+    run_ranks(2, [&](int r) { d[r].shutdown(true); });
+    CHECK(ms_since(t0) < 4000);
+}
+
 struct Test {
     const char* name;
     void (*fn)();
@@ -480,6 +581,10 @@ const Test kTests[] = {
     {"tcp_messages_and_routes", test_tcp_messages_and_routes},
     {"tcp_large_exchange", test_tcp_large_exchange},
     {"tcp_failure_and_goodbye", test_tcp_failure_and_goodbye},
+    {"shm_messages_in_order", test_shm_messages_in_order},
+    {"shm_large_exchange", test_shm_large_exchange},
+    {"shm_flow_control", test_shm_flow_control},
+    {"shm_failure_and_goodbye", test_shm_failure_and_goodbye},
 };
 
 }  // namespace

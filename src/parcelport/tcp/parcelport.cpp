@@ -47,7 +47,8 @@ struct TcpParcelport::Peer {
     int fd = -1;
     std::mutex send_mu;
     // Guarded by progress_mu_:
-    bool open = false;       // still polled for input
+    bool open = false;       // still read
+    bool paused = false;     // flow control: out of the epoll set until accepted again
     bool said_bye = false;   // the peer announced a clean departure
     std::unique_ptr<char[]> stage;  // small frames are read in bulk through here
     std::size_t beg = 0, end = 0;
@@ -95,6 +96,10 @@ bool TcpParcelport::reaches(int peer) const {
 
 void TcpParcelport::forget_input(Peer& peer) {
     peer.open = false;
+    if (peer.paused) {
+        peer.paused = false;
+        --paused_;
+    }
     if (peer.fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, peer.fd, nullptr);
 }
 
@@ -106,6 +111,16 @@ void TcpParcelport::mark_lost(Peer& peer, const std::string& why) {
 void TcpParcelport::read_available(Peer& peer) {
     while (peer.open) {
         ssize_t n;
+        if (!peer.have_header && !sink_.accepting(peer.id)) {
+            // Flow control: leave the next message in the socket (its sender blocks once
+            // the socket buffers fill) until the engine takes from this peer again.
+            if (!peer.paused) {
+                epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, peer.fd, nullptr);
+                peer.paused = true;
+                ++paused_;
+            }
+            return;
+        }
         if (!peer.have_header) {
             if (peer.end - peer.beg >= sizeof(FrameHeader)) {
                 std::memcpy(&peer.header, peer.stage.get() + peer.beg, sizeof(FrameHeader));
@@ -191,14 +206,31 @@ void TcpParcelport::read_available(Peer& peer) {
     }
 }
 
+bool TcpParcelport::resume_paused_locked() {
+    bool any = false;
+    for (auto& peer : peers_) {
+        if (!peer->paused || !peer->open || !sink_.accepting(peer->id)) continue;
+        peer->paused = false;
+        --paused_;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u32 = static_cast<uint32_t>(peer->id);
+        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, peer->fd, &ev);
+        read_available(*peer);  // what the stage already holds
+        any = true;
+    }
+    return any;
+}
+
 bool TcpParcelport::read_ready_locked() {
+    bool resumed = paused_ > 0 && resume_paused_locked();
     epoll_event events[kMaxEvents];
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, 0);
     for (int i = 0; i < n; ++i) {
         Peer& peer = *peers_[events[i].data.u32];
-        if (peer.open) read_available(peer);
+        if (peer.open && !peer.paused) read_available(peer);
     }
-    return n > 0;
+    return n > 0 || resumed;
 }
 
 bool TcpParcelport::progress(bool take_turn) {

@@ -35,6 +35,8 @@ private:
     struct Peer;
     // Reads everything available on the ready sockets; requires progress_mu_.
     bool read_ready_locked();
+    // Flow control: reads again from the paused peers the engine accepts from now.
+    bool resume_paused_locked();
     // Reads everything available on one peer; requires progress_mu_.
     void read_available(Peer& peer);
     // The peer's input is finished (lost or departed): stop watching its socket.
@@ -46,6 +48,7 @@ private:
     ParcelSink& sink_;
     std::vector<std::unique_ptr<Peer>> peers_;
     std::mutex progress_mu_;  // one reader of the sockets at a time
+    int paused_ = 0;          // peers left unread by flow control (progress_mu_)
     int epoll_fd_ = -1;       // every open socket, for input
 };
 

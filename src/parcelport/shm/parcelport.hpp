@@ -1,0 +1,106 @@
+// Shared-memory parcelport: carries messages between the localities of one host.
+//
+// Every locality owns one segment (a memfd, see segment.hpp) holding a doorbell and one
+// inbound ring per peer (ring.hpp: single producer = that peer, single consumer = us).
+// Every locality maps every same-host peer's segment, so a send is a copy into the
+// destination's ring for us, and a receive a copy out of our own rings: no system call on
+// either side while both are busy.
+//
+// - Records: a message that fits one record goes whole (header + data); a larger one is
+//   cut into chunks of a quarter ring, so the receiver copies one chunk out while the
+//   sender copies the next in (pipelined). A goodbye record ends a peer's stream.
+// - Waiting (the handler's sleep hooks, doorbell.hpp): a waiter announces itself on its own
+//   doorbell, looks once more, and sleeps in a futex; a sender rings the destination's
+//   doorbell only when someone there sleeps. A sender whose ring is full marks itself
+//   waiting in the destination's segment and sleeps on its own doorbell; the consumer
+//   rings it after freeing room. Neither side ever spins beyond the handler's spin budget.
+// - Failures: a peer's process end is seen through a pidfd (polled while waiting), its
+//   abort through a flag in its segment; what it sent before is delivered first.
+// - Nothing outlives the job: segments have no name, and each owner closes the descriptor
+//   peers open it by as soon as all of them have mapped it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../parcelport.hpp"
+#include "segment.hpp"
+
+namespace hpxpy {
+namespace shm {
+
+struct SegmentLayout;  // the head of a locality's segment (parcelport.cpp)
+
+// Where a peer's segment can be opened; pid 0: the peer is not on this host.
+struct PeerEndpoint {
+    int pid = 0;
+    int fd = -1;
+    std::size_t size = 0;
+};
+
+// A new segment for locality `self` of a job of `size`, laid out (doorbell, rings) and
+// ready for peers to open. The bootstrap publishes its endpoint before the parcelport
+// exists.
+std::shared_ptr<Segment> create_locality_segment(int self, int size);
+// "pid:fd:size", as the rendezvous table carries it.
+std::string endpoint_of(const Segment& segment);
+
+}  // namespace shm
+
+class ShmParcelport final : public Parcelport {
+public:
+    // `own` is this locality's segment (from create_locality_segment); `peers[i]` where
+    // locality i's segment is (pid 0: not reached). Opens and maps every peer's segment;
+    // throws std::system_error / std::runtime_error if one cannot be opened or is not one.
+    // `spin_us` bounds how long a sender facing a full ring spins before it sleeps.
+    ShmParcelport(int self, std::shared_ptr<shm::Segment> own,
+                  const std::vector<shm::PeerEndpoint>& peers, ParcelSink& sink, int spin_us);
+    ~ShmParcelport() override;
+
+    std::string name() const override { return "shm"; }
+    bool reaches(int peer) const override;
+    void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
+              uint32_t ack, const InterruptCheck& interrupt) override;
+    bool progress(bool take_turn) override;
+    void wake() override;
+    bool can_sleep() const override { return true; }
+    bool prepare_sleep(uint32_t& ticket, bool background) override;
+    void sleep(uint32_t ticket, int timeout_ms) override;
+    void finish_sleep() override;
+    void shutdown() override;
+    void abort(int blame, int exit_code) override;
+
+private:
+    struct Peer;
+    // Pushes one record into `peer`'s ring for us, waiting for room (reading our own rings
+    // meanwhile, so two localities sending to each other never deadlock).
+    void push(Peer& peer, uint32_t kind, const ConstBuffer* parts, std::size_t count,
+              const InterruptCheck& interrupt, std::chrono::steady_clock::time_point deadline);
+    // Requires progress_mu_.
+    bool read_all_locked();
+    bool read_peer_locked(Peer& peer);
+    void check_peers_locked(bool force);
+    void mark_lost(Peer& peer, const std::string& why);
+    void throw_if_gone(const Peer& peer) const;
+
+    const int self_;
+    ParcelSink& sink_;
+    const int spin_us_;
+    std::shared_ptr<shm::Segment> own_;
+    shm::SegmentLayout* own_layout_ = nullptr;
+    std::vector<std::unique_ptr<Peer>> peers_;  // per locality; null for self / unreached
+    std::size_t same_host_peers_ = 0;
+    std::mutex progress_mu_;  // one consumer of our rings at a time
+    std::chrono::steady_clock::time_point next_check_{};
+    std::atomic<bool> closed_{false};
+    // The handler's background thread sleeps without announcing itself on the doorbell
+    // (senders do not ring for it); wake() and starved senders still do.
+    std::atomic<int> background_sleepers_{0};
+    thread_local static bool sleeping_in_background_;
+};
+
+}  // namespace hpxpy
