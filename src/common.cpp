@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace hpxpy {
@@ -56,6 +57,17 @@ PayloadPtr gather_copy(const std::vector<ConstBuffer>& parts) {
         out += part.size;
     }
     return payload;
+}
+
+void FillTarget::write(std::size_t offset, const char* data, std::size_t n) const {
+    if (offset < prefix) {
+        const std::size_t h = std::min(n, prefix - offset);
+        std::memcpy(head + offset, data, h);
+        offset += h;
+        data += h;
+        n -= h;
+    }
+    if (n) std::memcpy(body + (offset - prefix), data, n);
 }
 
 }  // namespace hpxpy

@@ -73,6 +73,19 @@ struct ConstBuffer {
 // The parts, back to back, in a payload of their own (a message to self, a loopback copy).
 PayloadPtr gather_copy(const std::vector<ConstBuffer>& parts);
 
+// Where a transport writes a message that a posted receive has claimed (no payload block,
+// no later copy): its first `prefix` bytes into `head` (a protocol header), the rest into
+// `body`, the receiver's own buffer. `token` names the claim (null: no claim).
+struct FillTarget {
+    char* head = nullptr;
+    std::size_t prefix = 0;
+    char* body = nullptr;
+    void* token = nullptr;
+    explicit operator bool() const { return token != nullptr; }
+    // Writes message bytes [offset, offset + n).
+    void write(std::size_t offset, const char* data, std::size_t n) const;
+};
+
 // Wildcards for receive matching, as MPI's ANY_SOURCE / ANY_TAG.
 constexpr int kAnySource = -1;
 constexpr int kAnyTag = -1;

@@ -184,7 +184,7 @@ def get_vendor() -> Tuple[str, Tuple[int, int, int]]:
 def Get_library_version() -> str:
     from .. import __version__
 
-    return f"hpxpy {__version__} (HPX-style runtime, TCP parcelport)"
+    return f"hpxpy {__version__} (HPX-style runtime, shared-memory and TCP parcelports)"
 
 
 def Init() -> None:

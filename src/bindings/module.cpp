@@ -180,6 +180,21 @@ py::object item_to_python(const Item& item) {
                                      py::int_(offset), py::int_(item.header.nbytes)});
 }
 
+// A buffer the core may write into: writable and C-contiguous, else BufferError.
+py::buffer_info writable_contiguous(const py::buffer& buffer) {
+    py::buffer_info info = buffer.request(true);
+    py::ssize_t expected = info.itemsize;
+    for (py::ssize_t i = info.ndim - 1; i >= 0; --i) {
+        const auto d = static_cast<std::size_t>(i);
+        if (info.shape[d] != 1 && info.strides[d] != expected) {
+            PyErr_SetString(PyExc_BufferError, "receive buffer must be C-contiguous");
+            throw py::error_already_set();
+        }
+        expected *= info.shape[d];
+    }
+    return info;
+}
+
 py::object message_to_python(Message& m) {
     return make_struct(g_message_type, {py::int_(m.source), py::int_(m.tag),
                                         py::cast(m.payload)});
@@ -258,7 +273,15 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("done", [](const RecvRequest& r) { return r.done.load(); })
         .def_property_readonly("source", [](const RecvRequest& r) { return r.message.source; })
         .def_property_readonly("tag", [](const RecvRequest& r) { return r.message.tag; })
-        .def_property_readonly("payload", [](const RecvRequest& r) { return r.message.payload; });
+        .def_property_readonly("payload", [](const RecvRequest& r) { return r.message.payload; })
+        .def_property_readonly("direct", [](const RecvRequest& r) { return r.direct; },
+                               "The message went straight into the buffer posted with it")
+        .def_property_readonly("size", [](const RecvRequest& r) {
+            return r.direct ? r.size : (r.message.payload ? r.message.payload->size() : 0);
+        })
+        .def_property_readonly("head", [](const RecvRequest& r) {
+            return py::bytes(r.head, r.direct ? r.prefix : 0);
+        });
 
     m.attr("STATUS_VALUE_ERROR") = static_cast<uint32_t>(Status::value_error);
     m.attr("STATUS_TYPE_ERROR") = static_cast<uint32_t>(Status::type_error);
@@ -411,6 +434,18 @@ PYBIND11_MODULE(_core, m) {
              [](Runtime& r, int context, int source, int tag) {
                  return r.engine().post_receive(context, source, tag);
              })
+        .def(
+            "post_receive_into",
+            [](Runtime& r, int context, int source, int tag, std::size_t prefix,
+               py::buffer buffer) {
+                py::buffer_info info = writable_contiguous(buffer);
+                return r.engine().post_receive_into(context, source, tag, prefix, info.ptr,
+                                                    static_cast<std::size_t>(info.size *
+                                                                             info.itemsize));
+            },
+            "A receive that names its buffer: a matching message that fits is written there "
+            "(its first `prefix` bytes into the request's head). The caller keeps the buffer "
+            "alive until the request is done")
         .def("wait",
              [](Runtime& r, const RecvRequestPtr& req) {
                  py::gil_scoped_release nogil;

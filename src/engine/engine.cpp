@@ -175,6 +175,81 @@ RecvRequestPtr Engine::post_receive(int context, int source, int tag) {
     return request;
 }
 
+RecvRequestPtr Engine::post_receive_into(int context, int source, int tag, std::size_t prefix,
+                                         void* body, std::size_t capacity) {
+    auto request = std::make_shared<RecvRequest>();
+    request->context = context;
+    request->source = source;
+    request->tag = tag;
+    request->prefix = std::min(prefix, sizeof request->head);
+    request->body = static_cast<char*>(body);
+    request->body_capacity = capacity;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
+            if (matches(*it, context, source, tag)) {
+                matched_locked(*it);
+                count_unexpected_locked(*it, -1);
+                request->message = std::move(*it);
+                unexpected_.erase(it);
+                request->done = true;
+                break;
+            }
+        }
+        if (!request->done) {
+            posted_.push_back(request);
+            count_posted_locked(source, +1);
+        }
+    }
+    if (request->done) flush_acks();
+    return request;
+}
+
+FillTarget Engine::claim(int source, int context, int tag, uint32_t ack, std::size_t size) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = posted_.begin();
+    while (it != posted_.end() && !((*it)->context == context &&
+                                    ((*it)->source == kAnySource || (*it)->source == source) &&
+                                    ((*it)->tag == kAnyTag || (*it)->tag == tag)))
+        ++it;
+    // Only the receive deliver() would pick, and only if the message fits its buffer.
+    if (it == posted_.end()) return {};
+    RecvRequest& r = **it;
+    if (!r.body || size < r.prefix || size - r.prefix > r.body_capacity) return {};
+    Message header;
+    header.source = source;
+    header.ack = ack;
+    matched_locked(header);
+    count_posted_locked(r.source, -1);
+    r.message.source = source;
+    r.message.context = context;
+    r.message.tag = tag;
+    r.message.ack = ack;
+    r.size = size;
+    r.direct = true;
+    FillTarget target;
+    target.head = r.head;
+    target.prefix = r.prefix;
+    target.body = r.body;
+    target.token = &r;
+    filling_.splice(filling_.end(), posted_, it);  // no other message can match it now
+    return target;
+}
+
+void Engine::filled(void* token) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto it = filling_.begin(); it != filling_.end(); ++it) {
+            if (it->get() == token) {
+                (*it)->done = true;
+                filling_.erase(it);
+                break;
+            }
+        }
+        arrivals_.fetch_add(1);
+    }
+}
+
 int Engine::wait_any(const std::vector<RecvRequestPtr>& requests) {
     if (requests.empty()) return -1;
     std::vector<int> sources;
@@ -328,6 +403,7 @@ void Engine::shutdown(bool graceful) {
     for (const RecvRequestPtr& r : posted_) count_posted_locked(r->source, -1);
     unexpected_.clear();
     posted_.clear();
+    filling_.clear();
 }
 
 }  // namespace hpxpy

@@ -25,7 +25,17 @@ struct RecvRequest {
     int source = kAnySource;
     int tag = kAnyTag;
     std::atomic<bool> done{false};
+    // Set when done: the message (its payload is null when it was written straight into
+    // the receive's own buffer: then `size` bytes arrived, the first `prefix` in `head`).
     Message message;
+    // A receive that names its buffer (post_receive_into): a matching message that fits
+    // is written there by the transport, with no payload block and no later copy.
+    char* body = nullptr;
+    std::size_t body_capacity = 0;
+    std::size_t prefix = 0;  // <= sizeof head
+    char head[32] = {};
+    std::size_t size = 0;
+    bool direct = false;  // the message went straight into head + body
 };
 using RecvRequestPtr = std::shared_ptr<RecvRequest>;
 
@@ -67,6 +77,12 @@ public:
                              const std::vector<ConstBuffer>& parts);
 
     RecvRequestPtr post_receive(int context, int source, int tag);
+    // As post_receive, naming where a matching message goes: its first `prefix` bytes
+    // (at most 32) into the request's head, the rest into `body` (the caller keeps it
+    // alive until the request is done or has failed). A message already waiting, or one
+    // that does not fit, completes the request with a payload as usual.
+    RecvRequestPtr post_receive_into(int context, int source, int tag, std::size_t prefix,
+                                     void* body, std::size_t capacity);
     // Blocks until one of `requests` is done; returns its index. Waits for nothing and
     // returns -1 if `requests` is empty.
     int wait_any(const std::vector<RecvRequestPtr>& requests);
@@ -97,6 +113,8 @@ public:
     void peer_departed(int locality) override;
     void progress_idle() override { flush_acks(); }
     bool accepting(int source) override;
+    FillTarget claim(int source, int context, int tag, uint32_t ack, std::size_t size) override;
+    void filled(void* token) override;
     void job_aborted(int locality, int exit_code) override;
 
 private:
@@ -131,6 +149,7 @@ private:
     std::mutex mu_;
     std::deque<Message> unexpected_;   // arrival order
     std::list<RecvRequestPtr> posted_;  // post order
+    std::list<RecvRequestPtr> filling_;  // claimed by a transport, being written
     const std::size_t unexpected_limit_;
     std::unique_ptr<std::atomic<std::size_t>[]> unexpected_bytes_;  // per source
     std::unique_ptr<std::atomic<int>[]> watching_;                  // per source

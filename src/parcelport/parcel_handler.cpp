@@ -108,6 +108,11 @@ void ParcelHandler::deliver(Message&& message) {
     notify();
 }
 
+void ParcelHandler::filled(void* token) {
+    upstream_.filled(token);
+    notify();
+}
+
 void ParcelHandler::peer_lost(int locality, const std::string& why) {
     upstream_.peer_lost(locality, why);
     notify();

@@ -101,6 +101,10 @@ private:
     void job_aborted(int locality, int exit_code) override;
     void progress_idle() override { upstream_.progress_idle(); }
     bool accepting(int source) override { return upstream_.accepting(source); }
+    FillTarget claim(int source, int context, int tag, uint32_t ack, std::size_t size) override {
+        return upstream_.claim(source, context, tag, ack, size);
+    }
+    void filled(void* token) override;
 
     bool block(int timeout_ms, const std::atomic<uint64_t>& news, uint64_t seen);
     // Waits (up to timeout_ms, -1: long) for something to do, then progresses it: in the

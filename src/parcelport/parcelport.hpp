@@ -32,6 +32,15 @@ public:
     // waits for it: the parcelport then leaves it with the sender (in the ring or the
     // socket), which blocks once that is full. Lock-free; asked before every message.
     virtual bool accepting(int /*source*/) { return true; }
+    // A message of `size` bytes starts arriving: if a posted receive that named its buffer
+    // matches it (and it fits), the transport writes it there directly (FillTarget) and
+    // calls filled(token) once every byte is in; else (no target) it makes a payload and
+    // calls deliver() as for any message. Messages from one source are claimed in order.
+    virtual FillTarget claim(int /*source*/, int /*context*/, int /*tag*/, uint32_t /*ack*/,
+                             std::size_t /*size*/) {
+        return {};
+    }
+    virtual void filled(void* /*token*/) {}
 };
 
 class Parcelport {

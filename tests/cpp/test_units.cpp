@@ -538,11 +538,50 @@ void test_shm_flow_control() {
     c[1].iprobe(kCtx, 0, 999);  // progress once: takes in up to the limit only
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const int stalled_at = sent.load();
-    CHECK(stalled_at < 200);
-    for (int i = 0; i < 200; ++i) CHECK(c[1].receive(kCtx, 0, i).payload->size() == 64u << 10);
+    bool sizes_ok = true;
+    for (int i = 0; i < 200; ++i) sizes_ok = sizes_ok && c[1].receive(kCtx, 0, i).payload->size() == 64u << 10;
     sender.join();
+    std::printf("    sender stalled after %d of 200 messages\n", stalled_at);
+    CHECK(stalled_at < 200 && sizes_ok);
     CHECK(sent.load() == 200);
     run_ranks(2, [&](int r) { c[r].shutdown(true); });
+}
+
+// A receive that names its buffer gets a matching message written straight into it
+// (header part into the request's head); one that does not fit, or was already waiting,
+// comes as a payload.
+template <typename Cluster>
+void direct_receives(Cluster& c) {
+    const std::size_t n = (3u << 20) + 5;  // several shm chunks, TCP's direct read
+    std::vector<char> out(n), into(n, 0);
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<char>(i * 13);
+    const char head[16] = "0123456789abcde";
+    std::thread receiver([&] {
+        RecvRequestPtr r = c[1].post_receive_into(kCtx, 0, 5, sizeof head, into.data(), n);
+        c[1].wait(r);
+        CHECK(r->direct && r->size == n + sizeof head && r->message.source == 0);
+        CHECK(std::memcmp(r->head, head, sizeof head) == 0 && into == out);
+        std::vector<char> small(10);
+        r = c[1].post_receive_into(kCtx, 0, 6, sizeof head, small.data(), small.size());
+        c[1].wait(r);  // 3 MiB into 10 bytes: a payload, for the caller's truncation error
+        CHECK(!r->direct && r->message.payload && r->message.payload->size() == n + 16);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the receive post
+    c[0].send(1, kCtx, 5, {{head, sizeof head}, {out.data(), out.size()}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    c[0].send(1, kCtx, 6, {{head, sizeof head}, {out.data(), out.size()}});
+    receiver.join();
+    run_ranks(2, [&](int r) { c[r].shutdown(true); });
+}
+
+void test_shm_direct_receive() {
+    ShmCluster c(2, 0);
+    direct_receives(c);
+}
+
+void test_tcp_direct_receive() {
+    TcpCluster c(2);
+    direct_receives(c);
 }
 
 void test_shm_failure_and_goodbye() {
@@ -585,6 +624,8 @@ const Test kTests[] = {
     {"shm_large_exchange", test_shm_large_exchange},
     {"shm_flow_control", test_shm_flow_control},
     {"shm_failure_and_goodbye", test_shm_failure_and_goodbye},
+    {"shm_direct_receive", test_shm_direct_receive},
+    {"tcp_direct_receive", test_tcp_direct_receive},
 };
 
 }  // namespace

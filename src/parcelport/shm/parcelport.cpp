@@ -122,7 +122,8 @@ struct ShmParcelport::Peer {
     bool said_bye = false;
     bool partial = false;
     MessageHeader header{};
-    PayloadPtr payload;
+    PayloadPtr payload;   // where the message goes, unless...
+    FillTarget target;    // ...a posted receive claimed it
     std::size_t got = 0;
     // Read by senders without the lock:
     std::atomic<bool> lost{false};
@@ -257,7 +258,9 @@ void ShmParcelport::push(Peer& peer, uint32_t kind, const ConstBuffer* parts, st
         // Read our own rings: the peer may be blocked sending to us.
         progress(false);
         if (peer.out.try_push(kind, parts, count)) break;
-        throw_if_gone(peer);
+        // (A departed peer still reads its rings until it has our goodbye.)
+        if (peer.lost) throw LocalityLost(peer.id, "its process ended");
+        if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
         const auto now = clock::now();
         if (now > deadline) throw std::runtime_error("hpxpy: shm send timed out");
         if (now >= next_interrupt) {
@@ -325,7 +328,11 @@ bool ShmParcelport::read_peer_locked(Peer& peer) {
     uint32_t kind;
     const char* data;
     std::size_t size;
-    while (peer.open && peer.in.front(kind, data, size)) {
+    // At most one ring's worth per pass: a sender refilling as fast as we read must not
+    // keep this pass (and whoever runs it) going forever.
+    std::size_t budget = peer.in.capacity();
+    while (peer.open && budget > 0 && peer.in.front(kind, data, size)) {
+        budget -= std::min(budget, size + 8);
         // Flow control: a new message waits in the ring (and then the sender) while the
         // engine holds its limit of unexpected data from this peer.
         if ((kind == kWhole || kind == kFirst) && !sink_.accepting(peer.id)) return any;
@@ -337,18 +344,28 @@ bool ShmParcelport::read_peer_locked(Peer& peer) {
                 return any;
             }
             std::memcpy(&peer.header, data, sizeof(MessageHeader));
-            peer.payload = std::make_shared<Payload>(peer.header.size);
             peer.got = size - sizeof(MessageHeader);
             if (peer.got > peer.header.size) {
                 peer.in.pop();
                 mark_lost(peer, "protocol error (record larger than its message)");
                 return any;
             }
-            std::memcpy(peer.payload->data(), data + sizeof(MessageHeader), peer.got);
+            // Straight into a posted receive's buffer when one claims it.
+            peer.target = sink_.claim(peer.id, peer.header.context, peer.header.tag,
+                                      peer.header.ack, peer.header.size);
+            if (peer.target) {
+                peer.target.write(0, data + sizeof(MessageHeader), peer.got);
+            } else {
+                peer.payload = std::make_shared<Payload>(peer.header.size);
+                std::memcpy(peer.payload->data(), data + sizeof(MessageHeader), peer.got);
+            }
             peer.partial = true;
         } else if (kind == kMore && peer.partial &&
                    peer.got + size <= peer.header.size) {
-            std::memcpy(peer.payload->data() + peer.got, data, size);
+            if (peer.target)
+                peer.target.write(peer.got, data, size);
+            else
+                std::memcpy(peer.payload->data() + peer.got, data, size);
             peer.got += size;
         } else if (kind == kBye) {
             peer.in.pop();
@@ -367,7 +384,12 @@ bool ShmParcelport::read_peer_locked(Peer& peer) {
         std::atomic_thread_fence(std::memory_order_seq_cst);
         if (peer.in_waiting->load(std::memory_order_relaxed))
             peer.layout->doorbell.ring_if_sleeping();
-        if (peer.partial && peer.got == peer.header.size) {
+        if (peer.partial && peer.got == peer.header.size && peer.target) {
+            peer.partial = false;
+            void* token = peer.target.token;
+            peer.target = {};
+            sink_.filled(token);
+        } else if (peer.partial && peer.got == peer.header.size) {
             peer.partial = false;
             Message message;
             message.source = peer.id;
@@ -480,7 +502,8 @@ void ShmParcelport::shutdown() {
     // for theirs, reading meanwhile: a peer may still be sending us what it owes.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     for (auto& peer : peers_) {
-        if (!peer || peer->lost || peer->departed) continue;
+        // A peer that said goodbye first still waits for ours.
+        if (!peer || peer->lost) continue;
         try {
             std::lock_guard<std::mutex> lock(peer->send_mu);
             push(*peer, kBye, nullptr, 0, nullptr, deadline);

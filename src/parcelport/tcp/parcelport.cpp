@@ -54,7 +54,8 @@ struct TcpParcelport::Peer {
     std::size_t beg = 0, end = 0;
     bool have_header = false;
     FrameHeader header{};
-    PayloadPtr payload;
+    PayloadPtr payload;  // where the message goes, unless...
+    FillTarget target;   // ...a posted receive claimed it
     std::size_t got = 0;
     // Read by senders without the lock:
     std::atomic<bool> lost{false};
@@ -109,6 +110,9 @@ void TcpParcelport::mark_lost(Peer& peer, const std::string& why) {
 }
 
 void TcpParcelport::read_available(Peer& peer) {
+    // A bounded pass (epoll reports the rest again): a sender refilling the socket as fast
+    // as we read must not keep whoever runs this pass here forever.
+    std::size_t budget = 4 * kStageBytes;
     while (peer.open) {
         ssize_t n;
         if (!peer.have_header && !sink_.accepting(peer.id)) {
@@ -148,7 +152,9 @@ void TcpParcelport::read_available(Peer& peer) {
                     mark_lost(peer, "protocol error (corrupt frame header)");
                     return;
                 }
-                peer.payload = std::make_shared<Payload>(peer.header.size);
+                peer.target = sink_.claim(peer.id, peer.header.context, peer.header.tag,
+                                          peer.header.reserved, peer.header.size);
+                if (!peer.target) peer.payload = std::make_shared<Payload>(peer.header.size);
                 peer.got = 0;
                 peer.have_header = true;
                 continue;
@@ -161,6 +167,13 @@ void TcpParcelport::read_available(Peer& peer) {
             if (n > 0) peer.end += static_cast<std::size_t>(n);
         } else {
             std::size_t need = peer.header.size - peer.got;
+            if (need == 0 && peer.target) {
+                void* token = peer.target.token;
+                peer.target = {};
+                peer.have_header = false;
+                sink_.filled(token);
+                continue;
+            }
             if (need == 0) {
                 Message msg;
                 msg.source = peer.id;
@@ -175,21 +188,36 @@ void TcpParcelport::read_available(Peer& peer) {
             std::size_t avail = peer.end - peer.beg;
             if (avail) {
                 std::size_t take = std::min(avail, need);
-                std::memcpy(peer.payload->data() + peer.got, peer.stage.get() + peer.beg, take);
+                if (peer.target)
+                    peer.target.write(peer.got, peer.stage.get() + peer.beg, take);
+                else
+                    std::memcpy(peer.payload->data() + peer.got, peer.stage.get() + peer.beg,
+                                take);
                 peer.got += take;
                 peer.beg += take;
                 continue;
             }
             peer.beg = peer.end = 0;
-            if (need >= kStageBytes / 2) {  // large payload: straight into its final home
-                n = recv(peer.fd, peer.payload->data() + peer.got, need, MSG_DONTWAIT);
+            char* home = nullptr;  // large payload: straight into its final home
+            if (need >= kStageBytes / 2) {
+                if (!peer.target)
+                    home = peer.payload->data() + peer.got;
+                else if (peer.got >= peer.target.prefix)
+                    home = peer.target.body + (peer.got - peer.target.prefix);
+            }
+            if (home) {
+                n = recv(peer.fd, home, need, MSG_DONTWAIT);
                 if (n > 0) peer.got += static_cast<std::size_t>(n);
             } else {
                 n = recv(peer.fd, peer.stage.get(), kStageBytes, MSG_DONTWAIT);
                 if (n > 0) peer.end = static_cast<std::size_t>(n);
             }
         }
-        if (n > 0) continue;
+        if (n > 0) {
+            if (static_cast<std::size_t>(n) >= budget) return;
+            budget -= static_cast<std::size_t>(n);
+            continue;
+        }
         if (n == 0) {
             if (peer.said_bye && !peer.have_header) {
                 forget_input(peer);  // clean departure
