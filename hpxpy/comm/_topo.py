@@ -150,7 +150,11 @@ class TopoMethods(_Handle):
     def _accept(self, comm: _Handle) -> None:
         """``Cls(comm)``: ``comm`` must be null or have a topology of this class's kind."""
         topo = comm._topology
-        if comm._members is not None and (topo is None or topo.kind not in self._kinds):
+        if comm._members is None:
+            return
+        if topo is None:
+            raise TypeError("expecting a topology communicator")
+        if topo.kind not in self._kinds:
             raise TypeError(f"expecting {self._expecting}")
 
     def _topo(self) -> Topology:
