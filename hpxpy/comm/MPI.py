@@ -19,7 +19,7 @@ from typing import Tuple
 from .. import _runtime
 
 # Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
-from . import _buffers, _constants, _datatypes, _ops
+from . import _buffers, _constants, _datatypes, _ops, _topology
 from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
@@ -31,10 +31,14 @@ from ._comm import (  # noqa: F401 - mpi4py's private helpers
     ERRORS_RETURN,
     GROUP_EMPTY,
     GROUP_NULL,
+    Cartcomm,
     Comm,
+    Distgraphcomm,
+    Graphcomm,
     Group,
     Intercomm,
     Intracomm,
+    Topocomm,
     _comm_lock,
     _comm_lock_table,
 )
@@ -72,9 +76,6 @@ _ABSENT_TYPES = ("BFLOAT16_T", "LOGICAL1", "LOGICAL2", "LOGICAL4", "LOGICAL8", "
                  "REAL2", "COMPLEX4", "INTEGER16")
 globals().update({name: Datatype(name) for name in _ABSENT_TYPES})
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
-
-UNWEIGHTED = None
-WEIGHTS_EMPTY = None
 
 pickle = Pickle()
 
@@ -239,30 +240,9 @@ def Pcontrol(level: int) -> None:
 
 
 def Compute_dims(nnodes: int, dims: int | _T.Sequence[int]) -> list[int]:
-    """Balanced factorisation of ``nnodes`` into ``dims`` dimensions (or the given list)."""
-    dims = [0] * dims if isinstance(dims, int) else list(dims)
-    fixed = 1
-    for d in dims:
-        if d > 0:
-            fixed *= d
-    free = [i for i, d in enumerate(dims) if d == 0]
-    rest = nnodes // fixed if fixed else 0
-    factors = []
-    n, p = rest, 2
-    while n > 1 and p * p <= n:
-        while n % p == 0:
-            factors.append(p)
-            n //= p
-        p += 1
-    if n > 1:
-        factors.append(n)
-    sizes = [1] * len(free)
-    for f in sorted(factors, reverse=True):
-        if sizes:
-            sizes[sizes.index(min(sizes))] *= f
-    for i, v in zip(free, sorted(sizes, reverse=True)):
-        dims[i] = v
-    return dims
+    """A balanced grid of ``nnodes`` processes: ``dims`` dimensions, or the given sizes
+    with their zeros filled (non-increasing, the largest side as small as possible)."""
+    return _topology.compute_dims(nnodes, dims)
 
 
 VERSION, SUBVERSION = Get_version()
@@ -283,6 +263,7 @@ __all__ = [
     "DATATYPE_NULL", "Datatype", "ERRHANDLER_NULL", "ERRORS_ABORT", "ERRORS_ARE_FATAL",
     "ERRORS_RETURN", "Errhandler", "Exception", "GROUP_EMPTY", "GROUP_NULL", "Get_error_class",
     "Get_error_string", "Grequest", "Group", "IN_PLACE", "Intercomm", "Intracomm",
+    "Topocomm", "Cartcomm", "Graphcomm", "Distgraphcomm",
     "MESSAGE_NO_PROC", "MESSAGE_NULL", "Message", "Op", "Prequest", "REQUEST_NULL", "Request",
     "Status",
     "Wtick", "Wtime", "Get_processor_name", "Get_version", "Get_library_version", "Init",

@@ -8,14 +8,18 @@ but ``MPI`` and ``_channel``; tests/test_comm_layout.py checks this table):
 
     8  MPI            the namespace: names of every layer below, the runtime's start
        _channel       channel(comm): a private duplicate for libraries (hpxpy.distributed)
-    7  _comm          Comm, Intracomm, Intercomm, COMM_NULL/WORLD/SELF
+    7  _comm          Comm, Intracomm, Topocomm, Cartcomm, Graphcomm, Distgraphcomm,
+                      Intercomm, COMM_NULL/WORLD/SELF
     6  _nbcoll        non-blocking collectives: seq taken at the call, run on the async thread
+       _topo          topology communicators: constructors, the classes' methods (mix-ins)
     5  _bufcoll       buffer collectives: each operation's message parsing and checks
        _create        Dup/Split/Create/Create_group: members and agreed contexts
+       _neighbor      neighbour collectives over point to point on the collective context
     4  _p2p           point to point: wire header, send, receive, probe
        _objcoll       object collectives, pairwise exchange, per-operation locks
     3  _handle        a communicator's fields, argument checks, sequence numbers
        _group         Group            _contexts   the table that allocates contexts
+       _topology      Cartesian grids, graphs, distributed graphs as data; Compute_dims
        _failures      a collective's failure; truncation ("does it fit")
        _ops           Op (Reduce_local parses its buffers through _buffers)
        _buffers       message specs -> flat numpy views (mpi4py's parsing rules)
@@ -40,10 +44,11 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+import weakref
 from typing import Any, Optional, Sequence, Tuple, Union
 
 from .. import _runtime
-from . import _bufcoll, _contexts, _create, _nbcoll, _objcoll, _p2p
+from . import _bufcoll, _contexts, _create, _nbcoll, _objcoll, _p2p, _topo
 from . import _constants as C
 from . import _ops as O
 from ._buffers import message_region
@@ -58,7 +63,7 @@ from ._errhandler import (  # noqa: F401 - the handlers' home was this module
 from ._errors import Exception as MPIException
 from ._group import GROUP_EMPTY, GROUP_NULL, Group, _api_name  # noqa: F401
 from ._handle import _Handle
-from ._info import Info
+from ._info import INFO_NULL, Info
 from ._memory import buffer
 from ._message import Message
 from ._objcoll import _comm_lock, _comm_lock_table, locked  # noqa: F401 - MPI's helpers
@@ -77,6 +82,7 @@ class Comm(_Handle):
         ``comm``'s handle (internally: world ranks of the members, context and name)."""
         self._handle_name = ""
         if isinstance(members, Comm):
+            self._accept(members)
             self.__dict__.update({k: v for k, v in members.__dict__.items()
                                   if k != "_handle_name"})
             return
@@ -179,12 +185,42 @@ class Comm(_Handle):
 
     is_inter = property(Is_inter)
     is_intra = property(Is_intra)
-    is_topo = property(lambda self: False)
+    is_topo = property(lambda self: self.Get_topology() != C.UNDEFINED)
     topology = property(lambda self: self.Get_topology())
 
     def Get_topology(self) -> int:
-        self._check()
-        return C.UNDEFINED
+        """MPI.CART, MPI.GRAPH, MPI.DIST_GRAPH, or MPI.UNDEFINED (no topology)."""
+        return _topo.kind(self)
+
+    # -- integer handles -------------------------------------------------------------------
+    def toint(self) -> int:
+        """An integer handle for this communicator (``Comm.fromint`` gives it back);
+        MPICH's numbers for the predefined ones."""
+        if self._members is None:
+            return _NULL_HANDLE
+        handle = _PREDEFINED_HANDLES.get(self._context, _USER_HANDLE_BASE + self._context)
+        _handles.setdefault(handle, self)
+        return handle
+
+    @classmethod
+    def fromint(cls, arg: int) -> Comm:
+        """A new reference (of the communicator's own class) to the communicator with
+        integer handle ``arg``."""
+        arg = int(arg)
+        if arg == _NULL_HANDLE:
+            return COMM_NULL
+        for comm in (COMM_WORLD, COMM_SELF):
+            if arg == comm.toint():
+                return comm
+        found = _handles.get(arg)
+        if found is None:
+            raise MPIException(C.ERR_COMM, f"no communicator with handle {arg}")
+        return type(found)(found)
+
+    py2f = toint
+    f2py = fromint
+    handle = property(toint)
+    fromhandle = fromint
 
     @classmethod
     def Get_parent(cls) -> Intercomm:
@@ -524,8 +560,10 @@ class Comm(_Handle):
 
     # -- communicator management -------------------------------------------------------------
     def Dup(self, info: Optional[Info] = None) -> Comm:
-        """A new communicator with the same group and fresh contexts."""
-        return type(self)(*_create.dup(self), "")
+        """A new communicator with the same group, topology and fresh contexts."""
+        made = type(self)(*_create.dup(self), "")
+        made._topology = self._topology
+        return made
 
     def Clone(self) -> Comm:
         return self.Dup()
@@ -632,6 +670,62 @@ class Comm(_Handle):
 class Intracomm(Comm):
     """An intra-communicator (every hpxpy communicator is one)."""
 
+    # -- topologies (the work is in _topo) ---------------------------------------------------
+    def Create_cart(self, dims: Sequence[int], periods: Optional[Sequence[bool]] = None,
+                    reorder: bool = False) -> Cartcomm:
+        """A Cartesian grid over the first prod(dims) ranks (a null Cartcomm on the
+        others); ``periods`` per dimension or one bool for all. Never reorders."""
+        return _topo.build(Cartcomm, _topo.create_cart(self, dims, periods))
+
+    def Create_graph(self, index: Sequence[int], edges: Sequence[int],
+                     reorder: bool = False) -> Graphcomm:
+        """A graph over the first len(index) ranks (index may start with a 0)."""
+        return _topo.build(Graphcomm, _topo.create_graph(self, index, edges))
+
+    def Create_dist_graph_adjacent(self, sources: Sequence[int],
+                                   destinations: Sequence[int],
+                                   sourceweights: Optional[Sequence[int]] = None,
+                                   destweights: Optional[Sequence[int]] = None,
+                                   info: Info = INFO_NULL,
+                                   reorder: bool = False) -> Distgraphcomm:
+        """A distributed graph: each rank names its in- and out-neighbours (weights:
+        None/UNWEIGHTED, WEIGHTS_EMPTY, or one per neighbour)."""
+        return _topo.build(Distgraphcomm, _topo.create_dist_graph_adjacent(
+            self, sources, destinations, sourceweights, destweights))
+
+    def Create_dist_graph(self, sources: Sequence[int], degrees: Sequence[int],
+                          destinations: Sequence[int],
+                          weights: Optional[Sequence[int]] = None, info: Info = INFO_NULL,
+                          reorder: bool = False) -> Distgraphcomm:
+        """A distributed graph: each rank names any edges (``degrees[i]`` edges from
+        ``sources[i]``, to the next entries of ``destinations``)."""
+        return _topo.build(Distgraphcomm, _topo.create_dist_graph(
+            self, sources, degrees, destinations, weights))
+
+    def Cart_map(self, dims: Sequence[int], periods: Optional[Sequence[bool]] = None) -> int:
+        """This rank's rank in such a grid (UNDEFINED if outside it)."""
+        return _topo.cart_map(self, dims, periods)
+
+    def Graph_map(self, index: Sequence[int], edges: Sequence[int]) -> int:
+        """This rank's rank in such a graph (UNDEFINED if outside it)."""
+        return _topo.graph_map(self, index, edges)
+
+
+class Topocomm(_topo.TopoMethods, Intracomm):
+    """A communicator with a topology: neighbour lists and neighbour collectives."""
+
+
+class Cartcomm(_topo.CartMethods, Topocomm):
+    """A communicator over a Cartesian grid (``Intracomm.Create_cart``)."""
+
+
+class Graphcomm(_topo.GraphMethods, Topocomm):
+    """A communicator over a graph (``Intracomm.Create_graph``)."""
+
+
+class Distgraphcomm(_topo.DistgraphMethods, Topocomm):
+    """A communicator over a distributed graph (``Create_dist_graph[_adjacent]``)."""
+
 
 class Intercomm(Comm):
     """Inter-communicators are not supported (they come from spawn and Create_intercomm):
@@ -665,6 +759,11 @@ class Intercomm(Comm):
     remote_group = property(Get_remote_group)
     remote_size = property(Get_remote_size)
 
+
+_NULL_HANDLE = 0x04000000  # MPICH's MPI_COMM_NULL, MPI_COMM_WORLD, MPI_COMM_SELF
+_PREDEFINED_HANDLES = {_contexts.WORLD: 0x44000000, _contexts.SELF: 0x44000001}
+_USER_HANDLE_BASE = 0x84000000  # + the communicator's first context: unique per process
+_handles: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 COMM_NULL = Intracomm(None)
 COMM_NULL._handle_name = "COMM_NULL"

@@ -20,6 +20,14 @@ APPNUM = 1681915911
 
 COMM_TYPE_SHARED = 1
 
+# Topologies (Comm.Get_topology); UNWEIGHTED and WEIGHTS_EMPTY are distinct integers, as
+# mpi4py shows MPICH's (addresses there), never a weights sequence
+GRAPH = 1
+CART = 2
+DIST_GRAPH = 3
+UNWEIGHTED = 0x7F0000000004
+WEIGHTS_EMPTY = 0x7F0000000000
+
 # Array orders and distributions of Create_subarray / Create_darray
 ORDER_C = 56
 ORDER_FORTRAN = 57

@@ -1,6 +1,7 @@
 """New communicators: who their members are and which contexts they get.
 
-Each function is collective as its ``Comm`` method (Dup, Split, Create, Create_group) and
+Each function is collective as its ``Comm`` method (Dup, Split, Create, Create_group, and
+the topology constructors through :func:`first`, :func:`split` and :func:`dup`) and
 returns ``(members, base context)`` of the communicator to make, or None where the caller
 is not a member (``Comm`` turns that into ``COMM_NULL``). The base context is agreed
 through the context table (``_contexts``).
@@ -72,6 +73,16 @@ def create(comm: _Handle, group: Group) -> Made:
     if _runtime.locality_id() not in group._ranks:
         return None
     return list(group._ranks), base
+
+
+def first(comm: _Handle, count: int) -> Made:
+    """The first ``count`` ranks, in order (collective over the whole communicator: the
+    topology constructors' communicator, before any reordering)."""
+    members = comm._check()
+    base = _agree(comm, comm._next(), 1)
+    if comm._rank >= count:
+        return None
+    return list(members[:count]), base
 
 
 def create_group(comm: _Handle, group: Group, tag: int) -> Made:

@@ -31,12 +31,14 @@ class _Handle:
     _index: Dict[int, int]  # world rank -> rank
     _group: Any  # _core.Group over the members, or None
     _seq: Iterator[int]  # collective sequence numbers: equal on every rank by program order
+    _topology: Any  # a _topology.Topology (Cartesian grid, graph ...) or None
 
     def _setup(self, members: Optional[List[int]], context: int, name: str) -> None:
         self._members = members
         self._context = context
         self._name = name
         self._seq = itertools.count()
+        self._topology = None
         if members is not None:
             me = _runtime.locality_id()
             self._rank = members.index(me) if me in members else C.UNDEFINED
@@ -46,6 +48,10 @@ class _Handle:
             self._rank = C.UNDEFINED
             self._index = {}
             self._group = None
+
+    def _accept(self, comm: _Handle) -> None:
+        """``Cls(comm)``: raise TypeError if ``comm`` cannot be referred to as this class
+        (a topology class refuses a communicator without its kind of topology)."""
 
     def _check(self) -> List[int]:
         members = self._members
