@@ -571,6 +571,22 @@ void direct_receives(Cluster& c) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     c[0].send(1, kCtx, 6, {{head, sizeof head}, {out.data(), out.size()}});
     receiver.join();
+    // Ping-pong of 1 MiB: each side's reads stop mid-stream (bounded passes) and must
+    // resume from what the transport already buffered.
+    run_ranks(2, [&](int r) {
+        std::vector<char> buf(1u << 20, static_cast<char>(r));
+        char h[16] = {};
+        for (int i = 0; i < 20; ++i) {
+            if ((i % 2) == r) {
+                c[r].send(1 - r, kCtx, 7, {{h, sizeof h}, {buf.data(), buf.size()}});
+            } else {
+                RecvRequestPtr q = c[r].post_receive_into(kCtx, 1 - r, 7, sizeof h, buf.data(),
+                                                          buf.size());
+                c[r].wait(q);
+                CHECK(q->size == buf.size() + sizeof h);
+            }
+        }
+    });
     run_ranks(2, [&](int r) { c[r].shutdown(true); });
 }
 

@@ -163,6 +163,7 @@ void TcpParcelport::read_available(Peer& peer) {
             std::memmove(peer.stage.get(), peer.stage.get() + peer.beg, peer.end - peer.beg);
             peer.end -= peer.beg;
             peer.beg = 0;
+            if (budget == 0) return;  // the socket stays readable: epoll reports it again
             n = recv(peer.fd, peer.stage.get() + peer.end, kStageBytes - peer.end, MSG_DONTWAIT);
             if (n > 0) peer.end += static_cast<std::size_t>(n);
         } else {
@@ -205,6 +206,7 @@ void TcpParcelport::read_available(Peer& peer) {
                 else if (peer.got >= peer.target.prefix)
                     home = peer.target.body + (peer.got - peer.target.prefix);
             }
+            if (budget == 0) return;
             if (home) {
                 n = recv(peer.fd, home, need, MSG_DONTWAIT);
                 if (n > 0) peer.got += static_cast<std::size_t>(n);
@@ -214,8 +216,7 @@ void TcpParcelport::read_available(Peer& peer) {
             }
         }
         if (n > 0) {
-            if (static_cast<std::size_t>(n) >= budget) return;
-            budget -= static_cast<std::size_t>(n);
+            budget -= std::min(budget, static_cast<std::size_t>(n));
             continue;
         }
         if (n == 0) {
