@@ -10,7 +10,10 @@ Run it as 4 localities with ``hpxrun -n 4 python prog.py``; a plain ``python pro
 job of one locality.
 """
 
-from . import collectives, distributed
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import _core  # noqa: F401 - the compiled core, named here for type checkers
 from ._runtime import (
     LocalityError,
     finalize,
@@ -21,47 +24,73 @@ from ._runtime import (
     num_localities,
     runtime,
 )
-from .collectives import (
-    ReduceOp,
-    all_reduce,
-    all_reduce_async,
-    barrier,
-    barrier_async,
-    broadcast,
-    broadcast_async,
-    gather,
-    gather_async,
-    get_locality_id,
-    get_num_localities,
-    scatter,
-    scatter_async,
-)
-from .distributed import (
-    DistributedArray,
-    DistributedArrayBool,
-    DistributedArrayF32,
-    DistributedArrayF64,
-    DistributedArrayI32,
-    DistributedArrayI64,
-    DistributionInfo,
-    DistributionPolicy,
-    distributed_from_numpy,
-    distributed_full,
-    distributed_ones,
-    distributed_zeros,
-)
-from .futures import Future, make_ready_future, when_all
+
+if TYPE_CHECKING:  # the lazily imported names, for type checkers
+    from . import collectives, distributed, launcher
+    from .collectives import (
+        ReduceOp,
+        all_reduce,
+        all_reduce_async,
+        barrier,
+        barrier_async,
+        broadcast,
+        broadcast_async,
+        gather,
+        gather_async,
+        get_locality_id,
+        get_num_localities,
+        scatter,
+        scatter_async,
+    )
+    from .distributed import (
+        DistributedArray,
+        DistributedArrayBool,
+        DistributedArrayF32,
+        DistributedArrayF64,
+        DistributedArrayI32,
+        DistributedArrayI64,
+        DistributionInfo,
+        DistributionPolicy,
+        distributed_from_numpy,
+        distributed_full,
+        distributed_ones,
+        distributed_zeros,
+    )
+    from .futures import Future, make_ready_future, when_all
 
 __version__ = "0.1.0"
 
+# Submodules and the names they provide, imported on first use: a program that only needs
+# hpxpy.comm (an mpi4py program) does not pay for distributed arrays, futures or asyncio at
+# start-up, and `python -m hpxpy.launcher` never finds the package half-imported.
+_SUBMODULES = ("collectives", "distributed", "futures", "launcher")
+_LAZY = {
+    **{name: "collectives" for name in (
+        "ReduceOp", "all_reduce", "all_reduce_async", "barrier", "barrier_async", "broadcast",
+        "broadcast_async", "gather", "gather_async", "get_locality_id", "get_num_localities",
+        "scatter", "scatter_async")},
+    **{name: "distributed" for name in (
+        "DistributedArray", "DistributedArrayBool", "DistributedArrayF32",
+        "DistributedArrayF64", "DistributedArrayI32", "DistributedArrayI64",
+        "DistributionInfo", "DistributionPolicy", "distributed_from_numpy",
+        "distributed_full", "distributed_ones", "distributed_zeros")},
+    **{name: "futures" for name in ("Future", "make_ready_future", "when_all")},
+}
 
-def __getattr__(name: str):
-    # Imported on first use: `python -m hpxpy.launcher` must not find it half-imported.
-    if name == "launcher":
-        import importlib
 
-        return importlib.import_module(".launcher", __name__)
-    raise AttributeError(f"module 'hpxpy' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module("." + name, __name__)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hpxpy' has no attribute {name!r}")
+    value = getattr(importlib.import_module("." + module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 __all__ = [

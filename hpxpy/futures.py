@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import threading
 from typing import Any, Callable, Generic, Iterable, List, Optional, TypeVar
@@ -65,6 +64,8 @@ class Future(Generic[T]):
         return Future(nxt)
 
     def __await__(self):
+        import asyncio  # on first await only: importing it costs start-up time
+
         return asyncio.wrap_future(self._cf).__await__()
 
     def __repr__(self) -> str:
