@@ -1,5 +1,6 @@
 #include "collectives.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -253,6 +254,22 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
     return acc;
 }
 
+SharedWindows* Collectives::windows_of(const Group& g) {
+    std::vector<int> members(static_cast<std::size_t>(g.size));
+    for (int i = 0; i < g.size; ++i) members[static_cast<std::size_t>(i)] = g.world(i);
+    return engine_.handler().windows_for(members);
+}
+
+std::size_t Collectives::window_broadcast_min() {
+    // Measured thresholds (docs/architecture.md, "Collectives"); overridable for tuning.
+    static const std::size_t bytes = [] {
+        const char* env = std::getenv("HPXPY_BCAST_WINDOW_MIN");
+        return env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10))
+                   : kWindowBroadcastMin;
+    }();
+    return bytes;
+}
+
 Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int tag, const Failure& failure) {
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
@@ -261,10 +278,50 @@ Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int
     Failure state;
     OutItem own(value, r, 0, failure);
     if (vr == 0) {
+        // Large, on one host: through the root's shared window, written once and copied
+        // out by every reader at once. Each reader learns which way from the one message
+        // it receives: this header (marked) from the root, or the tree's from its parent.
+        SharedWindows* windows = nullptr;
+        if (n > 1 && failure.status == Status::ok && value.nbytes >= window_broadcast_min())
+            windows = windows_of(g);
+        if (windows) {
+            std::vector<int> readers;
+            for (int i = 0; i < n; ++i)
+                if (i != r) readers.push_back(g.world(i));
+            windows->acquire([this] { engine_.interruption_point(); });
+            try {
+                ItemHeader marked = own.header;
+                marked.reserved = kViaWindow;
+                windows->publish(own.segments, own.header.nbytes, readers,
+                                 [this] { engine_.interruption_point(); }, [&] {
+                                     for (int reader : readers)
+                                         engine_.send(reader, g.context, tag,
+                                                      {{&marked, sizeof marked}});
+                                 });
+            } catch (...) {
+                windows->release();
+                throw;
+            }
+            windows->release();
+            return result;
+        }
         own.append_to(parts);
         state = failure;
     } else {
-        Message msg = engine_.receive(g.context, g.world((tree_parent(vr) + root) % n), tag);
+        Message msg = engine_.receive(g.context, kAnySource, tag);
+        ItemHeader first;
+        std::memcpy(&first, msg.payload->data(), sizeof first);
+        if (first.reserved == kViaWindow) {
+            auto payload = std::make_shared<Payload>(sizeof(ItemHeader) + padded(first.nbytes));
+            first.reserved = 0;
+            std::memcpy(payload->data(), &first, sizeof first);
+            SharedWindows* windows = windows_of(g);
+            if (!windows) throw std::runtime_error("hpxpy: broadcast through a shared window "
+                                                   "that this locality cannot reach");
+            windows->read(msg.source, payload->data() + sizeof(ItemHeader), first.nbytes,
+                          [this] { engine_.interruption_point(); });
+            return parse_items(payload).at(0);
+        }
         parts.push_back({msg.payload->data(), msg.payload->size()});  // forward as received
         result = parse_items(msg.payload).at(0);
         if (result.header.status != 0) state = failure_of(result);

@@ -109,7 +109,16 @@ public:
                  const Failure& failure);
     void barrier(const Group& g, const std::string& name, int tag);
 
+    // From this size on, a broadcast among localities of one shared-memory host goes
+    // through the root's shared window (HPXPY_BCAST_WINDOW_MIN overrides it).
+    static constexpr std::size_t kWindowBroadcastMin = 1024 * 1024;
+
 private:
+    // Marks a broadcast header whose data follows through the root's shared window.
+    static constexpr uint32_t kViaWindow = 0x57494e44;  // "WIND"
+    SharedWindows* windows_of(const Group& g);
+    static std::size_t window_broadcast_min();
+
     Engine& engine_;
 };
 

@@ -99,6 +99,12 @@ public:
 
     // Throws LocalityLost if any peer has been lost: the job is then broken everywhere.
     void check_healthy();
+    // For waits outside the engine (collectives in shared memory): check_healthy(), then
+    // the interrupt check (Ctrl-C).
+    void interruption_point() {
+        check_healthy();
+        if (interrupt_) interrupt_();
+    }
     void shutdown(bool graceful);
     // Ends this process and asks every peer to end with `exit_code` (MPI_Abort).
     [[noreturn]] void abort_job(int exit_code);

@@ -62,6 +62,17 @@ Parcelport* ParcelHandler::route(int peer) const {
     return routes_[static_cast<std::size_t>(peer)];
 }
 
+SharedWindows* ParcelHandler::windows_for(const std::vector<int>& localities) const {
+    Parcelport* port = nullptr;
+    for (int peer : localities) {
+        if (peer == self_) continue;
+        Parcelport* p = route(peer);
+        if (p == nullptr || (port != nullptr && p != port)) return nullptr;
+        port = p;
+    }
+    return port ? port->windows() : nullptr;
+}
+
 std::string ParcelHandler::route_name(int peer) const {
     if (peer == self_) return "self";
     Parcelport* port = route(peer);

@@ -54,6 +54,8 @@ public:
     Parcelport* route(int peer) const;
     // "self", the parcelport's name, or "none".
     std::string route_name(int peer) const;
+    // Shared windows reaching every one of `localities` (self allowed), or null.
+    SharedWindows* windows_for(const std::vector<int>& localities) const;
 
     // To self: a copy delivered to the engine at once. Otherwise the peer's route.
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,

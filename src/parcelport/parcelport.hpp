@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,30 @@ public:
         return {};
     }
     virtual void filled(void* /*token*/) {}
+};
+
+// Memory a transport shares with its peers, through which a collective moves bulk data
+// once instead of hop by hop: a broadcast root writes into its window, every reader copies
+// out as the chunks appear (shm provides it). Waits spin briefly, then sleep; they call
+// `interrupt` every few ms (lost peers, Ctrl-C) and throw LocalityLost for a lost peer.
+class SharedWindows {
+public:
+    virtual ~SharedWindows() = default;
+    // Root: takes this locality's window (one broadcast at a time per locality; waits
+    // until the readers of the previous one are done) and resets it; readers may start
+    // once they are told. Then publish(), then release().
+    virtual void acquire(const InterruptCheck& interrupt) = 0;
+    virtual void release() = 0;
+    // Root: writes `size` bytes gathered from `parts` through the window, chunk by chunk,
+    // and returns once `parts` is no longer needed: when the window holds the rest, before
+    // the readers (localities) have copied it (the next acquire() waits for them).
+    // `announce` is called once the window holds the first chunks (or all of a small
+    // message): the caller then tells the readers, who find data waiting when they wake.
+    virtual void publish(const std::vector<ConstBuffer>& parts, std::size_t size,
+                         const std::vector<int>& readers, const InterruptCheck& interrupt,
+                         const std::function<void()>& announce) = 0;
+    // Reader: copies the `size` bytes `root` publishes into `out`.
+    virtual void read(int root, char* out, std::size_t size, const InterruptCheck& interrupt) = 0;
 };
 
 class Parcelport {
@@ -93,6 +118,9 @@ public:
     }
     virtual void sleep(uint32_t /*ticket*/, int /*timeout_ms*/) {}
     virtual void finish_sleep() {}
+
+    // Shared memory with the peers this parcelport reaches, for collectives; or none.
+    virtual SharedWindows* windows() { return nullptr; }
 
     // Tell every peer we are leaving (so our departure is not taken for a crash), wait
     // (bounded) for their goodbyes, and close. Called once, after the handler's

@@ -600,6 +600,39 @@ void test_tcp_direct_receive() {
     direct_receives(c);
 }
 
+// Large broadcasts among shm localities go through the root's shared window (written
+// once, copied out by every reader, in chunks); small ones through the tree. Every root,
+// sizes on both sides of the window's chunking, back to back (the next broadcast from a
+// root waits for the readers of its last).
+void shm_broadcasts_at(int n) {
+    ShmCluster c(n, 0);
+    run_ranks(n, [&](int r) {
+        Collectives coll(c[r]);
+        Group g;
+        g.rank = r;
+        g.size = n;
+        int tag = 0;
+        for (std::size_t count : {std::size_t{100}, std::size_t{200000}, std::size_t{700001}}) {
+            for (int root = 0; root < n; ++root) {
+                std::vector<double> data(count, -1.0);
+                if (r == root)
+                    for (std::size_t i = 0; i < count; ++i) data[i] = root * 1e7 + double(i);
+                Item item = coll.broadcast(g, f64_ref(data), root, tag++, Failure{});
+                if (r == root) continue;
+                std::vector<double> got = doubles(item, data);
+                bool same = got.size() == count;
+                for (std::size_t i = 0; same && i < count; i += 101)
+                    same = got[i] == root * 1e7 + double(i);
+                CHECK(same && got.back() == root * 1e7 + double(count - 1));
+            }
+        }
+    });
+    run_ranks(n, [&](int r) { c[r].shutdown(true); });
+}
+
+void test_shm_broadcast_2() { shm_broadcasts_at(2); }
+void test_shm_broadcast_4() { shm_broadcasts_at(4); }
+
 void test_shm_failure_and_goodbye() {
     ShmCluster c(3, 0);
     std::thread failing([&] {
@@ -641,6 +674,8 @@ const Test kTests[] = {
     {"shm_flow_control", test_shm_flow_control},
     {"shm_failure_and_goodbye", test_shm_failure_and_goodbye},
     {"shm_direct_receive", test_shm_direct_receive},
+    {"shm_broadcast_2", test_shm_broadcast_2},
+    {"shm_broadcast_4", test_shm_broadcast_4},
     {"tcp_direct_receive", test_tcp_direct_receive},
 };
 

@@ -40,6 +40,13 @@ struct alignas(64) SenderSlot {
     std::atomic<uint32_t> waiting;  // the sender is blocked on a full ring
 };
 
+// The last part of every segment: the owner's broadcast window.
+struct Window {
+    alignas(64) std::atomic<uint64_t> written;      // chunks published so far
+    alignas(64) std::atomic<uint32_t> finished[2];  // readers done with the chunk in half i
+    alignas(64) char data[2][ShmParcelport::kWindowChunk];
+};
+
 // Every message starts with this (in its first record).
 struct MessageHeader {
     int32_t context;
@@ -136,12 +143,15 @@ struct ShmParcelport::Peer {
 namespace shm {
 
 namespace {
-std::size_t segment_bytes(int localities, std::size_t capacity) {
+}  // namespace
+std::size_t rings_end(int localities, std::size_t capacity) {
     const auto n = static_cast<std::size_t>(localities);
     return align64(sizeof(SegmentLayout)) + n * sizeof(SenderSlot) +
            n * align64(SpscRing::footprint(capacity));
 }
-}  // namespace
+std::size_t segment_bytes(int localities, std::size_t capacity) {
+    return rings_end(localities, capacity) + sizeof(Window);
+}
 
 std::shared_ptr<Segment> create_locality_segment(int self, int size) {
     const std::size_t capacity = ring_capacity_for(size);
@@ -164,6 +174,7 @@ std::shared_ptr<Segment> create_locality_segment(int self, int size) {
             SpscRing::create(rings + static_cast<std::size_t>(i) *
                                          align64(SpscRing::footprint(capacity)),
                              capacity);
+    new (base + rings_end(size, capacity)) Window{};
     std::atomic_thread_fence(std::memory_order_release);
     layout->magic = SegmentLayout::kMagic;
     return segment;
@@ -182,6 +193,11 @@ char* ring_memory(void* base, int localities, std::size_t capacity, int writer) 
     return static_cast<char*>(base) + align64(sizeof(SegmentLayout)) +
            static_cast<std::size_t>(localities) * sizeof(SenderSlot) +
            static_cast<std::size_t>(writer) * align64(shm::SpscRing::footprint(capacity));
+}
+Window* window_of(void* base) {
+    auto* layout = static_cast<SegmentLayout*>(base);
+    return reinterpret_cast<Window*>(static_cast<char*>(base) +
+                                     shm::rings_end(layout->localities, layout->ring_capacity));
 }
 std::atomic<uint32_t>* slot_of(void* base, int writer) {
     char* slots = static_cast<char*>(base) + align64(sizeof(SegmentLayout));
@@ -542,6 +558,119 @@ void ShmParcelport::abort(int blame, int exit_code) {
         if (peer) peer->layout->doorbell.ring();
     closed_ = true;
     own_->close_fd();
+}
+
+// ---- shared windows (broadcast) ----
+//
+// The root writes chunk k into half k % 2 of its window once every reader has finished
+// chunk k - 2 there, then publishes `written` = k + 1 and rings the readers; a reader copies
+// chunk k out once `written` > k, counts itself in that half's `finished` and rings the root.
+
+void ShmParcelport::acquire(const InterruptCheck& interrupt) {
+    window_mu_.lock();
+    Window* w = window_of(own_->data());
+    try {
+        finish_pending_locked(interrupt);
+    } catch (...) {
+        window_mu_.unlock();
+        throw;
+    }
+    w->written.store(0);
+    w->finished[0].store(0);
+    w->finished[1].store(0);
+}
+
+void ShmParcelport::release() { window_mu_.unlock(); }
+
+template <typename Ready>
+void ShmParcelport::wait_window(Ready ready, const std::vector<int>& peers,
+                                const InterruptCheck& interrupt) {
+    using clock = std::chrono::steady_clock;
+    const auto spin_until = clock::now() + std::chrono::microseconds(spin_us_);
+    // The interrupt check may take the GIL: every slice, not every wake-up.
+    auto next_interrupt = clock::now() + std::chrono::milliseconds(kSliceMs);
+    while (!ready()) {
+        progress(false);  // keep our rings moving: a peer may be sending to us meanwhile
+        if (clock::now() < spin_until) {
+            std::this_thread::yield();
+            continue;
+        }
+        const uint32_t ticket = own_layout_->doorbell.prepare();
+        if (!ready()) own_layout_->doorbell.sleep(ticket, kCheckEveryMs);
+        own_layout_->doorbell.finish();
+        {
+            std::unique_lock<std::mutex> lock(progress_mu_, std::try_to_lock);
+            if (lock.owns_lock()) check_peers_locked(false);
+        }
+        for (int peer : peers) {
+            Peer* p = peers_[static_cast<std::size_t>(peer)].get();
+            if (p && p->lost) throw LocalityLost(peer, "its process ended");
+        }
+        if (interrupt && clock::now() >= next_interrupt) {
+            interrupt();
+            next_interrupt = clock::now() + std::chrono::milliseconds(kSliceMs);
+        }
+    }
+}
+
+void ShmParcelport::publish(const std::vector<ConstBuffer>& parts, std::size_t size,
+                            const std::vector<int>& readers, const InterruptCheck& interrupt,
+                            const std::function<void()>& announce) {
+    Window* w = window_of(own_->data());
+    const auto count = static_cast<uint32_t>(readers.size());
+    PartCursor cursor(parts);
+    std::vector<ConstBuffer> slices;
+    const std::size_t chunks = (size + kWindowChunk - 1) / kWindowChunk;
+    if (chunks == 0) announce();
+    for (std::size_t k = 0; k < chunks; ++k) {
+        const std::size_t half = k % 2;
+        if (k >= 2)
+            wait_window([&] { return w->finished[half].load() >= count; }, readers, interrupt);
+        w->finished[half].store(0);
+        slices.clear();
+        const std::size_t n = std::min(kWindowChunk, size - k * kWindowChunk);
+        cursor.take(n, slices);
+        char* at = w->data[half];
+        for (const ConstBuffer& part : slices) {
+            std::memcpy(at, part.data, part.size);
+            at += part.size;
+        }
+        w->written.store(k + 1, std::memory_order_release);
+        if (k + 1 == std::min<std::size_t>(chunks, 2)) announce();
+        for (int reader : readers)
+            if (Peer* p = peers_[static_cast<std::size_t>(reader)].get())
+                p->layout->doorbell.ring_if_sleeping();
+    }
+    // The window holds the last chunks: the caller's buffer is free now, and the next
+    // broadcast from here waits for these readers first.
+    pending_readers_ = readers;
+    pending_chunks_ = chunks;
+}
+
+void ShmParcelport::finish_pending_locked(const InterruptCheck& interrupt) {
+    if (pending_chunks_ == 0) return;
+    Window* w = window_of(own_->data());
+    const auto count = static_cast<uint32_t>(pending_readers_.size());
+    const std::size_t chunks = pending_chunks_;
+    for (std::size_t k = chunks > 2 ? chunks - 2 : 0; k < chunks; ++k)
+        wait_window([&] { return w->finished[k % 2].load() >= count; }, pending_readers_,
+                    interrupt);
+    pending_chunks_ = 0;
+    pending_readers_.clear();
+}
+
+void ShmParcelport::read(int root, char* out, std::size_t size, const InterruptCheck& interrupt) {
+    Peer& from = *peers_.at(static_cast<std::size_t>(root));
+    Window* w = window_of(from.segment.data());
+    const std::size_t chunks = (size + kWindowChunk - 1) / kWindowChunk;
+    for (std::size_t k = 0; k < chunks; ++k) {
+        wait_window([&] { return w->written.load(std::memory_order_acquire) > k; }, {root},
+                    interrupt);
+        const std::size_t n = std::min(kWindowChunk, size - k * kWindowChunk);
+        std::memcpy(out + k * kWindowChunk, w->data[k % 2], n);
+        w->finished[k % 2].fetch_add(1);
+        from.layout->doorbell.ring_if_sleeping();
+    }
 }
 
 }  // namespace hpxpy

@@ -51,7 +51,7 @@ std::string endpoint_of(const Segment& segment);
 
 }  // namespace shm
 
-class ShmParcelport final : public Parcelport {
+class ShmParcelport final : public Parcelport, private SharedWindows {
 public:
     // `own` is this locality's segment (from create_locality_segment); `peers[i]` where
     // locality i's segment is (pid 0: not reached). Opens and maps every peer's segment;
@@ -73,8 +73,25 @@ public:
     void finish_sleep() override;
     void shutdown() override;
     void abort(int blame, int exit_code) override;
+    SharedWindows* windows() override { return this; }
+
+    static constexpr std::size_t kWindowChunk = std::size_t{1} << 20;  // two per window
 
 private:
+    // SharedWindows: each segment ends with a window of two chunks (double buffering).
+    void acquire(const InterruptCheck& interrupt) override;
+    void release() override;
+    void publish(const std::vector<ConstBuffer>& parts, std::size_t size,
+                 const std::vector<int>& readers, const InterruptCheck& interrupt,
+                 const std::function<void()>& announce) override;
+    void read(int root, char* out, std::size_t size, const InterruptCheck& interrupt) override;
+    // Waits for the readers of the last broadcast to finish (window_mu_ held).
+    void finish_pending_locked(const InterruptCheck& interrupt);
+    // Spins (the spin budget), then sleeps on our doorbell in short slices, until `ready`;
+    // checks that `peers` live and calls `interrupt` every slice.
+    template <typename Ready>
+    void wait_window(Ready ready, const std::vector<int>& peers, const InterruptCheck& interrupt);
+
     struct Peer;
     // Pushes one record into `peer`'s ring for us, waiting for room (reading our own rings
     // meanwhile, so two localities sending to each other never deadlock).
@@ -97,6 +114,10 @@ private:
     std::mutex progress_mu_;  // one consumer of our rings at a time
     std::chrono::steady_clock::time_point next_check_{};
     std::atomic<bool> closed_{false};
+    std::mutex window_mu_;  // one broadcast through our window at a time
+    // The last broadcast's readers may still be copying its final chunks (window_mu_).
+    std::vector<int> pending_readers_;
+    std::size_t pending_chunks_ = 0;
     // The handler's background thread sleeps without announcing itself on the doorbell
     // (senders do not ring for it); wake() and starved senders still do.
     std::atomic<int> background_sleepers_{0};
