@@ -73,7 +73,6 @@ _DONE = _p2p.no_result  # the finish of a request with nothing to hand back
 _FALLBACK = _core.FALLBACK
 # CommPath.send modes
 _STANDARD, _SYNC, _SYNC_STARTED = 0, 1, 2
-_bcast_general = locked("bcast", _objcoll.bcast)
 
 
 class Comm(_Handle):
@@ -408,9 +407,10 @@ class Comm(_Handle):
             _runtime.core().barrier(self._group, "", self._tag(self._next()))
 
     def bcast(self, obj: Any, root: int = 0) -> Any:
-        """The root's object, on every rank."""
-        got = self._path.bcast_obj(obj, root)
-        return _bcast_general(self, obj, root) if got is _FALLBACK else got
+        """The root's object, on every rank (one call at a time, as mpi4py)."""
+        with _comm_lock(self, "bcast"):
+            got = self._path.bcast_obj(obj, root)
+            return _objcoll.bcast(self, obj, root) if got is _FALLBACK else got
 
     gather = locked("gather", _objcoll.gather)
     scatter = locked("scatter", _objcoll.scatter)
