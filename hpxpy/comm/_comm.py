@@ -47,7 +47,7 @@ import warnings
 import weakref
 from typing import Any, Optional, Sequence, Tuple, Union
 
-from .. import _runtime
+from .. import _core, _runtime
 from . import _bufcoll, _contexts, _create, _nbcoll, _objcoll, _p2p, _topo
 from . import _constants as C
 from . import _ops as O
@@ -62,7 +62,7 @@ from ._errhandler import (  # noqa: F401 - the handlers' home was this module
 )
 from ._errors import Exception as MPIException
 from ._group import GROUP_EMPTY, GROUP_NULL, Group, _api_name  # noqa: F401
-from ._handle import _Handle
+from ._handle import NULL_PATH, _Handle
 from ._info import INFO_NULL, Info
 from ._memory import buffer
 from ._message import Message
@@ -72,6 +72,12 @@ from ._status import Status
 from ._typing import Buffer, BufferAutomatic, BufSpec, BufSpecB, BufSpecV, BufSpecW
 
 _DONE = _p2p.no_result  # the finish of a request with nothing to hand back
+# What a fast path (self._path, one C++ call) returns when the general path must run: an
+# argument it does not take (derived datatype, list spec, PROC_NULL, numpy rank ...) or an
+# error, which the general path then raises as mpi4py does. It has done nothing by then.
+_FALLBACK = _core.FALLBACK
+# CommPath.send modes
+_STANDARD, _SYNC, _SYNC_STARTED = 0, 1, 2
 
 
 class Comm(_Handle):
@@ -241,10 +247,13 @@ class Comm(_Handle):
     # -- point to point: objects ---------------------------------------------------------------
     def send(self, obj: Any, dest: int, tag: int = 0) -> None:
         """Send a Python object."""
-        _p2p.send_obj(self, obj, dest, tag, False)
+        if self._path.send_obj(obj, dest, tag, _STANDARD) is _FALLBACK:
+            _p2p.send_obj(self, obj, dest, tag, False)
 
     def ssend(self, obj: Any, dest: int, tag: int = 0) -> None:
         """Send a Python object; returns once the receiver has matched it."""
+        if self._path.send_obj(obj, dest, tag, _SYNC) is not _FALLBACK:
+            return
         ack = _p2p.send_obj(self, obj, dest, tag, True)
         if ack is not None:
             _runtime.core().wait(ack)
@@ -253,21 +262,28 @@ class Comm(_Handle):
 
     def isend(self, obj: Any, dest: int, tag: int = 0) -> Request:
         """Start sending a Python object (complete at once: messages are buffered)."""
-        _p2p.send_obj(self, obj, dest, tag, False)
+        if self._path.send_obj(obj, dest, tag, _STANDARD) is _FALLBACK:
+            _p2p.send_obj(self, obj, dest, tag, False)
         return Request(complete=False, result=None, finish=_DONE)
 
     ibsend = isend
 
     def issend(self, obj: Any, dest: int, tag: int = 0) -> Request:
         """Start a synchronous send: completes once the receiver has matched it."""
-        return _p2p.started(_p2p.send_obj(self, obj, dest, tag, True))
+        ack = self._path.send_obj(obj, dest, tag, _SYNC_STARTED)
+        if ack is _FALLBACK:
+            ack = _p2p.send_obj(self, obj, dest, tag, True)
+        return _p2p.started(ack)
 
     def recv(self, buf: Optional[Buffer] = None, source: int = C.ANY_SOURCE,
              tag: int = C.ANY_TAG, status: Optional[Status] = None) -> Any:
         """Receive a Python object."""
         if buf is not None:
             warnings.warn("the 'buf' argument is deprecated", UserWarning, stacklevel=2)
-        return _p2p.receive(self, None, source, tag, status)
+        obj = self._path.recv_obj(source, tag, status)
+        if obj is _FALLBACK:
+            return _p2p.receive(self, None, source, tag, status)
+        return obj
 
     def irecv(self, buf: Optional[Buffer] = None, source: int = C.ANY_SOURCE,
               tag: int = C.ANY_TAG) -> Request:
@@ -289,31 +305,40 @@ class Comm(_Handle):
     # -- point to point: buffers ---------------------------------------------------------------
     def Send(self, buf: BufSpec, dest: int, tag: int = 0) -> None:
         """Send a buffer."""
-        _p2p.send_buf(self, buf, dest, tag, False)
+        if self._path.send(buf, dest, tag, _STANDARD) is _FALLBACK:
+            _p2p.send_buf(self, buf, dest, tag, False)
 
     Bsend = Send
     Rsend = Send
 
     def Ssend(self, buf: BufSpec, dest: int, tag: int = 0) -> None:
         """Send a buffer; returns once the receiver has matched it."""
+        if self._path.send(buf, dest, tag, _SYNC) is not _FALLBACK:
+            return
         ack = _p2p.send_buf(self, buf, dest, tag, True)
         if ack is not None:
             _runtime.core().wait(ack)
 
     def Isend(self, buf: BufSpec, dest: int, tag: int = 0) -> Request:
         """Start sending a buffer."""
-        _p2p.send_buf(self, buf, dest, tag, False)
+        if self._path.send(buf, dest, tag, _STANDARD) is _FALLBACK:
+            _p2p.send_buf(self, buf, dest, tag, False)
         return Request(finish=_DONE)
 
     Ibsend = Isend
     Irsend = Isend
 
     def Issend(self, buf: BufSpec, dest: int, tag: int = 0) -> Request:
-        return _p2p.started(_p2p.send_buf(self, buf, dest, tag, True))
+        ack = self._path.send(buf, dest, tag, _SYNC_STARTED)
+        if ack is _FALLBACK:
+            ack = _p2p.send_buf(self, buf, dest, tag, True)
+        return _p2p.started(ack)
 
     def Recv(self, buf: BufSpec, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
              status: Optional[Status] = None) -> None:
         """Receive into a buffer."""
+        if self._path.recv(buf, source, tag, status, True) is not _FALLBACK:
+            return
         if source != C.PROC_NULL:
             message_region(buf, writable=True)
         _p2p.receive(self, buf, source, tag, status)
@@ -321,6 +346,11 @@ class Comm(_Handle):
     def Irecv(self, buf: BufSpec, source: int = C.ANY_SOURCE,
               tag: int = C.ANY_TAG) -> Request:
         """Start receiving into a buffer."""
+        req = self._path.post_recv(buf, source, tag)
+        if req is not _FALLBACK:
+            path = self._path
+            return Request(core_request=req, cancellable=True,
+                           finish=lambda st: path.finish_recv(req, buf, st))
         if source != C.PROC_NULL:
             message_region(buf, writable=True)
         return _p2p.irecv(self, buf, source, tag)
@@ -329,6 +359,9 @@ class Comm(_Handle):
                  recvbuf: Optional[BufSpec] = None, source: int = C.ANY_SOURCE,
                  recvtag: int = C.ANY_TAG, status: Optional[Status] = None) -> None:
         """Send a buffer and receive into another."""
+        if self._path.sendrecv(sendbuf, dest, sendtag, recvbuf, source, recvtag,
+                               status) is not _FALLBACK:
+            return
         _p2p.isendrecv(self, sendbuf, dest, sendtag, recvbuf, source, recvtag).Wait(status)
 
     def Isendrecv(self, sendbuf: BufSpec, dest: int, sendtag: int = 0,
@@ -401,12 +434,20 @@ class Comm(_Handle):
     # -- collectives: objects (one call at a time per operation, as mpi4py) ------------------
     def barrier(self) -> None:
         """Wait until every rank has called it."""
-        _runtime.core().barrier(self._group, "", self._tag(self._next()))
+        if self._path.barrier() is _FALLBACK:
+            _runtime.core().barrier(self._group, "", self._tag(self._next()))
 
     def Barrier(self) -> None:
-        _runtime.core().barrier(self._group, "", self._tag(self._next()))
+        """Wait until every rank has called it."""
+        if self._path.barrier() is _FALLBACK:
+            _runtime.core().barrier(self._group, "", self._tag(self._next()))
 
-    bcast = locked("bcast", _objcoll.bcast)
+    def bcast(self, obj: Any, root: int = 0) -> Any:
+        """The root's object, on every rank (one call at a time, as mpi4py)."""
+        with _comm_lock(self, "bcast"):
+            got = self._path.bcast_obj(obj, root)
+            return _objcoll.bcast(self, obj, root) if got is _FALLBACK else got
+
     gather = locked("gather", _objcoll.gather)
     scatter = locked("scatter", _objcoll.scatter)
     allgather = locked("allgather", _objcoll.allgather)
@@ -419,7 +460,8 @@ class Comm(_Handle):
     # -- collectives: buffers ------------------------------------------------------------------
     def Bcast(self, buf: BufSpec, root: int = 0) -> None:
         """Broadcast the root's buffer into every rank's buffer."""
-        _bufcoll.bcast(self, None, buf, root)
+        if self._path.bcast(buf, root) is _FALLBACK:
+            _bufcoll.bcast(self, None, buf, root)
 
     def Gather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
                root: int = 0) -> None:
@@ -452,12 +494,14 @@ class Comm(_Handle):
     def Allreduce(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
                   op: O.Op = O.SUM) -> None:
         """Reduce every rank's buffer into every rank's receive buffer."""
-        _bufcoll.allreduce(self, None, sendbuf, recvbuf, op)
+        if self._path.reduce(sendbuf, recvbuf, op, 0, True) is _FALLBACK:
+            _bufcoll.allreduce(self, None, sendbuf, recvbuf, op)
 
     def Reduce(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpec],
                op: O.Op = O.SUM, root: int = 0) -> None:
         """Reduce every rank's buffer into the root's receive buffer."""
-        _bufcoll.reduce(self, None, sendbuf, recvbuf, op, root)
+        if self._path.reduce(sendbuf, recvbuf, op, root, False) is _FALLBACK:
+            _bufcoll.reduce(self, None, sendbuf, recvbuf, op, root)
 
     def Reduce_scatter_block(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpec,
                              op: O.Op = O.SUM) -> None:
@@ -617,6 +661,7 @@ class Comm(_Handle):
             raise MPIException(C.ERR_COMM, "cannot free a predefined communicator")
         self._members = None
         self._group = None
+        self._path = NULL_PATH
 
     def free(self) -> None:
         if self._members is not None and self is not COMM_WORLD and self is not COMM_SELF:

@@ -10,8 +10,7 @@ Layer 3 of hpxpy.comm: imports ``hpxpy._core``, ``hpxpy._runtime``, ``_constants
 
 from __future__ import annotations
 
-import itertools
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -19,6 +18,9 @@ from .. import _core as _core_module
 from .. import _runtime
 from . import _constants as C
 from ._errors import Exception as MPIException
+
+# A null (or freed) communicator's fast paths: every call falls back to the general path.
+NULL_PATH = _core_module.CommPath()
 
 
 class _Handle:
@@ -30,24 +32,27 @@ class _Handle:
     _rank: int
     _index: Dict[int, int]  # world rank -> rank
     _group: Any  # _core.Group over the members, or None
-    _seq: Iterator[int]  # collective sequence numbers: equal on every rank by program order
     _topology: Any  # a _topology.Topology (Cartesian grid, graph ...) or None
+    # _core.CommPath: the fast paths (one C++ call per MPI call in the common case) and the
+    # collective sequence numbers, equal on every rank by program order
+    _path: Any
 
     def _setup(self, members: Optional[List[int]], context: int, name: str) -> None:
         self._members = members
         self._context = context
         self._name = name
-        self._seq = itertools.count()
         self._topology = None
         if members is not None:
             me = _runtime.locality_id()
             self._rank = members.index(me) if me in members else C.UNDEFINED
             self._index = {w: i for i, w in enumerate(members)}
             self._group = _core_module.Group(context + 1, self._rank, members, len(members))
+            self._path = _core_module.CommPath(context, self._rank, members)
         else:
             self._rank = C.UNDEFINED
             self._index = {}
             self._group = None
+            self._path = NULL_PATH
 
     def _accept(self, comm: _Handle) -> None:
         """``Cls(comm)``: raise TypeError if ``comm`` cannot be referred to as this class
@@ -66,7 +71,7 @@ class _Handle:
         """The next collective's sequence number (a non-blocking collective takes its
         number when started, in the caller's thread, and passes it down)."""
         self._check()
-        return next(self._seq)
+        return self._path.next_seq()
 
     @staticmethod
     def _tag(seq: int, step: int = 0) -> int:

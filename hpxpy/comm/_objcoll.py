@@ -16,11 +16,13 @@ Layer 4 of hpxpy.comm: imports ``_handle``, ``_failures``, ``_pickle`` and ``_op
 
 from __future__ import annotations
 
+import struct
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from .. import _runtime
 from .._items import OBJECT
+from .._status import failure_exception, failure_status
 from . import _ops as O
 from . import _pickle
 from ._failures import collective
@@ -213,17 +215,99 @@ def reduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM, root: int = 0) -> Any:
     return None if values is None else _fold(values, op)
 
 
+# Builtins a pickle round trip gives back equal and that nobody can change: returned as
+# they are where the others get a copy.
+_IMMUTABLE = frozenset((int, float, complex, str, bytes, bool, type(None)))
+# Head of an allreduce message: status (0: a pickled value follows; else a failure code of
+# hpxpy._status and its text), padded to 16 bytes so the pickle stays aligned.
+_RD_HEAD = struct.Struct("<I12x")
+_RD_OK = _RD_HEAD.pack(0)
+
+
 def allreduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
-    """The reduction of every rank's object, on every rank."""
+    """The reduction of every rank's object, on every rank: recursive doubling over
+    pickled values, ceil(log2 N) rounds (+2 when N is not a power of two).
+
+    Every step combines "lower ranks op higher ranks", and the ranks beyond the largest
+    power of two first fold into their even neighbour (MPICH's scheme), so the result is
+    x0 op x1 op ... in rank order for any associative op, and the same on every rank. An
+    error (a value that does not pickle, an op that raises) travels in place of the value,
+    so every rank raises: the one that found it its own exception."""
     seq = comm._next()
-    values = obj_gather(comm, seq, sendobj, 0)
-    result, failure = None, None
-    if values is not None:
+    size, rank = len(comm._check()), comm._rank
+    if size == 1:
+        if type(sendobj) in _IMMUTABLE:
+            return sendobj
+        return _pickle.loads(b"".join(_pickle.dumps(sendobj)))  # a copy, as the others get
+    core = _runtime.core()
+    context, tag = comm._context + 1, comm._tag(seq)
+    value = sendobj
+    own: Optional[BaseException] = None
+    failure: Optional[Tuple[int, str]] = None
+
+    def send(peer: int) -> None:
+        nonlocal own, failure
+        parts: List[Any] = []
+        if failure is None:
+            try:
+                parts = [_RD_OK, *_pickle.dumps(value)]
+            except Exception as exc:  # noqa: BLE001 - raised on every rank
+                own, failure = exc, failure_status(exc)
+        if failure is not None:
+            parts = [_RD_HEAD.pack(failure[0]), failure[1].encode()]
+        core.send(comm._world(peer), context, tag, parts)
+
+    def take(req: Any) -> Any:
+        """The partner's value; records its failure instead (and returns None)."""
+        nonlocal failure
+        core.wait(req)
+        payload = req.payload
+        status = _RD_HEAD.unpack_from(payload)[0]
+        if status:
+            if failure is None:
+                failure = (status, bytes(memoryview(payload)[_RD_HEAD.size:]).decode())
+            return None
+        return _pickle.loads(payload, _RD_HEAD.size)
+
+    def combine(peer: int, theirs: Any) -> None:
+        nonlocal value, own, failure
+        if failure is not None:
+            return
         try:
-            result = _fold(values, op)
+            value = op(theirs, value) if peer < rank else op(value, theirs)
         except Exception as exc:  # noqa: BLE001 - raised on every rank, not just here
-            failure = exc
-    return obj_bcast(comm, seq, result, 0, step=1, failure=failure)
+            own, failure = exc, failure_status(exc)
+
+    p2 = 1 << (size.bit_length() - 1)
+    rem = size - p2
+    if rank < 2 * rem and rank % 2:  # folds into rank - 1, then gets the result back
+        req = core.post_receive(context, comm._world(rank - 1), tag)
+        send(rank - 1)
+        got = take(req)
+        if failure is None:
+            value = got
+    else:
+        if rank < 2 * rem:
+            peer = rank + 1
+            combine(peer, take(core.post_receive(context, comm._world(peer), tag)))
+            vrank = rank // 2
+        else:
+            vrank = rank - rem
+        mask = 1
+        while mask < p2:
+            vpeer = vrank ^ mask
+            peer = vpeer * 2 if vpeer < rem else vpeer + rem
+            req = core.post_receive(context, comm._world(peer), tag)
+            send(peer)
+            combine(peer, take(req))
+            mask <<= 1
+        if rank < 2 * rem:
+            send(rank + 1)
+    if own is not None:
+        raise own.with_traceback(own.__traceback__)
+    if failure is not None:
+        raise failure_exception(*failure)
+    return value
 
 
 def scan(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:

@@ -36,6 +36,10 @@ _BUF_HEADER = HEADER.pack(KIND_BUF, 0, 0) + bytes(HEADER_SIZE - HEADER.size)
 
 Unpack = Callable[[Any, Optional[Status]], Any]
 
+# The fast paths (hpxpy._core.CommPath) use this module's wire format and share these.
+_core_module.configure_fastpath(Status, truncation, C.IN_PLACE, _pickle.dumps, _pickle.loads,
+                                C.ANY_SOURCE, C.ANY_TAG, C.TAG_MAX)
+
 
 def no_result(status: Optional[Status]) -> None:
     """The finish of a request with nothing to hand back (a send's)."""

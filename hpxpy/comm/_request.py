@@ -71,8 +71,7 @@ class Request(Future):
         if request is not None:  # MPI.Request(other): another reference to the same request
             self._copy(request)
             return
-        self._handle = next(_handle_counter)
-        _handles[self._handle] = self
+        self._handle = next(_handle_counter)  # registered for fromhandle once handed out
         self._core = core_request  # hpxpy._core.RecvRequest, or None
         self._finish = finish      # turns the finished operation into the result
         self._future = future      # a background operation (non-blocking collectives)
@@ -97,7 +96,11 @@ class Request(Future):
     @property
     def handle(self) -> int:
         """The request's handle (``fromhandle`` gives it back)."""
-        return 0 if self._state is NULL else self._handle
+        if self._state is NULL:
+            return 0
+        # Registered only now: a weak table entry per request cost µs on every Isend.
+        _handles[self._handle] = self
+        return self._handle
 
     @classmethod
     def fromhandle(cls, handle: int) -> Request:

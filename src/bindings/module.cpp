@@ -14,7 +14,23 @@
 namespace py = pybind11;
 using namespace hpxpy;
 
-void register_arrays(py::module_& m);  // src/bindings/arrays.cpp
+void register_arrays(py::module_& m);    // src/bindings/arrays.cpp
+void register_fastpath(py::module_& m);  // src/bindings/fastpath.cpp
+
+namespace {
+Runtime* g_live = nullptr;  // the running runtime (fastpath.cpp's calls need no lookup)
+
+// Forgets the runtime as the live one when Python drops it.
+struct RuntimeDeleter {
+    void operator()(Runtime* r) const {
+        if (g_live == r) g_live = nullptr;
+        delete r;
+    }
+};
+using RuntimeHolder = std::unique_ptr<Runtime, RuntimeDeleter>;
+}  // namespace
+
+Runtime* live_runtime() { return g_live; }
 
 namespace {
 struct HostMemory {
@@ -43,10 +59,10 @@ PyObject* exception_of(Status status) {
 // The core runtime (src/runtime/) plus what only Python needs: Ctrl-C checks under the
 // GIL and a message when a peer aborts the job.
 // `parcelport`: the transports to run, in priority order, comma-separated ("shm,tcp").
-std::unique_ptr<Runtime> make_runtime(int self, int size, std::vector<int> fds, int spin_us,
-                                      const std::string& parcelport,
-                                      std::shared_ptr<shm::Segment> shm_segment,
-                                      const std::vector<std::tuple<int, int, std::size_t>>& shm_peers) {
+RuntimeHolder make_runtime(int self, int size, std::vector<int> fds, int spin_us,
+                           const std::string& parcelport,
+                           std::shared_ptr<shm::Segment> shm_segment,
+                           const std::vector<std::tuple<int, int, std::size_t>>& shm_peers) {
     RuntimeConfig config;
     config.self = self;
     config.size = size;
@@ -65,7 +81,7 @@ std::unique_ptr<Runtime> make_runtime(int self, int size, std::vector<int> fds, 
         config.transports.push_back(std::move(t));
         start = comma + 1;
     }
-    auto runtime = std::make_unique<Runtime>(std::move(config));
+    RuntimeHolder runtime(new Runtime(std::move(config)));
     // A peer called Abort: say so, then end with its status (as MPI_Abort does).
     runtime->engine().set_abort_handler([self](int locality, int code) {
         std::fprintf(stderr, "hpxpy: locality %d aborted the job with status %d; "
@@ -77,6 +93,7 @@ std::unique_ptr<Runtime> make_runtime(int self, int size, std::vector<int> fds, 
         py::gil_scoped_acquire gil;
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     });
+    g_live = runtime.get();
     return runtime;
 }
 
@@ -313,6 +330,7 @@ PYBIND11_MODULE(_core, m) {
     m.attr("ANY_SOURCE") = kAnySource;
     m.attr("ANY_TAG") = kAnyTag;
     register_arrays(m);
+    register_fastpath(m);
 
     m.def("parcelports", &available_transports,
           "Names of the transports this build can run, in default priority order");
@@ -324,7 +342,7 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("endpoint", &shm::endpoint_of,
                                "'pid:fd:size': where same-host peers open it");
 
-    py::class_<Runtime>(m, "Runtime")
+    py::class_<Runtime, RuntimeHolder>(m, "Runtime")
         .def(py::init(&make_runtime), py::arg("locality_id"), py::arg("num_localities"),
              py::arg("fds"), py::arg("spin_us"), py::arg("parcelport") = "tcp",
              py::arg("shm_segment") = nullptr,
@@ -338,6 +356,7 @@ PYBIND11_MODULE(_core, m) {
         .def(
             "abort",
             [](Runtime& r, int exit_code) {
+                if (g_live == &r) g_live = nullptr;
                 py::gil_scoped_release nogil;
                 r.engine().abort_job(exit_code);
             },
@@ -345,6 +364,7 @@ PYBIND11_MODULE(_core, m) {
         .def(
             "shutdown",
             [](Runtime& r, bool graceful) {
+                if (g_live == &r) g_live = nullptr;  // finalized: the fast paths fall back
                 py::gil_scoped_release nogil;
                 r.engine().shutdown(graceful);
             },

@@ -1,0 +1,51 @@
+"""The fast paths of hpxpy.comm (one C++ call per MPI call) behave as the general path:
+status fields, truncation, bytes-likes vs numpy, non-contiguous buffers falling back,
+object messages, the recursive-doubling allreduce and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import PROGRAMS, run_job
+
+
+def _results(n: int) -> list:
+    job = run_job(n, [str(PROGRAMS / "fastpath_check.py")], timeout=120)
+    assert job.returncode == 0, job.stderr[-3000:]
+    assert sorted(job.results) == list(range(n))
+    return [job.results[i] for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_fast_paths_match_mpi_semantics(n: int) -> None:
+    results = _results(n)
+    for rank, out in enumerate(results):
+        left = (rank - 1) % n
+        sizes = {"numpy": 16, "bytes": 6, "bytearray": 5, "memoryview": 24, "array": 4,
+                 "fortran": 32}
+        for name, (status, same, untouched) in out["kinds"].items():
+            assert status == [left, 3, sizes[name], 0], name
+            assert same and untouched, name
+        assert out["noncontig"] == "BufferError"
+        assert out["truncate"] == [True, [left, 5, 16, 0]]
+        assert out["irecv"] == [[float(left), 7.0], [left, 6, 16, 0]]
+        assert out["sendrecv"] == [[left], [left, 8, 8, 0]]
+        assert out["ssend"] == "abc"
+        assert out["readonly"] == "BufferError"
+        assert out["badrank"] is True
+        assert out["obj"] == [{"from": left}, left]
+        assert out["objarray"] == (np.arange(3) * left).tolist()
+        assert out["rawobj"] == "raw"
+        assert out["bcast"] == {"root": n - 1}
+        assert out["allreduce"] == [sum(r + 0.5 for r in range(n)), n - 1,
+                                    list(range(n)), "".join(map(str, range(n)))]
+        assert out["opfails"] == ("own" if rank == 0 else "value") if n > 1 else "no error"
+        y, z, w, mixed, bb, short = out["coll"]
+        assert y == [n * (n + 1) / 2, 2.0 * n]
+        assert z == [n - 1]
+        if rank == 0:
+            prod = float(np.prod(np.arange(1.0, n + 1)))
+            assert w == [prod, 2.0 ** n]
+        assert mixed == "ValueError"
+        assert bb == [0.0, 1.0, 2.0]
+        assert short == (True if rank else "root")
