@@ -223,9 +223,12 @@ public:
         View v;
         if (!acquire(buf.ptr(), true, v)) return fallback();
         Engine& engine = rt->engine();
-        RecvRequestPtr req = engine.post_receive(context_, world_source(s), static_cast<int>(t));
+        // Named buffer: the transport writes a message that fits straight into it.
+        RecvRequestPtr req = engine.post_receive_into(context_, world_source(s),
+                                                      static_cast<int>(t), kHeaderSize,
+                                                      v.data(), v.size());
         wait_released(engine, req);
-        complete(req->message, v, status.ptr(), fill_on_truncate);
+        finish(req, v, status.ptr(), fill_on_truncate);
         return py::none();
     }
 
@@ -237,7 +240,10 @@ public:
             return fallback();
         View v;
         if (!acquire(buf.ptr(), true, v)) return fallback();
-        return py::cast(rt->engine().post_receive(context_, world_source(s), static_cast<int>(t)));
+        // The Request keeps `buf` until it completes, so the transport may write into it.
+        return py::cast(rt->engine().post_receive_into(context_, world_source(s),
+                                                       static_cast<int>(t), kHeaderSize,
+                                                       v.data(), v.size()));
     }
 
     // Copies a matched receive's message into `buf` and fills `status` (Request.finish).
@@ -245,7 +251,7 @@ public:
         View v;
         if (!acquire(buf.ptr(), true, v))  // cannot happen for a buffer post_recv took
             throw py::buffer_error("the receive buffer is no longer writable and contiguous");
-        complete(req->message, v, status.ptr(), false);
+        finish(req, v, status.ptr(), false);
     }
 
     // Sendrecv of plain buffers: the receive is posted first, as the general path does.
@@ -261,8 +267,15 @@ public:
         if (!acquire(sendbuf.ptr(), false, out) || !acquire(recvbuf.ptr(), true, in))
             return fallback();
         Engine& engine = rt->engine();
+        // Written in place unless the two buffers overlap (MPI forbids it; the copy keeps
+        // such a program's old behaviour).
+        const char* o = static_cast<const char*>(out.data());
+        const char* i = static_cast<const char*>(in.data());
+        const bool apart = o + out.size() <= i || i + in.size() <= o;
         RecvRequestPtr req =
-            engine.post_receive(context_, world_source(s), static_cast<int>(rt_tag));
+            apart ? engine.post_receive_into(context_, world_source(s), static_cast<int>(rt_tag),
+                                             kHeaderSize, in.data(), in.size())
+                  : engine.post_receive(context_, world_source(s), static_cast<int>(rt_tag));
         try {
             std::vector<ConstBuffer> parts{{kBufHeader, kHeaderSize}, {out.data(), out.size()}};
             py::gil_scoped_release nogil;
@@ -273,7 +286,7 @@ public:
             throw;
         }
         wait_released(engine, req);
-        complete(req->message, in, status.ptr(), false);
+        finish(req, in, status.ptr(), false);
         return py::none();
     }
 
@@ -359,9 +372,11 @@ public:
         Item item;
         {
             py::gil_scoped_release nogil;
-            item = rt->collectives().broadcast(group_, ref, static_cast<int>(r), tag, Failure{});
+            item = rt->collectives().broadcast(group_, ref, static_cast<int>(r), tag, Failure{},
+                                               is_root ? nullptr : static_cast<char*>(v.data()),
+                                               v.size());
         }
-        if (item.owner) {
+        if (item.owner) {  // (null: the root, or written in place)
             const auto got = static_cast<std::size_t>(item.header.nbytes);
             if (got > v.size()) raise_truncation(got, v.size());
             std::memcpy(v.data(), item.data, got);
@@ -497,6 +512,16 @@ private:
         }
         if (mode == 2) return py::cast(ack);
         return py::none();
+    }
+
+    // A completed receive of a plain buffer: written in place already (direct), or copied
+    // from its payload now.
+    void finish(const RecvRequestPtr& req, View& v, PyObject* status, bool fill_on_truncate) {
+        if (req->direct)
+            fill_status(status, rank_of(req->message.source), req->message.tag,
+                        req->size - kHeaderSize);
+        else
+            complete(req->message, v, status, fill_on_truncate);
     }
 
     // A received buffer message into `v` (truncation raises MPI.ERR_TRUNCATE).

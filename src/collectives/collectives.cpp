@@ -270,7 +270,8 @@ std::size_t Collectives::window_broadcast_min() {
     return bytes;
 }
 
-Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int tag, const Failure& failure) {
+Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int tag,
+                            const Failure& failure, char* into, std::size_t into_capacity) {
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     std::vector<ConstBuffer> parts;
@@ -312,14 +313,21 @@ Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int
         ItemHeader first;
         std::memcpy(&first, msg.payload->data(), sizeof first);
         if (first.reserved == kViaWindow) {
-            auto payload = std::make_shared<Payload>(sizeof(ItemHeader) + padded(first.nbytes));
             first.reserved = 0;
-            std::memcpy(payload->data(), &first, sizeof first);
             SharedWindows* windows = windows_of(g);
             if (!windows) throw std::runtime_error("hpxpy: broadcast through a shared window "
                                                    "that this locality cannot reach");
+            auto interrupt = [this] { engine_.interruption_point(); };
+            if (into && first.nbytes <= into_capacity) {  // straight into the caller's buffer
+                windows->read(msg.source, into, first.nbytes, interrupt);
+                result.header = first;
+                result.data = into;
+                return result;
+            }
+            auto payload = std::make_shared<Payload>(sizeof(ItemHeader) + padded(first.nbytes));
+            std::memcpy(payload->data(), &first, sizeof first);
             windows->read(msg.source, payload->data() + sizeof(ItemHeader), first.nbytes,
-                          [this] { engine_.interruption_point(); });
+                          interrupt);
             return parse_items(payload).at(0);
         }
         parts.push_back({msg.payload->data(), msg.payload->size()});  // forward as received

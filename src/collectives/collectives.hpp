@@ -101,7 +101,10 @@ public:
     // result lives in a received payload (null owner in a job of one: it is `value`).
     Item all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag, const Failure& failure);
     // `value` is read on the root only. The root gets back an Item with a null owner.
-    Item broadcast(const Group& g, const ArrayRef& value, int root, int tag, const Failure& failure);
+    // `into` (optional, non-roots): where the data may be written directly when it fits
+    // `into_capacity` bytes; the Item then has a null owner and `data` == `into`.
+    Item broadcast(const Group& g, const ArrayRef& value, int root, int tag, const Failure& failure,
+                   char* into = nullptr, std::size_t into_capacity = 0);
     // Root: one Item per locality, in locality order (its own with a null owner).
     std::vector<Item> gather(const Group& g, const ArrayRef& value, int root, int tag, const Failure& failure);
     // `values` (one per locality) is read on the root only.
