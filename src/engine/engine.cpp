@@ -150,29 +150,7 @@ void Engine::wait_until(Ready ready, const std::vector<int>& sources) {
 }
 
 RecvRequestPtr Engine::post_receive(int context, int source, int tag) {
-    auto request = std::make_shared<RecvRequest>();
-    request->context = context;
-    request->source = source;
-    request->tag = tag;
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
-            if (matches(*it, context, source, tag)) {
-                matched_locked(*it);
-                count_unexpected_locked(*it, -1);
-                request->message = std::move(*it);
-                unexpected_.erase(it);
-                request->done = true;
-                break;
-            }
-        }
-        if (!request->done) {
-            posted_.push_back(request);
-            count_posted_locked(source, +1);
-        }
-    }
-    if (request->done) flush_acks();
-    return request;
+    return post_receive_into(context, source, tag, 0, nullptr, 0);
 }
 
 RecvRequestPtr Engine::post_receive_into(int context, int source, int tag, std::size_t prefix,
