@@ -81,10 +81,18 @@ void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>
     check_healthy();
     ActiveScope active(active_);
     if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
-    handler_->send(dest, context, tag, parts, ack, [this] {
-        if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
-        if (interrupt_) interrupt_();
-    });
+    try {
+        handler_->send(dest, context, tag, parts, ack, [this] {
+            if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
+            if (interrupt_) interrupt_();
+        });
+    } catch (const LocalityLost&) {
+        // Report the job's first loss (the root cause) rather than the peer that, failing
+        // because of it, left while we were sending to it.
+        std::lock_guard<std::mutex> lock(mu_);
+        if (lost_locality_ >= 0) throw_lost_locked();
+        throw;
+    }
     if (dest == self_) flush_acks();  // we may just have matched a synchronous send
 }
 

@@ -604,7 +604,12 @@ void ShmParcelport::wait_window(Ready ready, const std::vector<int>& peers,
         }
         for (int peer : peers) {
             Peer* p = peers_[static_cast<std::size_t>(peer)].get();
-            if (p && p->lost) throw LocalityLost(peer, "its process ended");
+            if (p && p->lost) {
+                // The caller's check names the job's first loss (the root cause, which
+                // this peer may only have reported); else this peer.
+                if (interrupt) interrupt();
+                throw LocalityLost(peer, "its process ended");
+            }
         }
         if (interrupt && clock::now() >= next_interrupt) {
             interrupt();
