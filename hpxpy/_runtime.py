@@ -38,10 +38,12 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _spin_budget(configured: Optional[int], localities_here: int) -> int:
+def _spin_budget(configured: Optional[int], localities_here: int, shm: bool) -> int:
     if configured is not None:
         return configured
-    return 0 if localities_here > _usable_cores() else _DEFAULT_SPIN_US
+    # Shared memory decides per wait (it spins only while no more localities of the host
+    # are awake than it has cores); TCP alone cannot know, so it never spins then.
+    return 0 if localities_here > _usable_cores() and not shm else _DEFAULT_SPIN_US
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
         parcelports = ""
         shm_segment = None
         shm_peers: List[tuple] = []
-        spin_us = _spin_budget(cfg.spin_us, 1)
+        spin_us = _spin_budget(cfg.spin_us, 1, False)
         if cfg.num_localities > 1:
             mesh = _bootstrap.Mesh(
                 cfg.locality_id,
@@ -159,7 +161,8 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
             shm = mesh.shm
             if shm is not None and "shm" in mesh.parcelports:
                 shm_segment, shm_peers = shm.segment, list(shm.peers)
-            spin_us = _spin_budget(cfg.spin_us, mesh.localities_on_this_host())
+            spin_us = _spin_budget(cfg.spin_us, mesh.localities_on_this_host(),
+                                   "shm" in mesh.parcelports)
             _state.started_multi = True
             _install_failure_hook()
         _state.core = _core.Runtime(cfg.locality_id, cfg.num_localities, fds, spin_us,

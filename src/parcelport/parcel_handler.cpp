@@ -94,6 +94,12 @@ void ParcelHandler::send(int dest, int context, int tag, const std::vector<Const
     port->send(dest, context, tag, parts, ack, interrupt);
 }
 
+bool ParcelHandler::spin_allowed() const {
+    for (const auto& port : ports_)
+        if (!port->spin_allowed()) return false;
+    return true;
+}
+
 bool ParcelHandler::progress(bool take_turn) {
     bool any = false;
     for (auto& port : ports_) any = port->progress(take_turn) || any;
@@ -153,7 +159,7 @@ ParcelHandler::Wait::~Wait() {
 }
 
 bool ParcelHandler::Wait::step(const std::atomic<uint64_t>& news, uint64_t seen) {
-    if (std::chrono::steady_clock::now() < spin_until_) {
+    if (std::chrono::steady_clock::now() < spin_until_ && handler_.spin_allowed()) {
         // Short spin: run the transports ourselves, no sleeping; yield when there was
         // nothing, as a peer may share our core.
         if (!handler_.progress()) std::this_thread::yield();

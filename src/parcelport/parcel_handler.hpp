@@ -65,6 +65,9 @@ public:
     // Parcelport::progress (false: skip a parcelport another thread is progressing).
     bool progress(bool take_turn = false);
 
+    // Whether a waiter may spin now (every parcelport agrees; see Parcelport::spin_allowed).
+    bool spin_allowed() const;
+
     // Something changed that a blocked waiter must look at (the engine calls it after
     // deliveries it made itself, and at shutdown): kick whoever sits in poll().
     void notify();

@@ -122,6 +122,10 @@ public:
     // Shared memory with the peers this parcelport reaches, for collectives; or none.
     virtual SharedWindows* windows() { return nullptr; }
 
+    // Whether a waiter may spin now. Shared memory says no while more localities of the
+    // host are awake than it has cores (a spinner would take the core a peer needs).
+    virtual bool spin_allowed() const { return true; }
+
     // Tell every peer we are leaving (so our departure is not taken for a crash), wait
     // (bounded) for their goodbyes, and close. Called once, after the handler's
     // background progress thread has stopped: it makes its own progress meanwhile.

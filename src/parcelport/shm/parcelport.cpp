@@ -1,6 +1,7 @@
 #include "parcelport.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ struct SegmentLayout {
     alignas(64) std::atomic<uint32_t> aborted;   // nonzero: the owner failed and left
     std::atomic<int32_t> abort_blame;            // the locality it blamed (-1: itself)
     std::atomic<int32_t> abort_code;             // MPI_Abort status + 1 (0: none)
+    alignas(64) std::atomic<int32_t> awake;      // in the host's lowest locality only
 };
 }  // namespace shm
 using shm::SegmentLayout;
@@ -166,6 +168,7 @@ std::shared_ptr<Segment> create_locality_segment(int self, int size) {
     layout->aborted.store(0);
     layout->abort_blame.store(-1);
     layout->abort_code.store(0);
+    layout->awake.store(0);
     char* slots = base + align64(sizeof(SegmentLayout));
     for (int i = 0; i < size; ++i) new (slots + i * sizeof(SenderSlot)) SenderSlot{};
     char* rings = slots + static_cast<std::size_t>(size) * sizeof(SenderSlot);
@@ -240,6 +243,27 @@ ShmParcelport::ShmParcelport(int self, std::shared_ptr<shm::Segment> own,
         ++same_host_peers_;
     }
     if (same_host_peers_ == 0) own_->close_fd();
+    // The host's lowest locality keeps the count of awake localities; we are one.
+    SegmentLayout* leader = own_layout_;
+    for (auto& peer : peers_)
+        if (peer && peer->id < leader->owner) leader = peer->layout;
+    awake_ = &leader->awake;
+    awake_->fetch_add(1);
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    cores_ = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? std::max(1, CPU_COUNT(&cpus)) : 1;
+}
+
+void ShmParcelport::note_asleep() {
+    if (asleep_here_.fetch_add(1) == 0) awake_->fetch_sub(1);
+}
+
+void ShmParcelport::note_awake() {
+    if (asleep_here_.fetch_sub(1) == 1) awake_->fetch_add(1);
+}
+
+bool ShmParcelport::spin_allowed() const {
+    return awake_->load(std::memory_order_relaxed) <= cores_;
 }
 
 ShmParcelport::~ShmParcelport() {
@@ -283,7 +307,7 @@ void ShmParcelport::push(Peer& peer, uint32_t kind, const ConstBuffer* parts, st
             if (interrupt) interrupt();
             next_interrupt = now + std::chrono::milliseconds(kSliceMs);
         }
-        if (now < spin_until) {
+        if (now < spin_until && spin_allowed()) {
             std::this_thread::yield();
             continue;
         }
@@ -297,7 +321,11 @@ void ShmParcelport::push(Peer& peer, uint32_t kind, const ConstBuffer* parts, st
         peer.out_waiting->store(1);
         const uint32_t ticket = own_layout_->doorbell.prepare();
         bool pushed = peer.out.try_push(kind, parts, count);
-        if (!pushed) own_layout_->doorbell.sleep(ticket, kCheckEveryMs);
+        if (!pushed) {
+            note_asleep();
+            own_layout_->doorbell.sleep(ticket, kCheckEveryMs);
+            note_awake();
+        }
         own_layout_->doorbell.finish();
         peer.out_waiting->store(0);
         if (pushed) break;
@@ -503,7 +531,10 @@ bool ShmParcelport::prepare_sleep(uint32_t& ticket, bool background) {
 }
 
 void ShmParcelport::sleep(uint32_t ticket, int timeout_ms) {
+    const bool counted = !sleeping_in_background_;  // the background thread never counts
+    if (counted) note_asleep();
     own_layout_->doorbell.sleep(ticket, timeout_ms < 0 ? 1000 : timeout_ms);
+    if (counted) note_awake();
 }
 
 void ShmParcelport::finish_sleep() {
@@ -546,6 +577,7 @@ void ShmParcelport::shutdown() {
     }
     closed_ = true;
     own_->close_fd();
+    awake_->fetch_sub(1);  // leaving: no longer competes for the cores
 }
 
 void ShmParcelport::abort(int blame, int exit_code) {
@@ -591,12 +623,16 @@ void ShmParcelport::wait_window(Ready ready, const std::vector<int>& peers,
     auto next_interrupt = clock::now() + std::chrono::milliseconds(kSliceMs);
     while (!ready()) {
         progress(false);  // keep our rings moving: a peer may be sending to us meanwhile
-        if (clock::now() < spin_until) {
+        if (clock::now() < spin_until && spin_allowed()) {
             std::this_thread::yield();
             continue;
         }
         const uint32_t ticket = own_layout_->doorbell.prepare();
-        if (!ready()) own_layout_->doorbell.sleep(ticket, kCheckEveryMs);
+        if (!ready()) {
+            note_asleep();
+            own_layout_->doorbell.sleep(ticket, kCheckEveryMs);
+            note_awake();
+        }
         own_layout_->doorbell.finish();
         {
             std::unique_lock<std::mutex> lock(progress_mu_, std::try_to_lock);

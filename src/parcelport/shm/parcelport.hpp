@@ -74,6 +74,7 @@ public:
     void shutdown() override;
     void abort(int blame, int exit_code) override;
     SharedWindows* windows() override { return this; }
+    bool spin_allowed() const override;
 
     static constexpr std::size_t kWindowChunk = std::size_t{1} << 20;  // two per window
 
@@ -121,6 +122,13 @@ private:
     // The handler's background thread sleeps without announcing itself on the doorbell
     // (senders do not ring for it); wake() and starved senders still do.
     std::atomic<int> background_sleepers_{0};
+    // Localities of this host not asleep in hpxpy, counted in the segment of the host's
+    // lowest locality (every one maps it); spinning is allowed while it is <= cores_.
+    std::atomic<int32_t>* awake_ = nullptr;
+    int cores_ = 1;
+    std::atomic<int> asleep_here_{0};  // our application threads asleep in a futex
+    void note_asleep();
+    void note_awake();
     thread_local static bool sleeping_in_background_;
 };
 
