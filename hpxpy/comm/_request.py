@@ -213,12 +213,20 @@ class Request(Future):
         return False
 
     def wait(self, status: Optional[Status] = None) -> Any:
-        """Wait for completion and return the received object (None for sends)."""
+        """Wait for completion and return the received object (None for sends, and for a
+        request that is already ``REQUEST_NULL``, as in mpi4py)."""
+        if self._state is NULL:
+            _empty(status)
+            return None
         self.Wait(status)
         return self._result
 
     def test(self, status: Optional[Status] = None) -> Tuple[bool, Any]:
-        """(flag, object): the object once completed, else None."""
+        """(flag, object): the object once completed, else None (also for a request that
+        is already ``REQUEST_NULL``)."""
+        if self._state is NULL:
+            _empty(status)
+            return True, None
         if self.Test(status):
             return True, self._result
         return False, None
