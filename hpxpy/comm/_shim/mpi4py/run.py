@@ -16,6 +16,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 __all__ = ["run_command_line", "set_abort_status", "main"]
 
+_PACKAGE: str = (__spec__.parent if __spec__ else None) or "mpi4py"  # this package
+
 
 def _run_source(source: str, filename: str, argv0: str) -> None:
     sys.argv[0] = argv0
@@ -53,7 +55,7 @@ _abort_status = 0
 
 
 def _abort_at_exit() -> None:
-    mpi = sys.modules.get(f"{__spec__.parent}.MPI") if __spec__ else None
+    mpi = sys.modules.get(f"{_PACKAGE}.MPI")
     if mpi is not None and _abort_status:
         mpi.COMM_WORLD.Abort(_abort_status)
 
@@ -78,7 +80,7 @@ def set_abort_status(status: Any) -> None:
 
 def _usage(error: Optional[str] = None) -> None:
     python = os.path.basename(sys.executable)
-    program = __spec__.parent if __spec__ else "mpi4py"
+    program = _PACKAGE
     forms = (f"usage: {python} -m {program} [options] <pyfile> [arg] ...\n"
              f"   or: {python} -m {program} [options] -m <mod> [arg] ...\n"
              f"   or: {python} -m {program} [options] -c <cmd> [arg] ...\n"
@@ -103,7 +105,7 @@ def _usage(error: Optional[str] = None) -> None:
 def _mpi() -> Any:
     import importlib
 
-    package = importlib.import_module(__spec__.parent if __spec__ else "mpi4py")
+    package = importlib.import_module(_PACKAGE)
     package.rc.initialize = package.rc.finalize = False
     return importlib.import_module(package.__name__ + ".MPI")
 
@@ -112,7 +114,7 @@ def _info_option(name: str) -> None:
     """Print what an informational option asks for, and exit."""
     import importlib
 
-    package = importlib.import_module(__spec__.parent if __spec__ else "mpi4py")
+    package = importlib.import_module(_PACKAGE)
     if name == "prefix":
         print(os.path.dirname(package.__file__ or ""))
     elif name == "version":
@@ -168,7 +170,7 @@ def main() -> None:
     if rc:
         import importlib
 
-        importlib.import_module(__spec__.parent if __spec__ else "mpi4py").rc(**rc)
+        importlib.import_module(_PACKAGE).rc(**rc)
     try:
         run_command_line(args)
     except (SystemExit, KeyboardInterrupt) as exc:

@@ -34,7 +34,8 @@ import warnings
 import weakref
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
-from .. import MPI
+from hpxpy.comm import MPI
+
 from ._base import BrokenExecutor, Future
 
 __all__ = [
@@ -151,7 +152,7 @@ class TaskQueue(collections.deque):
     ``pop`` takes the oldest and raises ``LookupError`` (IndexError) when empty."""
 
     put = collections.deque.append
-    pop = collections.deque.popleft  # type: ignore[assignment]
+    pop = collections.deque.popleft
 
 
 _live_pools: weakref.WeakKeyDictionary[threading.Thread, TaskQueue] = \
@@ -168,7 +169,7 @@ def _join_pools(pools: weakref.WeakKeyDictionary[threading.Thread, TaskQueue]) -
 
 
 if hasattr(threading, "_register_atexit"):  # before the interpreter joins its threads
-    threading._register_atexit(_join_pools, _live_pools)  # type: ignore[attr-defined]
+    threading._register_atexit(_join_pools, _live_pools)
 else:  # pragma: no cover
     import atexit
 
@@ -434,9 +435,10 @@ def _team_manager(pool: Pool, options: Dict[str, Any], team: Team, tag: int,
         while True:
             busy = False
             while not stopping and pool.queue:
-                rank = team.take()
-                if rank is None:
+                idle = team.take()
+                if idle is None:
                     break
+                rank = idle
                 try:
                     item = pool.queue.pop()
                 except LookupError:
@@ -652,7 +654,7 @@ class SharedPoolCtx:
         SharedPool = self
         return self if self.on_root else None
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         global SharedPool
         try:
             if self.on_root:
@@ -668,7 +670,6 @@ class SharedPoolCtx:
                     comm.Free()
             self.team = self.private = self.workers = None
             self.pools.clear()
-        return False
 
 
 def _single_manager(pool: Pool, options: Dict[str, Any]) -> None:

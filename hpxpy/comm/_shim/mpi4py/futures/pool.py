@@ -28,7 +28,7 @@ class MPIPoolExecutor(Executor):
     ``NotImplementedError`` saying so.
     """
 
-    Future = Future
+    Future: Any = Future
 
     def __init__(self, max_workers: Optional[int] = None,
                  initializer: Optional[Callable[..., Any]] = None,
@@ -97,7 +97,7 @@ class MPIPoolExecutor(Executor):
             if self._shutdown:
                 raise RuntimeError("cannot submit after shutdown")
             pool = self._bootstrap()
-            future = self.Future()
+            future: Future = self.Future()
             pool.push((future, (fn, args, kwargs)))
             return future
 

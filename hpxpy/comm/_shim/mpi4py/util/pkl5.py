@@ -18,8 +18,8 @@ import pickle as _stdpickle
 import struct as _struct
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
-from .. import MPI
-from ..MPI import ANY_SOURCE, ANY_TAG, ROOT, Pickle, Status
+from hpxpy.comm import MPI
+from hpxpy.comm.MPI import ANY_SOURCE, ANY_TAG, ROOT, Pickle, Status
 
 __all__ = ["pickle", "Request", "Message", "Comm", "Intracomm", "Intercomm"]
 
@@ -43,7 +43,7 @@ class _BigMPI:
 
     def __call__(self, buf: Any) -> Tuple[memoryview, int, Any]:
         view = memoryview(buf)
-        return (view, view.nbytes, MPI.BYTE)
+        return (view, view.nbytes, MPI.BYTE)  # type: ignore[attr-defined]
 
 
 _bigmpi = _BigMPI()
@@ -80,7 +80,7 @@ class Request:
     def __init__(self, request: Any = None) -> None:
         if isinstance(request, Request):
             request = request._request
-        self._request = MPI.Request() if request is None else request
+        self._request: Any = MPI.Request() if request is None else request
 
     def __bool__(self) -> bool:
         return bool(self._request)
@@ -153,7 +153,7 @@ class Message:
     def __init__(self, message: Any = None) -> None:
         if isinstance(message, Message):
             message = message._message
-        self._message = MPI.MESSAGE_NULL if message is None else message
+        self._message: Any = MPI.MESSAGE_NULL if message is None else message
 
     def __bool__(self) -> bool:
         return bool(self._message)
@@ -212,15 +212,18 @@ class Comm(MPI.Comm):
         """Send ``obj``, returning once it is matched."""
         MPI.Comm.ssend(self, _pack(obj), dest, tag)
 
-    def isend(self, obj: Any, dest: int, tag: int = 0) -> Request:
+    def isend(self, obj: Any, dest: int,  # type: ignore[override]
+              tag: int = 0) -> Request:
         """Start sending ``obj``."""
         return Request(MPI.Comm.isend(self, _pack(obj), dest, tag))
 
-    def ibsend(self, obj: Any, dest: int, tag: int = 0) -> Request:
+    def ibsend(self, obj: Any, dest: int,  # type: ignore[override]
+              tag: int = 0) -> Request:
         """Start sending ``obj`` through the attached buffer."""
         return Request(MPI.Comm.ibsend(self, _pack(obj), dest, tag))
 
-    def issend(self, obj: Any, dest: int, tag: int = 0) -> Request:
+    def issend(self, obj: Any, dest: int,  # type: ignore[override]
+              tag: int = 0) -> Request:
         """Start sending ``obj``; complete once it is matched."""
         return Request(MPI.Comm.issend(self, _pack(obj), dest, tag))
 
