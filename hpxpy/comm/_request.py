@@ -286,8 +286,9 @@ class Request(Future):
         return cf
 
     def get(self, timeout: Optional[float] = None) -> Any:
-        if timeout is None:
-            return self.wait()
+        if timeout is None:  # the result, even once handed out (a Future keeps it)
+            self.Wait()
+            return self._result
         return super().get(timeout)
 
     def done(self) -> bool:
@@ -477,7 +478,8 @@ def _status_list(statuses: Optional[Sequence[Status]], n: int) -> Optional[Seque
 def _resolve(req: Request, cf: concurrent.futures.Future) -> None:
     """Hand the finished request's result (or exception) to ``cf``."""
     try:
-        cf.set_result(req.wait())
+        req.Wait()
+        cf.set_result(req._result)  # kept after Wait (wait() of a null request is None)
     except BaseException as exc:  # noqa: BLE001 - handed to the waiter
         cf.set_exception(exc)
 
