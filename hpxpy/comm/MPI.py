@@ -77,6 +77,7 @@ _ABSENT_TYPES = ("BFLOAT16_T", "LOGICAL1", "LOGICAL2", "LOGICAL4", "LOGICAL8", "
 globals().update({name: Datatype(name) for name in _ABSENT_TYPES})
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
 
+Pickle._wrap = staticmethod(buffer)  # dumps_oob hands out MPI.buffer objects, as mpi4py
 pickle = Pickle()
 
 

@@ -16,14 +16,24 @@ from ._typing import BufSpec
 
 
 class Message:
-    """A message matched by ``mprobe``/``improbe``, to be received with ``recv``/``Recv``."""
+    """A message matched by ``mprobe``/``improbe``, to be received with ``recv``/``Recv``.
 
-    __slots__ = ("_source", "_tag", "_payload", "_unpack", "_used")
+    ``Message(msg)`` is a new reference to ``msg``'s handle (equal to it until one of them
+    is received or freed, which makes that reference ``MESSAGE_NULL``)."""
 
-    def __init__(self, source: int = C.PROC_NULL, tag: int = C.ANY_TAG, payload: Any = None,
+    __slots__ = ("_source", "_tag", "_payload", "_unpack", "_used", "_ident", "_noproc")
+
+    def __init__(self, source: Any = C.PROC_NULL, tag: int = C.ANY_TAG, payload: Any = None,
                  unpack: Optional[Callable] = None) -> None:
+        if isinstance(source, Message):
+            other = source
+            for name in self.__slots__:
+                setattr(self, name, getattr(other, name))
+            return
         self._source, self._tag, self._payload, self._unpack = source, tag, payload, unpack
         self._used = payload is None and unpack is None
+        self._ident: object = self
+        self._noproc = False
 
     def __bool__(self) -> bool:
         return not self._used
@@ -31,12 +41,38 @@ class Message:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):
             return NotImplemented
-        return (self._used and other._used) or self is other
+        if self._used or other._used:
+            return self._used and other._used
+        return self._ident is other._ident or (self._noproc and other._noproc)
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
 
     def __hash__(self) -> int:
-        return id(self)
+        return id(self._ident)
+
+    @classmethod
+    def probe(cls, comm: Any, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
+              status: Optional[Status] = None) -> Message:
+        """``comm.mprobe(source, tag, status)``."""
+        return comm.mprobe(source, tag, status)
+
+    @classmethod
+    def iprobe(cls, comm: Any, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
+               status: Optional[Status] = None) -> Optional[Message]:
+        """``comm.improbe(source, tag, status)``: None if no message is there."""
+        return comm.improbe(source, tag, status)
+
+    def free(self) -> None:
+        """Forget the message without receiving it (this reference becomes MESSAGE_NULL)."""
+        self._used = True
 
     def _take(self) -> Any:
+        if self._noproc:  # nothing to receive; the constant itself stays MESSAGE_NO_PROC
+            if self is not MESSAGE_NO_PROC:
+                self._used = True
+            return _no_proc
         if self._used:
             raise MPIException(C.ERR_REQUEST, "message already received (MESSAGE_NULL)")
         self._used = True
@@ -63,15 +99,12 @@ def _no_proc(buf: Any, status: Optional[Status]) -> None:
     fill_status(status, C.PROC_NULL, C.ANY_TAG, 0)
 
 
-class _NoProcMessage(Message):
-    """What probing ``PROC_NULL`` matches: receiving it gets nothing, any number of times."""
-
-    def __init__(self) -> None:
-        super().__init__(C.PROC_NULL, C.ANY_TAG, payload=b"", unpack=_no_proc)
-
-    def _take(self) -> Any:
-        return _no_proc
+def no_proc_message() -> Message:
+    """What probing ``PROC_NULL`` matches: receiving it gets nothing."""
+    message = Message(C.PROC_NULL, C.ANY_TAG, payload=b"", unpack=_no_proc)
+    message._noproc = True
+    return message
 
 
 MESSAGE_NULL = Message()
-MESSAGE_NO_PROC = _NoProcMessage()
+MESSAGE_NO_PROC = no_proc_message()

@@ -113,9 +113,8 @@ def obj_scatter(comm: _Handle, seq: int, sendobj: Any, root: int, step: int = 0)
     size = len(comm._check())
     if comm._rank == root:
         try:
-            if sendobj is None:
-                raise TypeError("scatter: the root must pass a sequence, got None")
-            items = list(sendobj)
+            # as mpi4py: None at the root scatters None to every rank
+            items = [None] * size if sendobj is None else list(sendobj)
             if len(items) != size:
                 raise ValueError(f"expecting {size} items, got {len(items)}")
             values = [_pickle.dumps(x) for x in items]
@@ -201,7 +200,7 @@ def alltoall(comm: _Handle, sendobj: Any) -> List[Any]:
     """Item ``j`` of rank ``i``'s sequence goes to rank ``j``; returns what came in."""
     seq = comm._next()
     size = len(comm._check())
-    items = list(sendobj) if sendobj is not None else []
+    items = list(sendobj) if sendobj is not None else [None] * size  # None: as mpi4py
     if len(items) != size:
         raise ValueError(f"expecting {size} items, got {len(items)}")
     return exchange(comm, seq, [_pickle.dumps(x) for x in items],

@@ -24,7 +24,7 @@ from . import _pickle
 from ._buffers import message_array, message_region, receive_array
 from ._failures import truncation
 from ._handle import _Handle, core_tag
-from ._message import MESSAGE_NO_PROC, Message
+from ._message import Message, no_proc_message
 from ._request import Request
 from ._status import Status, fill_status
 
@@ -212,7 +212,7 @@ def mprobe(comm: _Handle, source: int, tag: int, status: Optional[Status],
     src, got_tag, size = info
     fill_status(status, comm._index.get(src, src), got_tag, size - HEADER_SIZE)
     if src == C.PROC_NULL:
-        return MESSAGE_NO_PROC
+        return no_proc_message()  # equal to MESSAGE_NO_PROC until received
     _, _, payload = _runtime.core().receive(comm._context, src, got_tag)
     return Message(comm._index.get(src, src), got_tag, payload,
                    unpacker(comm, src, got_tag, payload))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pickle
 import struct
-from typing import Any, List
+from typing import Any, List, Optional
 
 _MAGIC = 0x504B3548  # "H5KP"
 _ZEROS = bytes(16)
@@ -71,19 +71,44 @@ def loads(payload: Any, offset: int = 0, nbytes: int = -1) -> Any:
     return pickle.loads(data, buffers=buffers)
 
 
+_DEFAULT_THRESHOLD = 262144  # bytes: smaller buffers stay in the pickle (dumps_oob)
+
+
 class Pickle:
     """mpi4py's ``MPI.Pickle``: the serializer of Python objects, with
     ``dumps``/``loads`` (in-band) and ``dumps_oob``/``loads_oob`` (out-of-band buffers).
 
+    ``PROTOCOL`` is the protocol of ``dumps`` (None: the highest); ``dumps_oob`` always uses
+    protocol 5 and keeps buffers of fewer than ``THRESHOLD`` bytes in-band (None: 256 KiB).
     Note: hpxpy's own transport always uses pickle protocol 5 with out-of-band buffers
-    (``dumps``/``loads`` above); this object serves programs that call it directly."""
+    (``dumps``/``loads`` above); this object serves programs that call it directly (and
+    ``mpi4py.util.pkl5``)."""
+
+    # How dumps_oob hands out a buffer; MPI.py makes it MPI.buffer (a layer above this one).
+    _wrap: Any = staticmethod(memoryview)
 
     def __init__(self, dumps: Any = None, loads: Any = None, protocol: Any = None,
                  threshold: Any = None) -> None:
         self._dumps = dumps if dumps is not None else pickle.dumps
         self._loads = loads if loads is not None else pickle.loads
-        self.PROTOCOL = pickle.HIGHEST_PROTOCOL if protocol is None else protocol
-        self.THRESHOLD = 262144 if threshold is None else threshold
+        self.PROTOCOL = protocol
+        self.THRESHOLD = threshold
+
+    @property
+    def PROTOCOL(self) -> int:  # noqa: N802 - mpi4py's name
+        return self._protocol
+
+    @PROTOCOL.setter
+    def PROTOCOL(self, value: Optional[int]) -> None:  # noqa: N802
+        self._protocol = pickle.HIGHEST_PROTOCOL if value is None else int(value)
+
+    @property
+    def THRESHOLD(self) -> int:  # noqa: N802 - mpi4py's name
+        return self._threshold
+
+    @THRESHOLD.setter
+    def THRESHOLD(self, value: Optional[int]) -> None:  # noqa: N802
+        self._threshold = _DEFAULT_THRESHOLD if value is None else int(value)
 
     def dumps(self, obj: Any) -> bytes:
         """Serialize ``obj`` in-band."""
@@ -94,11 +119,24 @@ class Pickle:
         return self._loads(data)
 
     def dumps_oob(self, obj: Any) -> Any:
-        """Serialize ``obj``: (data, list of out-of-band buffers)."""
-        buffers: List[pickle.PickleBuffer] = []
-        if self.PROTOCOL is not None and self.PROTOCOL < 5:
+        """Serialize ``obj``: (data, list of out-of-band buffers of ``THRESHOLD`` bytes or
+        more). A custom ``dumps`` serializes in-band (no buffers)."""
+        if self._dumps is not pickle.dumps:
             return self._dumps(obj, self.PROTOCOL), []
-        data = pickle.dumps(obj, self.PROTOCOL, buffer_callback=buffers.append)
+        threshold = self._threshold
+        buffers: List[Any] = []
+
+        def out_of_band(pb: pickle.PickleBuffer) -> bool:
+            try:
+                raw = pb.raw()
+            except BufferError:  # not contiguous: in-band
+                return True
+            if raw.nbytes < threshold:
+                return True
+            buffers.append(self._wrap(raw))
+            return False
+
+        data = pickle.dumps(obj, 5, buffer_callback=out_of_band)
         return data, buffers
 
     def loads_oob(self, data: Any, buffers: Any) -> Any:

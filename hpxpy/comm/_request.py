@@ -216,12 +216,20 @@ class Request(Future):
         return False
 
     def wait(self, status: Optional[Status] = None) -> Any:
-        """Wait for completion and return the received object (None for sends)."""
+        """Wait for completion and return the received object (None for sends, and for a
+        request that is already ``REQUEST_NULL``, as in mpi4py)."""
+        if self._state is NULL:
+            _empty(status)
+            return None
         self.Wait(status)
         return self._result
 
     def test(self, status: Optional[Status] = None) -> Tuple[bool, Any]:
-        """(flag, object): the object once completed, else None."""
+        """(flag, object): the object once completed, else None (also for a request that
+        is already ``REQUEST_NULL``)."""
+        if self._state is NULL:
+            _empty(status)
+            return True, None
         if self.Test(status):
             return True, self._result
         return False, None
@@ -281,8 +289,9 @@ class Request(Future):
         return cf
 
     def get(self, timeout: Optional[float] = None) -> Any:
-        if timeout is None:
-            return self.wait()
+        if timeout is None:  # the result, even once handed out (a Future keeps it)
+            self.Wait()
+            return self._result
         return super().get(timeout)
 
     def done(self) -> bool:
@@ -472,7 +481,8 @@ def _status_list(statuses: Optional[Sequence[Status]], n: int) -> Optional[Seque
 def _resolve(req: Request, cf: concurrent.futures.Future) -> None:
     """Hand the finished request's result (or exception) to ``cf``."""
     try:
-        cf.set_result(req.wait())
+        req.Wait()
+        cf.set_result(req._result)  # kept after Wait (wait() of a null request is None)
     except BaseException as exc:  # noqa: BLE001 - handed to the waiter
         cf.set_exception(exc)
 

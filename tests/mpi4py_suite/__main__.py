@@ -18,6 +18,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -32,9 +33,15 @@ MODULES = [
     "test_cco_obj", "test_cco_buf", "test_cco_vec", "test_cco_nb_buf", "test_p2p_obj",
     "test_p2p_buf", "test_comm", "test_op", "test_request", "test_status", "test_group",
     "test_msgspec", "test_exceptions", "test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj",
+    # Run as `python -m mpi4py.futures test_x.py` (the "futures:" prefix): rank 0 runs the
+    # tests, ranks 1..N-1 are the workers of every MPIPoolExecutor (hpxpy cannot spawn them).
+    # test_futures is demo/futures/test_futures.py of the source archive.
+    "futures:test_futures", "futures:test_util_pool",
 ]
 # Modules that must run every test: a skip there is a missing feature, so it fails.
-NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj"}
+NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:test_futures"}
+# Test modules that live elsewhere in the source archive than test/.
+LOCATIONS = {"test_futures": "demo/futures"}
 
 
 SDIST = f"mpi4py-{VERSION}.tar.gz"
@@ -107,7 +114,8 @@ def fetch_mpi4py_tests() -> Path:
     root = Path(os.environ.get("HPXPY_MPI4PY_TESTS",
                                Path.home() / ".cache" / "hpxpy" / f"mpi4py-{VERSION}"))
     tests = root / "test"
-    if (tests / "mpiunittest.py").exists():
+    extra = [root / where / f"{name}.py" for name, where in LOCATIONS.items()]
+    if (tests / "mpiunittest.py").exists() and all(p.exists() for p in extra):
         return tests
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root) as tmp:
@@ -122,8 +130,17 @@ def fetch_mpi4py_tests() -> Path:
             for m in members:
                 m.name = m.name[len(prefix):]
                 tar.extract(m, unpacked)
+            for name, where in LOCATIONS.items():
+                member = tar.getmember(f"mpi4py-{VERSION}/{where}/{name}.py")
+                member.name = f"{where}/{name}.py"
+                tar.extract(member, tmp)
         if not (unpacked / "mpiunittest.py").exists():
             raise OSError(f"{SDIST} holds no test/mpiunittest.py")
+        for name, where in LOCATIONS.items():
+            (root / where).mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / where / f"{name}.py").replace(root / where / f"{name}.py")
+        if tests.exists():  # an older cache without the extra modules
+            shutil.rmtree(tests)
         unpacked.replace(tests)  # whole or not at all: a cut-off fetch leaves no cache
     return tests
 
@@ -133,11 +150,16 @@ _RESULT = re.compile(r"^\[0\] (OK|FAILED)(?: \((.*)\))?")
 
 
 def run_module(module: str, n: int, timeout: float = 120) -> Dict[str, object]:
-    """Run one module at n localities; counts from locality 0's unittest summary."""
+    """Run one module at n localities; counts from locality 0's unittest summary. A
+    ``futures:`` module runs as ``python -m mpi4py.futures module.py``."""
+    name = module.split(":", 1)[-1]
+    runner = ["-m", "mpi4py.futures"] if module.startswith("futures:") else []
     cmd = [sys.executable, "-m", "hpxpy.launcher", "-n", str(n), "--mpi4py", "--tag-output",
-           "--timeout", str(int(timeout)), sys.executable, f"{module}.py"]
+           "--timeout", str(int(timeout)), sys.executable, *runner, f"{name}.py"]
+    tests = fetch_mpi4py_tests()
+    where = tests.parent / LOCATIONS[name] if name in LOCATIONS else tests
     try:
-        out = subprocess.run(cmd, cwd=fetch_mpi4py_tests(), capture_output=True, text=True,
+        out = subprocess.run(cmd, cwd=where, capture_output=True, text=True,
                              timeout=timeout + 30)
         text, status = out.stdout + out.stderr, out.returncode
     except subprocess.TimeoutExpired as exc:
@@ -165,14 +187,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="show failing output")
     parser.add_argument("modules", nargs="*", default=MODULES)
     args = parser.parse_args(argv)
-    print(f"{'module':18s} {'N':>2s} {'ran':>5s} {'fail':>5s} {'error':>5s} {'skip':>5s}  result")
+    print(f"{'module':24s} {'N':>2s} {'ran':>5s} {'fail':>5s} {'error':>5s} {'skip':>5s}  result")
     all_ok = True
     for module in args.modules:
         for n in [int(x) for x in args.localities.split(",")]:
             c = run_module(module, n)
             all_ok &= bool(c["ok"])
             verdict = "ok" if c["ok"] else f"FAILED (status {c['status']})"
-            print(f"{module:18s} {n:2d} {c['ran']:5d} {c['failures']:5d} {c['errors']:5d} "
+            print(f"{module:24s} {n:2d} {c['ran']:5d} {c['failures']:5d} {c['errors']:5d} "
                   f"{c['skipped']:5d}  {verdict}", flush=True)
             if args.verbose and not c["ok"]:
                 print(str(c["output"])[-4000:])
