@@ -49,3 +49,32 @@ def test_fast_paths_match_mpi_semantics(n: int) -> None:
         assert mixed == "ValueError"
         assert bb == [0.0, 1.0, 2.0]
         assert short == (True if rank else "root")
+
+
+UNPICKLE_RAISES = """
+import json, pickle
+from hpxpy.comm import MPI
+
+class BadUnpickle:
+    def __reduce__(self):
+        return (divmod, (1, 0))  # unpickling raises ZeroDivisionError
+
+comm = MPI.COMM_WORLD
+if comm.Get_rank() == 0:
+    comm.send(BadUnpickle(), dest=1, tag=4)
+    comm.send("after", dest=1, tag=5)
+else:
+    try:
+        comm.recv(source=0, tag=4)
+        got = "no error"
+    except ZeroDivisionError:
+        got = "ZeroDivisionError"
+    print("RESULT " + json.dumps({"id": 1, "got": got, "next": comm.recv(source=0, tag=5)}))
+"""
+
+
+def test_object_whose_unpickling_raises() -> None:
+    # The receiver raises the unpickler's own exception (not an internal error) and goes on.
+    job = run_job(2, ["-c", UNPICKLE_RAISES], timeout=60)
+    assert job.returncode == 0, job.stderr[-3000:]
+    assert job.results[1] == {"id": 1, "got": "ZeroDivisionError", "next": "after"}

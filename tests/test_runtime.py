@@ -150,7 +150,9 @@ def test_interface_option_binds_the_given_address():
     code = ("import json, hpxpy as hpx; from hpxpy import _runtime; hpx.init(); "
             "print('RESULT ' + json.dumps({'id': hpx.locality_id(), "
             "'host': _runtime.listen_address()[0]}))")
-    job = run_job(2, ["-c", code], launcher_args=["--interface", "127.0.0.2"], timeout=60)
+    # The TCP listener's address: TCP forced (with shared memory alone there is none).
+    job = run_job(2, ["-c", code], launcher_args=["--interface", "127.0.0.2"], timeout=60,
+                  env={"HPXPY_PARCELPORT": "tcp"})
     assert job.returncode == 0, job
     assert {r["host"] for r in job.results.values()} == {"127.0.0.2"}
 

@@ -63,9 +63,11 @@ def drain(s: socket.socket) -> bytes:
 @pytest.mark.parametrize("n", [2, 4])
 def test_hostile_connections_do_not_disturb_the_job(tmp_path, n):
     port_file, go_file = tmp_path / "port.json", tmp_path / "go"
+    # Attacks the TCP listener: TCP forced (with shared memory alone there is none).
     proc = subprocess.Popen(
         hpxrun_command(n, [str(PROGRAMS / "attacked.py"), str(port_file), str(go_file)]),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "HPXPY_PARCELPORT": "tcp"})
     try:
         deadline = time.time() + 60
         while not port_file.exists():

@@ -489,9 +489,13 @@ private:
             const_cast<char*>(data), static_cast<Py_ssize_t>(size), PyBUF_READ));
         if (!view) throw py::error_already_set();
         PyObject* obj = PyObject_CallOneArg(g.pickle_loads, view.ptr());
+        // Releasing calls into Python: keep the unpickling error (if any) aside meanwhile.
+        PyObject *type = nullptr, *value = nullptr, *trace = nullptr;
+        PyErr_Fetch(&type, &value, &trace);
         PyObject* released = PyObject_CallMethod(view.ptr(), "release", nullptr);
         if (released == nullptr) PyErr_Clear();  // an export still open: cannot happen here
         Py_XDECREF(released);
+        PyErr_Restore(type, value, trace);
         if (obj == nullptr) throw py::error_already_set();
         return py::reinterpret_steal<py::object>(obj);
     }
