@@ -193,12 +193,8 @@ RecvRequestPtr Engine::post_receive_into(int context, int source, int tag, std::
 
 FillTarget Engine::claim(int source, int context, int tag, uint32_t ack, std::size_t size) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = posted_.begin();
-    while (it != posted_.end() && !((*it)->context == context &&
-                                    ((*it)->source == kAnySource || (*it)->source == source) &&
-                                    ((*it)->tag == kAnyTag || (*it)->tag == tag)))
-        ++it;
     // Only the receive deliver() would pick, and only if the message fits its buffer.
+    auto it = oldest_match_locked(source, context, tag);
     if (it == posted_.end()) return {};
     RecvRequest& r = **it;
     if (!r.body || size < r.prefix || size - r.prefix > r.body_capacity) return {};
@@ -317,10 +313,7 @@ MessageInfo Engine::probe(int context, int source, int tag) {
 void Engine::deliver(Message&& message) {
     {
         std::lock_guard<std::mutex> lock(mu_);
-        auto it = posted_.begin();
-        while (it != posted_.end() &&
-               !matches(message, (*it)->context, (*it)->source, (*it)->tag))
-            ++it;
+        auto it = oldest_match_locked(message.source, message.context, message.tag);
         if (it != posted_.end()) {
             matched_locked(message);
             count_posted_locked((*it)->source, -1);

@@ -128,6 +128,16 @@ private:
         return m.context == context && (source == kAnySource || m.source == source) &&
                (tag == kAnyTag || m.tag == tag);
     }
+    // The oldest posted receive that a message (source, context, tag) matches (mu_ held):
+    // the one deliver() completes and claim() lets a transport write into.
+    std::list<RecvRequestPtr>::iterator oldest_match_locked(int source, int context, int tag) {
+        auto it = posted_.begin();
+        while (it != posted_.end() && !(context == (*it)->context &&
+                                        ((*it)->source == kAnySource || (*it)->source == source) &&
+                                        ((*it)->tag == kAnyTag || (*it)->tag == tag)))
+            ++it;
+        return it;
+    }
     // Blocks until `ready()` (checked under mu_) holds; `sources` are the localities the
     // wait depends on (kAnySource: any), used to fail when one of them has left.
     template <typename Ready>
