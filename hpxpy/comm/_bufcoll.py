@@ -2,8 +2,11 @@
 
 Each operation parses and checks its messages in one place, its own function here (the
 parsing rules themselves are ``_buffers``'), then runs on the C++ core's collectives with
-raw-byte items; ``Alltoall[vw]`` use the pairwise exchange of ``_objcoll``. Received bytes
-go through ``_failures.check_fits`` (the truncation error).
+raw-byte items. ``Gather[v]``, ``Allgather[v]`` and ``Alltoall[v]`` move raw blocks
+straight into their places in the receive buffer (the core's ``gather_blocks`` and
+``exchange``, the same wire format as the fast path's); ``Alltoallw`` uses the pairwise
+exchange of ``_objcoll``. Received bytes go through ``_failures.check_fits`` (the
+truncation error).
 
 Every operation takes ``seq``: the collective's sequence number. The blocking methods pass
 None and the number is taken where the operation's local checks have passed (so an
@@ -92,19 +95,39 @@ def _gather_arrays(comm: _Handle, seq: int, arr: np.ndarray, root: int,
     return [arr.view(np.uint8).reshape(-1) if it is None else item_bytes(it) for it in items]
 
 
-def _gather_into(comm: _Handle, seq: int, send: np.ndarray, root: int, rflat: Any,
-                 counts: Any, displs: Any, rdt: Any, step: int = 0) -> None:
-    blocks = _gather_arrays(comm, seq, np.ascontiguousarray(send), root, step)
-    if blocks is None:
-        return
-    raw = rflat.view(np.uint8)
+def _block_places(rflat: np.ndarray, counts: Sequence[int], displs: Sequence[int],
+                  rdt: Any) -> Tuple[np.ndarray, List[int], List[int]]:
+    """The receive buffer's bytes, and each rank's block in it (byte offsets, capacities)."""
     item = rflat.dtype.itemsize * rdt.base_count
-    for i, block in enumerate(blocks):
-        start = displs[i] * item
-        check_fits(block.size, counts[i] * item, i)
-        n = block.size
-        if raw[start:start + n].ctypes.data != block[:n].ctypes.data:
-            raw[start:start + n] = block[:n]
+    return (rflat.view(np.uint8), [d * item for d in displs], [c * item for c in counts])
+
+
+def _place_own(raw: np.ndarray, own: np.ndarray, offset: int, room: int, rank: int) -> None:
+    """This rank's own block into its place (nothing to do where it already is)."""
+    check_fits(own.size, room, rank)
+    if own.size and raw[offset:offset + own.size].ctypes.data != own.ctypes.data:
+        raw[offset:offset + own.size] = own
+
+
+def _check_blocks(got: Sequence[int], rooms: Sequence[int], rank: int) -> None:
+    for i, (n, room) in enumerate(zip(got, rooms)):
+        if i != rank:
+            check_fits(n, room, i)
+
+
+def _gather_into(comm: _Handle, seq: int, send: np.ndarray, root: int, rflat: Any,
+                 counts: Any, displs: Any, rdt: Any) -> None:
+    """Every rank's ``send`` bytes into its block of the root's ``rflat`` (raw blocks, as
+    the fast path sends them)."""
+    own = np.ascontiguousarray(send).view(np.uint8).reshape(-1)
+    core, tag = _runtime.core(), comm._tag(seq)
+    if comm._rank != root:
+        core.gather_blocks(comm._group, own, None, [], [], root, tag)
+        return
+    raw, offsets, rooms = _block_places(rflat, counts, displs, rdt)
+    got = core.gather_blocks(comm._group, own, raw, offsets, rooms, root, tag)
+    _place_own(raw, own, offsets[root], rooms[root], root)
+    _check_blocks(got, rooms, root)
 
 
 def gather(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any, root: int,
@@ -147,12 +170,12 @@ def allgather(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any,
         per = rdt.base_count
         return rflat[displs[rank] * per:(displs[rank] + counts[rank]) * per]
 
-    send = _send_side(sendbuf, own).copy()
-    if rank == 0:
-        _gather_into(comm, seq, send, 0, rflat, counts, displs, rdt)
-    else:
-        _gather_arrays(comm, seq, send, 0)
-    _bcast_into(comm, seq, rflat, 0, step=1)
+    send = np.ascontiguousarray(_send_side(sendbuf, own)).view(np.uint8).reshape(-1)
+    raw, offsets, rooms = _block_places(rflat, counts, displs, rdt)
+    got = _runtime.core().exchange(comm._group, [send] * size, raw, offsets, rooms,
+                                   comm._tag(seq))
+    _place_own(raw, send, offsets[rank], rooms[rank], rank)
+    _check_blocks(got, rooms, rank)
     commit()
 
 
@@ -371,16 +394,15 @@ def alltoall(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any,
         sflat, scounts, sdispls, sdt = rflat.copy(), rcounts, rdispls, rdt
     else:
         sflat, scounts, sdispls, sdt = vector_array(sendbuf, size, equal=equal)
-    sper, rper = sdt.base_count, rdt.base_count
-    outgoing = [[np.ascontiguousarray(sflat[d * sper:(d + c) * sper])]
-                for c, d in zip(scounts, sdispls)]
-    received = exchange(comm, comm._next() if seq is None else seq, outgoing, _as_bytes)
-    raw = rflat.view(np.uint8)
-    item = rflat.dtype.itemsize * rper
-    for i, block in enumerate(received):
-        block = block.view(np.uint8)
-        check_fits(block.size, rcounts[i] * item, i)
-        raw[rdispls[i] * item: rdispls[i] * item + block.size] = block
+    sitem = sflat.dtype.itemsize * sdt.base_count
+    sraw = np.ascontiguousarray(sflat).view(np.uint8)
+    outgoing = [sraw[d * sitem:(d + c) * sitem] for c, d in zip(scounts, sdispls)]
+    raw, offsets, rooms = _block_places(rflat, rcounts, rdispls, rdt)
+    rank = comm._rank
+    got = _runtime.core().exchange(comm._group, outgoing, raw, offsets, rooms,
+                                   comm._tag(comm._next() if seq is None else seq))
+    _place_own(raw, outgoing[rank], offsets[rank], rooms[rank], rank)
+    _check_blocks(got, rooms, rank)
     commit()
 
 

@@ -466,7 +466,8 @@ class Comm(_Handle):
     def Gather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
                root: int = 0) -> None:
         """Gather equal blocks to the root's buffer, in rank order."""
-        _bufcoll.gather(self, None, sendbuf, recvbuf, root, True)
+        if self._path.gather(sendbuf, recvbuf, root, False) is _FALLBACK:
+            _bufcoll.gather(self, None, sendbuf, recvbuf, root, True)
 
     def Gatherv(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecV],
                 root: int = 0) -> None:
@@ -475,7 +476,8 @@ class Comm(_Handle):
 
     def Allgather(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecB) -> None:
         """Gather equal blocks to every rank's buffer."""
-        _bufcoll.allgather(self, None, sendbuf, recvbuf, True)
+        if self._path.gather(sendbuf, recvbuf, 0, True) is _FALLBACK:
+            _bufcoll.allgather(self, None, sendbuf, recvbuf, True)
 
     def Allgatherv(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecV) -> None:
         """Gather blocks of per-rank counts and displacements to every rank's buffer."""
@@ -484,7 +486,8 @@ class Comm(_Handle):
     def Scatter(self, sendbuf: Optional[BufSpecB], recvbuf: Optional[BufSpec],
                 root: int = 0) -> None:
         """Scatter equal blocks of the root's buffer to every rank."""
-        _bufcoll.scatter(self, None, sendbuf, recvbuf, root, True)
+        if self._path.scatter(sendbuf, recvbuf, root) is _FALLBACK:
+            _bufcoll.scatter(self, None, sendbuf, recvbuf, root, True)
 
     def Scatterv(self, sendbuf: Optional[BufSpecV], recvbuf: Optional[BufSpec],
                  root: int = 0) -> None:
@@ -524,7 +527,8 @@ class Comm(_Handle):
 
     def Alltoall(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpecB) -> None:
         """Block j of rank i's send buffer goes to block i of rank j's receive buffer."""
-        _bufcoll.alltoall(self, None, sendbuf, recvbuf, True)
+        if self._path.alltoall(sendbuf, recvbuf) is _FALLBACK:
+            _bufcoll.alltoall(self, None, sendbuf, recvbuf, True)
 
     def Alltoallv(self, sendbuf: Optional[BufSpecV], recvbuf: BufSpecV) -> None:
         """As Alltoall with per-rank counts and displacements."""

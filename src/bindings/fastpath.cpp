@@ -143,10 +143,22 @@ void fill_status(PyObject* status, int source, int tag, std::size_t nbytes) {
     PyBuffer_Release(&b);
 }
 
-[[noreturn]] void raise_truncation(std::size_t nbytes, std::size_t room) {
-    py::object exc = py::reinterpret_borrow<py::object>(g.truncation)(nbytes, room);
+// `sender`: the rank whose block of a collective did not fit (-1: a point-to-point message).
+[[noreturn]] void raise_truncation(std::size_t nbytes, std::size_t room, int sender = -1) {
+    py::object make = py::reinterpret_borrow<py::object>(g.truncation);
+    py::object exc = sender < 0 ? make(nbytes, room) : make(nbytes, room, sender);
     PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
     throw py::error_already_set();
+}
+
+// Two buffers that share no byte.
+bool apart(const View& a, const View& b) {
+    return a.data() + a.size() <= b.data() || b.data() + b.size() <= a.data();
+}
+
+// The same predefined type on both sides (the general path's checks otherwise).
+bool same_kind(const View& a, const View& b) {
+    return a.kind == b.kind && a.b.itemsize == b.b.itemsize;
 }
 
 py::object fallback() { return py::reinterpret_borrow<py::object>(g.fallback); }
@@ -384,6 +396,118 @@ public:
         return py::none();
     }
 
+    // Gather (`all`: Allgather) of equal blocks of plain buffers into the root's (every
+    // rank's) receive buffer, in rank order; IN_PLACE where the receiving rank's block
+    // already sits in its place.
+    py::object gather(py::handle sendbuf, py::handle recvbuf, py::handle root, bool all) {
+        Runtime* rt = live_runtime();
+        long r = -1;
+        if (!rt || !g.ready || null_ || (!all && !rank_ok(root, r))) return fallback();
+        const bool receives = all || r == rank_;
+        const bool in_place = sendbuf.ptr() == g.in_place || sendbuf.is_none();
+        View in, out;
+        if (receives && !acquire(recvbuf.ptr(), true, in)) return fallback();
+        if (in_place ? !receives : !acquire(sendbuf.ptr(), false, out)) return fallback();
+        const auto n = static_cast<std::size_t>(size());
+        const auto me = static_cast<std::size_t>(rank_);
+        std::size_t block = out.size();
+        if (receives) {
+            if (in.size() % n != 0) return fallback();
+            block = in.size() / n;
+            if (!in_place && (!same_kind(in, out) || out.size() != block || !apart(in, out)))
+                return fallback();
+        }
+        char* own = in_place ? in.data() + me * block : out.data();
+        std::vector<RecvBlock> places;
+        if (receives) {
+            for (std::size_t i = 0; i < n; ++i) places.push_back({in.data() + i * block, block});
+            if (!in_place) std::memcpy(places[me].data, own, block);
+        }
+        const int tag = collective_tag(next_seq());
+        std::vector<std::size_t> got;
+        {
+            py::gil_scoped_release nogil;
+            Collectives& c = rt->collectives();
+            got = all ? c.exchange(group_, std::vector<ConstBuffer>(n, {own, block}), places, tag)
+                      : c.gather_blocks(group_, {own, block}, places, static_cast<int>(r), tag);
+        }
+        check_blocks(got, block);
+        return py::none();
+    }
+
+    // Scatter of equal blocks of the root's plain buffer (IN_PLACE: the root's block
+    // stays in the send buffer).
+    py::object scatter(py::handle sendbuf, py::handle recvbuf, py::handle root) {
+        Runtime* rt = live_runtime();
+        long r = 0;
+        if (!rt || !g.ready || null_ || !rank_ok(root, r)) return fallback();
+        const bool is_root = r == rank_;
+        const bool in_place = recvbuf.ptr() == g.in_place || recvbuf.is_none();
+        View in, out;
+        if (in_place ? !is_root : !acquire(recvbuf.ptr(), true, in)) return fallback();
+        const auto n = static_cast<std::size_t>(size());
+        std::vector<ArrayRef> blocks;
+        if (is_root) {
+            if (!acquire(sendbuf.ptr(), false, out) || out.size() % n != 0) return fallback();
+            const std::size_t block = out.size() / n;
+            if (!in_place && (!same_kind(in, out) || in.size() != block || !apart(in, out)))
+                return fallback();
+            for (std::size_t i = 0; i < n; ++i) {
+                ArrayRef ref;
+                ref.dtype = kRawItem;
+                ref.shape = {static_cast<int64_t>(block)};
+                ref.segments = {{out.data() + i * block, block}};
+                ref.nbytes = block;
+                blocks.push_back(std::move(ref));
+            }
+        }
+        const int tag = collective_tag(next_seq());
+        Item item;
+        {
+            py::gil_scoped_release nogil;
+            item = rt->collectives().scatter(group_, blocks, static_cast<int>(r), tag, Failure{});
+        }
+        if (in_place) return py::none();
+        if (is_root) {
+            std::memcpy(in.data(), blocks[static_cast<std::size_t>(rank_)].data(), in.size());
+        } else {
+            const auto got = static_cast<std::size_t>(item.header.nbytes);
+            if (got > in.size()) raise_truncation(got, in.size(), static_cast<int>(r));
+            std::memcpy(in.data(), item.data, got);
+        }
+        return py::none();
+    }
+
+    // Alltoall of equal blocks of plain buffers: block j of ours goes to rank j, rank
+    // j's block for us into block j.
+    py::object alltoall(py::handle sendbuf, py::handle recvbuf) {
+        Runtime* rt = live_runtime();
+        if (!rt || !g.ready || null_) return fallback();
+        View in, out;
+        if (!acquire(sendbuf.ptr(), false, out) || !acquire(recvbuf.ptr(), true, in) ||
+            !same_kind(in, out) || in.size() != out.size() || !apart(in, out))
+            return fallback();
+        const auto n = static_cast<std::size_t>(size());
+        if (in.size() % n != 0) return fallback();
+        const std::size_t block = in.size() / n;
+        std::vector<ConstBuffer> sends;
+        std::vector<RecvBlock> places;
+        for (std::size_t i = 0; i < n; ++i) {
+            sends.push_back({out.data() + i * block, block});
+            places.push_back({in.data() + i * block, block});
+        }
+        const auto me = static_cast<std::size_t>(rank_);
+        std::memcpy(places[me].data, sends[me].data, block);
+        const int tag = collective_tag(next_seq());
+        std::vector<std::size_t> got;
+        {
+            py::gil_scoped_release nogil;
+            got = rt->collectives().exchange(group_, sends, places, tag);
+        }
+        check_blocks(got, block);
+        return py::none();
+    }
+
     py::object barrier() {
         Runtime* rt = live_runtime();
         if (!rt || !g.ready || null_) return fallback();
@@ -545,6 +669,13 @@ private:
         fill_status(status, source, m.tag, nbytes);
     }
 
+    // The truncation error for the first block (of another rank) that did not fit.
+    void check_blocks(const std::vector<std::size_t>& got, std::size_t room) const {
+        for (std::size_t i = 0; i < got.size(); ++i)
+            if (static_cast<int>(i) != rank_ && got[i] > room)
+                raise_truncation(got[i], room, static_cast<int>(i));
+    }
+
     int size() const { return static_cast<int>(members_.size()); }
     int rank_of(int world) const {
         return world >= 0 && static_cast<std::size_t>(world) < rank_of_.size() &&
@@ -635,6 +766,9 @@ void register_fastpath(py::module_& m) {
         .def("recv_obj", &CommPath::recv_obj)
         .def("reduce", &CommPath::reduce)
         .def("bcast", &CommPath::bcast)
+        .def("gather", &CommPath::gather)
+        .def("scatter", &CommPath::scatter)
+        .def("alltoall", &CommPath::alltoall)
         .def("barrier", &CommPath::barrier)
         .def("bcast_obj", &CommPath::bcast_obj);
 }

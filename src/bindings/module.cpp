@@ -116,6 +116,26 @@ std::vector<ConstBuffer> parts_of(const py::list& buffers, Views& views) {
     return parts;
 }
 
+// The places of a raw-block collective's blocks in one writable buffer (`offsets` and
+// `capacities` in bytes, one per member).
+std::vector<RecvBlock> blocks_of(const py::handle& buffer, const std::vector<std::size_t>& offsets,
+                                 const std::vector<std::size_t>& capacities, Views& views) {
+    if (offsets.size() != capacities.size())
+        throw py::value_error("offsets and capacities differ in length");
+    std::vector<RecvBlock> blocks(offsets.size());
+    if (offsets.empty()) return blocks;
+    views.push_back(std::make_unique<py::buffer_info>(
+        py::reinterpret_borrow<py::buffer>(buffer).request(true)));
+    const py::buffer_info& info = *views.back();
+    const auto size = static_cast<std::size_t>(info.size * info.itemsize);
+    for (std::size_t i = 0; i < offsets.size(); ++i) {
+        if (offsets[i] > size || capacities[i] > size - offsets[i])
+            throw py::value_error("a block lies outside the receive buffer");
+        blocks[i] = {static_cast<char*>(info.ptr) + offsets[i], capacities[i]};
+    }
+    return blocks;
+}
+
 // None (nothing), a C-contiguous numpy array (one segment, its shape), or a list of
 // buffer objects sent back to back (shape: the total byte count).
 ArrayRef to_ref(const py::handle& obj, uint32_t dtype, Views& views) {
@@ -426,6 +446,43 @@ PYBIND11_MODULE(_core, m) {
                  }
                  return item_to_python(item);
              })
+        .def("exchange",
+             [](Runtime& r, const Group& g, const py::list& sends, const py::handle& recv,
+                const std::vector<std::size_t>& offsets,
+                const std::vector<std::size_t>& capacities, int tag) {
+                 Views views;
+                 std::vector<ConstBuffer> parts = parts_of(sends, views);
+                 std::vector<RecvBlock> blocks = blocks_of(recv, offsets, capacities, views);
+                 const auto n = static_cast<std::size_t>(g.size);
+                 if (parts.size() != n || blocks.size() != n)
+                     throw py::value_error("exchange: one block per member expected");
+                 py::gil_scoped_release nogil;
+                 return r.collectives().exchange(g, parts, blocks, tag);
+             },
+             py::arg("group"), py::arg("sends"), py::arg("recv"), py::arg("offsets"),
+             py::arg("capacities"), py::arg("tag"),
+             "All to all of raw blocks: sends[j] to member j, member j's block into recv at "
+             "offsets[j]; returns the bytes each member sent (more than its capacity: "
+             "dropped)")
+        .def("gather_blocks",
+             [](Runtime& r, const Group& g, const py::handle& block, const py::handle& recv,
+                const std::vector<std::size_t>& offsets,
+                const std::vector<std::size_t>& capacities, int root, int tag) {
+                 Views views;
+                 ConstBuffer mine = view_of(block, views);
+                 std::vector<RecvBlock> blocks;
+                 if (g.rank == root) {
+                     blocks = blocks_of(recv, offsets, capacities, views);
+                     if (blocks.size() != static_cast<std::size_t>(g.size))
+                         throw py::value_error("gather_blocks: one block per member expected");
+                 }
+                 py::gil_scoped_release nogil;
+                 return r.collectives().gather_blocks(g, mine, blocks, root, tag);
+             },
+             py::arg("group"), py::arg("block"), py::arg("recv"), py::arg("offsets"),
+             py::arg("capacities"), py::arg("root"), py::arg("tag"),
+             "Every member's raw block to the root, member j's into recv at offsets[j]; "
+             "returns the bytes each sent on the root (an empty list elsewhere)")
         .def("barrier",
              [](Runtime& r, const Group& g, const std::string& name, int tag) {
                  py::gil_scoped_release nogil;

@@ -105,6 +105,22 @@ Failure failure_of(const Item& item) {
 
 [[noreturn]] void raise(const Failure& f) { throw CollectiveError(f.status, f.text); }
 
+// The bytes of a finished raw-block receive, written into `block` unless they did not fit.
+std::size_t settle_block(const RecvRequest& req, const RecvBlock& block) {
+    if (req.direct) return req.size;
+    const PayloadPtr& payload = req.message.payload;
+    const std::size_t n = payload ? payload->size() : 0;
+    if (n && n <= block.capacity) std::memcpy(block.data, payload->data(), n);
+    return n;
+}
+
+// Withdraws the receives not matched yet (a failed raw-block collective must not leave
+// receives naming the caller's buffer behind).
+void withdraw(Engine& engine, const std::vector<RecvRequestPtr>& requests) {
+    for (const RecvRequestPtr& req : requests)
+        if (req && !req->done) engine.cancel(req);
+}
+
 }  // namespace
 
 Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
@@ -425,6 +441,65 @@ Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, i
     }
     if (result.header.status != 0) raise(failure_of(result));
     return result;
+}
+
+std::vector<std::size_t> Collectives::exchange(const Group& g,
+                                               const std::vector<ConstBuffer>& sends,
+                                               const std::vector<RecvBlock>& recvs, int tag) {
+    const int n = g.size, r = g.rank;
+    const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    std::vector<std::size_t> got(at(n), 0);
+    std::vector<RecvRequestPtr> requests(at(n));
+    try {
+        for (int shift = 1; shift < n; ++shift) {
+            const int src = (r - shift + n) % n;
+            requests[at(src)] = engine_.post_receive_into(
+                g.context, g.world(src), tag, 0, recvs[at(src)].data, recvs[at(src)].capacity);
+        }
+        // Shifted order: at each step the members send to different destinations.
+        for (int shift = 1; shift < n; ++shift) {
+            const int dest = (r + shift) % n;
+            engine_.send(g.world(dest), g.context, tag, {sends[at(dest)]});
+        }
+        for (int shift = 1; shift < n; ++shift) {
+            const int src = (r - shift + n) % n;
+            engine_.wait(requests[at(src)]);
+            got[at(src)] = settle_block(*requests[at(src)], recvs[at(src)]);
+        }
+    } catch (...) {
+        withdraw(engine_, requests);
+        throw;
+    }
+    return got;
+}
+
+std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer block,
+                                                    const std::vector<RecvBlock>& recvs,
+                                                    int root, int tag) {
+    const int n = g.size, r = g.rank;
+    const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    if (r != root) {
+        engine_.send(g.world(root), g.context, tag, {block});
+        return {};
+    }
+    std::vector<std::size_t> got(at(n), 0);
+    std::vector<RecvRequestPtr> requests(at(n));
+    try {
+        for (int i = 0; i < n; ++i)
+            if (i != r)
+                requests[at(i)] = engine_.post_receive_into(g.context, g.world(i), tag, 0,
+                                                            recvs[at(i)].data,
+                                                            recvs[at(i)].capacity);
+        for (int i = 0; i < n; ++i) {
+            if (i == r) continue;
+            engine_.wait(requests[at(i)]);
+            got[at(i)] = settle_block(*requests[at(i)], recvs[at(i)]);
+        }
+    } catch (...) {
+        withdraw(engine_, requests);
+        throw;
+    }
+    return got;
 }
 
 void Collectives::barrier(const Group& g, const std::string& name, int tag) {

@@ -3,7 +3,9 @@
 //               every locality combines "lower ids op higher ids", so results are
 //               bit-identical everywhere;
 //   broadcast, scatter: binomial tree from the root; gather: binomial tree to the root;
-//   barrier: dissemination.
+//   barrier: dissemination;
+//   exchange, gather_blocks: raw blocks straight between members' buffers (every receive
+//               posted first, naming its place in the caller's buffer), one round.
 // Errors are collective too: a locality that finds bad input (or a mismatch with a peer)
 // keeps taking part in every round, sending an error item instead of data, so every
 // locality that depends on it learns the error and raises instead of hanging.
@@ -83,6 +85,12 @@ struct Item {
     const char* data = nullptr;
 };
 
+// Where a member's raw block is received (exchange, gather_blocks), and its room.
+struct RecvBlock {
+    char* data = nullptr;
+    std::size_t capacity = 0;
+};
+
 class CollectiveError : public std::runtime_error {
 public:
     CollectiveError(Status status, const std::string& text)
@@ -111,6 +119,22 @@ public:
     Item scatter(const Group& g, const std::vector<ArrayRef>& values, int root, int tag,
                  const Failure& failure);
     void barrier(const Group& g, const std::string& name, int tag);
+
+    // Raw-byte collectives: blocks travel with no item header, and a posted receive names
+    // its block so the transport writes it in place. No error travels with them: their
+    // callers check every argument locally before they start. Entries for our own rank
+    // are left to the caller (it places its own block). Both return the bytes each member
+    // sent; a count above its block's capacity did not fit and was dropped (the caller
+    // raises the truncation error).
+    //
+    // All to all: sends[j] goes to member j; member j's block arrives in recvs[j].
+    std::vector<std::size_t> exchange(const Group& g, const std::vector<ConstBuffer>& sends,
+                                      const std::vector<RecvBlock>& recvs, int tag);
+    // Every member's `block` to the root, member j's into recvs[j] (read on the root only;
+    // elsewhere the result is empty).
+    std::vector<std::size_t> gather_blocks(const Group& g, ConstBuffer block,
+                                           const std::vector<RecvBlock>& recvs, int root,
+                                           int tag);
 
     // From this size on, a broadcast among localities of one shared-memory host goes
     // through the root's shared window (HPXPY_BCAST_WINDOW_MIN overrides it).

@@ -633,6 +633,65 @@ void shm_broadcasts_at(int n) {
 void test_shm_broadcast_2() { shm_broadcasts_at(2); }
 void test_shm_broadcast_4() { shm_broadcasts_at(4); }
 
+// Raw-block collectives (exchange, gather_blocks): every block lands in its place, of
+// sizes below and above a ring's record; a block larger than its room is reported, not
+// written; back-to-back calls on one tag order themselves by source.
+template <typename Cluster>
+void raw_blocks_at(Cluster& c, int n) {
+    run_ranks(n, [&](int r) {
+        Collectives coll(c[r]);
+        Group g;
+        g.rank = r;
+        g.size = n;
+        const auto at = [](int i) { return static_cast<std::size_t>(i); };
+        int tag = 100;
+        for (std::size_t bytes : {std::size_t{0}, std::size_t{24}, std::size_t{700001}}) {
+            std::vector<std::vector<char>> out(at(n));
+            std::vector<ConstBuffer> sends;
+            std::vector<char> in(bytes * at(n), '?');
+            std::vector<RecvBlock> places;
+            for (int j = 0; j < n; ++j) {
+                out[at(j)].assign(bytes, static_cast<char>('a' + r * n + j));
+                sends.push_back({out[at(j)].data(), bytes});
+                places.push_back({in.data() + at(j) * bytes, bytes});
+            }
+            std::vector<std::size_t> got = coll.exchange(g, sends, places, tag++);
+            for (int j = 0; j < n; ++j) {
+                if (j == r) continue;
+                CHECK(got[at(j)] == bytes);
+                CHECK(bytes == 0 || (in[at(j) * bytes] == static_cast<char>('a' + j * n + r) &&
+                                     in[at(j) * bytes + bytes - 1] == in[at(j) * bytes]));
+            }
+            for (int root = 0; root < n; ++root) {
+                std::fill(in.begin(), in.end(), '?');
+                got = coll.gather_blocks(g, sends[0], r == root ? places : std::vector<RecvBlock>{},
+                                         root, tag++);
+                CHECK(got.size() == (r == root ? at(n) : 0));
+                for (int j = 0; j < n && r == root; ++j)
+                    CHECK(j == r || bytes == 0 || in[at(j) * bytes] == static_cast<char>('a' + j * n));
+            }
+        }
+        // Member 0 sends 8 bytes more than there is room for: counted, not written.
+        std::vector<char> big(40, 'x'), room(32 * at(n), '?');
+        std::vector<ConstBuffer> sends(at(n), {big.data(), r == 0 ? 40u : 32u});
+        std::vector<RecvBlock> places;
+        for (int j = 0; j < n; ++j) places.push_back({room.data() + 32 * at(j), 32});
+        std::vector<std::size_t> got = coll.exchange(g, sends, places, tag++);
+        if (r != 0) CHECK(got[0] == 40 && room[0] == '?');
+    });
+    run_ranks(n, [&](int r) { c[r].shutdown(true); });
+}
+
+void test_shm_raw_blocks() {
+    ShmCluster c(3, 0);
+    raw_blocks_at(c, 3);
+}
+
+void test_tcp_raw_blocks() {
+    TcpCluster c(4);
+    raw_blocks_at(c, 4);
+}
+
 void test_shm_failure_and_goodbye() {
     ShmCluster c(3, 0);
     std::thread failing([&] {
@@ -677,6 +736,8 @@ const Test kTests[] = {
     {"shm_broadcast_2", test_shm_broadcast_2},
     {"shm_broadcast_4", test_shm_broadcast_4},
     {"tcp_direct_receive", test_tcp_direct_receive},
+    {"shm_raw_blocks", test_shm_raw_blocks},
+    {"tcp_raw_blocks", test_tcp_raw_blocks},
 };
 
 }  // namespace
