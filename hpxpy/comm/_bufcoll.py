@@ -218,12 +218,13 @@ def scatter(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any, root:
 
 # -- reductions --------------------------------------------------------------------------
 def _reduce_arrays(comm: _Handle, seq: int, send: np.ndarray, op: O.Op, dt: D.Datatype,
-                   root: Optional[int]) -> Optional[np.ndarray]:
-    """The reduction of every rank's array: on every rank (root None) or on the root."""
+                   root: Optional[int], meet: bool = False) -> Optional[np.ndarray]:
+    """The reduction of every rank's array: on every rank (root None) or on the root.
+    ``meet``: a blocking call (as the fast path's, which it must match on the wire)."""
     code = DTYPE_CODES.get(send.dtype)
     if op._core_code is not None and code is not None and dt.base_count == 1:
         item = _runtime.core().all_reduce(comm._group, send, code, op._core_code,
-                                          comm._tag(seq), 0, "")
+                                          comm._tag(seq), 0, "", meet)
         if root is not None and comm._rank != root:
             return None
         if item is None:
@@ -273,7 +274,8 @@ def allreduce(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any,
     comm._check()
     send, recv, dt, commit = _reduce_operands(sendbuf, recvbuf, True)
     op.check_datatype(dt)
-    recv[...] = _reduce_arrays(comm, comm._next() if seq is None else seq, send, op, dt, None)
+    recv[...] = _reduce_arrays(comm, comm._next() if seq is None else seq, send, op, dt, None,
+                               meet=seq is None)
     commit()
 
 
@@ -283,7 +285,8 @@ def reduce(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any, op: O.
     root = comm._check_root(root)
     send, recv, dt, commit = _reduce_operands(sendbuf, recvbuf, comm._rank == root)
     op.check_datatype(dt)
-    out = _reduce_arrays(comm, comm._next() if seq is None else seq, send, op, dt, root)
+    out = _reduce_arrays(comm, comm._next() if seq is None else seq, send, op, dt, root,
+                         meet=seq is None)
     if comm._rank == root:
         recv[...] = out
         commit()

@@ -435,12 +435,12 @@ class Comm(_Handle):
     def barrier(self) -> None:
         """Wait until every rank has called it."""
         if self._path.barrier() is _FALLBACK:
-            _runtime.core().barrier(self._group, "", self._tag(self._next()))
+            _runtime.core().barrier(self._group, "", self._tag(self._next()), meet=True)
 
     def Barrier(self) -> None:
         """Wait until every rank has called it."""
         if self._path.barrier() is _FALLBACK:
-            _runtime.core().barrier(self._group, "", self._tag(self._next()))
+            _runtime.core().barrier(self._group, "", self._tag(self._next()), meet=True)
 
     def bcast(self, obj: Any, root: int = 0) -> Any:
         """The root's object, on every rank (one call at a time, as mpi4py)."""

@@ -356,7 +356,7 @@ public:
         {
             py::gil_scoped_release nogil;
             item = rt->collectives().all_reduce(group_, ref, static_cast<uint32_t>(code), tag,
-                                                Failure{});
+                                                Failure{}, /*meet=*/true);
         }
         if (receives) {
             const char* result = item.owner ? item.data : value.data();
@@ -513,7 +513,7 @@ public:
         if (!rt || !g.ready || null_) return fallback();
         const int tag = collective_tag(next_seq());
         py::gil_scoped_release nogil;
-        rt->collectives().barrier(group_, "", tag);
+        rt->collectives().barrier(group_, "", tag, /*meet=*/true);
         return py::none();
     }
 

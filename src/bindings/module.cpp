@@ -391,17 +391,21 @@ PYBIND11_MODULE(_core, m) {
             py::arg("graceful") = true)
         .def("all_reduce",
              [](Runtime& r, const Group& g, py::object value, uint32_t dtype, uint32_t op,
-                int tag, int status, const std::string& text) {
+                int tag, int status, const std::string& text, bool meet) {
                  Views views;
                  ArrayRef ref = to_ref(value, dtype, views);
                  Failure failure = to_failure(status, text);
                  Item item;
                  {
                      py::gil_scoped_release nogil;
-                     item = r.collectives().all_reduce(g, ref, op, tag, failure);
+                     item = r.collectives().all_reduce(g, ref, op, tag, failure, meet);
                  }
                  return item_to_python(item);
-             })
+             },
+             py::arg("group"), py::arg("value"), py::arg("dtype"), py::arg("op"), py::arg("tag"),
+             py::arg("status"), py::arg("text"), py::arg("meet") = false,
+             "meet: a blocking call of a communicator (may go through its meeting slot; "
+             "every member must pass the same)")
         .def("broadcast",
              [](Runtime& r, const Group& g, py::object value, uint32_t dtype, int root, int tag,
                 int status, const std::string& text) {
@@ -484,10 +488,11 @@ PYBIND11_MODULE(_core, m) {
              "Every member's raw block to the root, member j's into recv at offsets[j]; "
              "returns the bytes each sent on the root (an empty list elsewhere)")
         .def("barrier",
-             [](Runtime& r, const Group& g, const std::string& name, int tag) {
+             [](Runtime& r, const Group& g, const std::string& name, int tag, bool meet) {
                  py::gil_scoped_release nogil;
-                 r.collectives().barrier(g, name, tag);
-             })
+                 r.collectives().barrier(g, name, tag, meet);
+             },
+             py::arg("group"), py::arg("name"), py::arg("tag"), py::arg("meet") = false)
         // Point to point: the matching engine, for hpxpy.comm.
         .def(
             "send",

@@ -123,9 +123,129 @@ void withdraw(Engine& engine, const std::vector<RecvRequestPtr>& requests) {
 
 }  // namespace
 
+// What a member writes into its meeting cell for an all_reduce; its data follows.
+struct ReduceCell {
+    uint32_t status;
+    uint32_t dtype;
+    uint32_t op;
+    uint32_t fits;    // 0: the data (or error text) is larger than a cell holds
+    uint64_t nbytes;  // data or error text bytes
+    uint64_t reserved;
+};
+constexpr std::size_t kCellData = SharedWindows::kCellBytes - sizeof(ReduceCell);
+
+const Collectives::Meeting* Collectives::meeting_for(const Group& g, int tag) {
+    // HPXPY_MEETINGS=0 turns meetings off (to compare against the message algorithms).
+    static const bool enabled = [] {
+        const char* env = std::getenv("HPXPY_MEETINGS");
+        return env == nullptr || std::string(env) != "0";
+    }();
+    if (!enabled || g.size < 2 || g.context < kFirstFreeContext) return nullptr;
+    {
+        std::lock_guard<std::mutex> lock(meetings_mu_);
+        auto it = meetings_.find(g.context);
+        if (it != meetings_.end()) return it->second.slot >= 0 ? &it->second : nullptr;
+    }
+    Meeting m;
+    for (int i = 0; i < g.size; ++i) m.members.push_back(g.world(i));
+    m.windows = windows_of(g);
+    int32_t slot = -1;
+    const int decision_tag = tag | 7;  // a step no other message of this call uses
+    if (g.rank == 0) {
+        if (m.windows) slot = m.windows->claim_slot(static_cast<uint32_t>(g.context));
+        for (int i = 1; i < g.size; ++i)
+            engine_.send(g.world(i), g.context, decision_tag, {{&slot, sizeof slot}});
+    } else {
+        Message msg = engine_.receive(g.context, g.world(0), decision_tag);
+        if (msg.payload->size() == sizeof slot) std::memcpy(&slot, msg.payload->data(), sizeof slot);
+        if (slot >= 0 && !m.windows)
+            throw std::runtime_error("hpxpy: rank 0 of a group holds a meeting slot that "
+                                     "this locality cannot reach");
+    }
+    m.slot = slot;
+    std::lock_guard<std::mutex> lock(meetings_mu_);
+    auto& stored = meetings_[g.context] = std::move(m);
+    return stored.slot >= 0 ? &stored : nullptr;
+}
+
+bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, const ArrayRef& value,
+                                     uint32_t op, const Failure& failure, Item& result) {
+    alignas(16) char cell[SharedWindows::kCellBytes];
+    ReduceCell head{};
+    head.status = static_cast<uint32_t>(failure.status);
+    head.op = op;
+    std::size_t size = 0;
+    if (failure.status != Status::ok) {
+        size = std::min(failure.text.size(), kCellData);
+        std::memcpy(cell + sizeof head, failure.text.data(), size);
+        head.fits = 1;
+    } else {
+        head.dtype = value.dtype;
+        head.fits = value.nbytes <= kCellData;
+        if (head.fits) {
+            char* at = cell + sizeof head;
+            for (const ConstBuffer& part : value.segments) {
+                std::memcpy(at, part.data, part.size);
+                at += part.size;
+            }
+            size = value.nbytes;
+        }
+    }
+    head.nbytes = size;
+    std::memcpy(cell, &head, sizeof head);
+    const char* cells = m.windows->meet(m.slot, m.members, g.rank, cell, sizeof head + size,
+                                        [this] { engine_.interruption_point(); });
+    auto cell_of = [&](int i) {
+        ReduceCell h;
+        std::memcpy(&h, cells + static_cast<std::size_t>(i) * SharedWindows::kCellBytes, sizeof h);
+        return h;
+    };
+    auto data_of = [&](int i) {
+        return cells + static_cast<std::size_t>(i) * SharedWindows::kCellBytes + sizeof(ReduceCell);
+    };
+    // Every member reads the same cells, so every member decides the same way.
+    for (int i = 0; i < g.size; ++i) {
+        ReduceCell h = cell_of(i);
+        if (h.status != 0)
+            raise({static_cast<Status>(h.status), std::string(data_of(i), h.nbytes)});
+    }
+    for (int i = 0; i < g.size; ++i)
+        if (!cell_of(i).fits) return false;
+    const ReduceCell first = cell_of(0);
+    for (int i = 1; i < g.size; ++i) {
+        ReduceCell h = cell_of(i);
+        if (h.dtype != first.dtype || h.op != first.op || h.nbytes != first.nbytes) {
+            std::ostringstream text;
+            text << "all_reduce: arguments differ between localities: locality 0 passed "
+                 << first.nbytes << " bytes of " << dtype_name(first.dtype) << " op '"
+                 << op_name(first.op) << "', locality " << i << " passed " << h.nbytes
+                 << " bytes of " << dtype_name(h.dtype) << " op '" << op_name(h.op)
+                 << "'; every locality must pass the same shape, dtype and op";
+            raise({h.dtype != first.dtype ? Status::type_error : Status::value_error, text.str()});
+        }
+    }
+    // Folded in rank order (lower ranks on the left), the same on every member.
+    const std::size_t nbytes = first.nbytes;
+    const std::size_t count = nbytes / std::max<std::size_t>(1, dtype_size(first.dtype));
+    auto payload = std::make_shared<Payload>(std::max<std::size_t>(nbytes, 1));
+    char* acc = payload->data();
+    std::memcpy(acc, data_of(0), nbytes);
+    for (int i = 1; i < g.size; ++i) reduce(first.dtype, op, acc, data_of(i), acc, count);
+    result.header = OutItem(value, g.rank, op, failure).header;
+    result.owner = std::move(payload);
+    result.data = acc;
+    return true;
+}
+
 Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
-                             const Failure& failure) {
+                             const Failure& failure, bool meet) {
     const int n = g.size, r = g.rank;
+    if (meet && n > 1) {
+        if (const Meeting* m = meeting_for(g, tag)) {
+            Item result;
+            if (all_reduce_meeting(*m, g, value, op, failure, result)) return result;
+        }
+    }
     OutItem mine(value, r, op, failure);
     Failure state = failure;
     const std::size_t esize = failure.status == Status::ok ? dtype_size(value.dtype) : 1;
@@ -502,9 +622,35 @@ std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer 
     return got;
 }
 
-void Collectives::barrier(const Group& g, const std::string& name, int tag) {
+void Collectives::barrier(const Group& g, const std::string& name, int tag, bool meet) {
     const int n = g.size, r = g.rank;
     Failure state;
+    if (meet && n > 1) {
+        if (const Meeting* m = meeting_for(g, tag)) {
+            // The cell holds the name's length and (the start of) the name.
+            alignas(16) char cell[SharedWindows::kCellBytes];
+            const auto len = static_cast<uint32_t>(name.size());
+            const std::size_t kept = std::min<std::size_t>(len, sizeof cell - sizeof len);
+            std::memcpy(cell, &len, sizeof len);
+            std::memcpy(cell + sizeof len, name.data(), kept);
+            const char* cells = m->windows->meet(m->slot, m->members, r, cell, sizeof len + kept,
+                                                 [this] { engine_.interruption_point(); });
+            for (int i = 0; i < n; ++i) {
+                const char* theirs = cells + static_cast<std::size_t>(i) * SharedWindows::kCellBytes;
+                uint32_t their_len = 0;
+                std::memcpy(&their_len, theirs, sizeof their_len);
+                if (their_len == len && std::memcmp(theirs + sizeof len, name.data(), kept) == 0)
+                    continue;
+                std::string their_name(theirs + sizeof len,
+                                       std::min<std::size_t>(their_len, sizeof cell - sizeof len));
+                raise({Status::value_error,
+                       "barrier: names differ between localities: locality " + std::to_string(r) +
+                           " waits on '" + name + "', locality " + std::to_string(i) + " on '" +
+                           their_name + "'"});
+            }
+            return;
+        }
+    }
     for (int k = 1; k < n; k <<= 1) {
         ArrayRef token;
         token.segments = {{name.data(), name.size()}};

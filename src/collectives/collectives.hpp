@@ -11,6 +11,8 @@
 // locality that depends on it learns the error and raises instead of hanging.
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -107,7 +109,11 @@ public:
 
     // The element-wise reduction of `value` over all localities. `value` is only read; the
     // result lives in a received payload (null owner in a job of one: it is `value`).
-    Item all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag, const Failure& failure);
+    // `meet`: a blocking call (every member's is; non-blocking calls run beside blocking
+    // ones and never meet). Among the localities of one host it goes through the group's
+    // meeting slot when it has one and every member's data fits a cell: no message at all.
+    Item all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
+                    const Failure& failure, bool meet = false);
     // `value` is read on the root only. The root gets back an Item with a null owner.
     // `into` (optional, non-roots): where the data may be written directly when it fits
     // `into_capacity` bytes; the Item then has a null owner and `data` == `into`.
@@ -118,7 +124,7 @@ public:
     // `values` (one per locality) is read on the root only.
     Item scatter(const Group& g, const std::vector<ArrayRef>& values, int root, int tag,
                  const Failure& failure);
-    void barrier(const Group& g, const std::string& name, int tag);
+    void barrier(const Group& g, const std::string& name, int tag, bool meet = false);
 
     // Raw-byte collectives: blocks travel with no item header, and a posted receive names
     // its block so the transport writes it in place. No error travels with them: their
@@ -146,7 +152,24 @@ private:
     SharedWindows* windows_of(const Group& g);
     static std::size_t window_broadcast_min();
 
+    // A group's meeting slot (SharedWindows::meet), decided on the group's first blocking
+    // call that may meet: its rank 0 claims a slot in its own segment and tells the others
+    // (one small message each). Only communicators' groups (a context identifies one) of
+    // one host meet; every member learns the same answer.
+    struct Meeting {
+        SharedWindows* windows = nullptr;
+        int slot = -1;
+        std::vector<int> members;  // world ids in rank order (the slot's owner first)
+    };
+    const Meeting* meeting_for(const Group& g, int tag);
+    // all_reduce through the meeting slot; false (nothing consumed) when a member's data
+    // does not fit a cell: every member then takes the message algorithm.
+    bool all_reduce_meeting(const Meeting& m, const Group& g, const ArrayRef& value,
+                            uint32_t op, const Failure& failure, Item& result);
+
     Engine& engine_;
+    std::mutex meetings_mu_;
+    std::map<int, Meeting> meetings_;  // by context
 };
 
 }  // namespace hpxpy

@@ -66,6 +66,23 @@ public:
                          const std::function<void()>& announce) = 0;
     // Reader: copies the `size` bytes `root` publishes into `out`.
     virtual void read(int root, char* out, std::size_t size, const InterruptCheck& interrupt) = 0;
+
+    // Meeting slots: small shared areas through which a group of localities runs its small
+    // blocking collectives (a barrier, a small all_reduce) with no message at all. A group
+    // holds one slot in the segment of its rank 0 for its lifetime (claim_slot, called
+    // there). Each call is meet(): every member writes a cell, the last to arrive wakes
+    // the others, and every member reads every member's cell.
+    static constexpr std::size_t kCellBytes = 256;
+    // In our own segment: a free slot, now held for `key` (nonzero), or -1 (none free).
+    virtual int claim_slot(uint32_t key) = 0;
+    // Writes `cell` (at most kCellBytes) as member `rank` of `members` (world ids, the
+    // slot's owner first) into slot `index`, and waits until every member has. Returns
+    // the members' cells, kCellBytes apart in rank order, readable until this member's
+    // next meet() on the slot returns (the one after reuses the memory). One meet() per
+    // member at a time, in the same order on every member.
+    virtual const char* meet(int index, const std::vector<int>& members, int rank,
+                             const void* cell, std::size_t size,
+                             const InterruptCheck& interrupt) = 0;
 };
 
 class Parcelport {

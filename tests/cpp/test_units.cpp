@@ -692,6 +692,62 @@ void test_tcp_raw_blocks() {
     raw_blocks_at(c, 4);
 }
 
+// Small blocking collectives of a communicator's group (context >= kFirstFreeContext) meet
+// in a slot of rank 0's segment: barriers and all_reduce back to back, data too large for a
+// cell (every member falls back to messages together), a mismatch raising everywhere, a
+// second group with another slot, and a group whose rank 0 is not locality 0.
+void test_shm_meetings() {
+    const int n = 3;
+    ShmCluster c(n, 0);
+    run_ranks(n, [&](int r) {
+        Collectives coll(c[r]);
+        Group g;
+        g.context = kFirstFreeContext + 1;
+        g.rank = r;
+        g.size = n;
+        int tag = 0;
+        for (int i = 0; i < 50; ++i) {
+            coll.barrier(g, "", tag, true);
+            tag += 8;
+            std::vector<double> v{static_cast<double>(r + i), 1.0};
+            Item item = coll.all_reduce(g, f64_ref(v), static_cast<uint32_t>(ReduceOp::sum), tag,
+                                        Failure{}, true);
+            tag += 8;
+            std::vector<double> sum = doubles(item, v);
+            CHECK(sum.size() == 2 && sum[0] == 3.0 * i + 3.0 && sum[1] == 3.0);
+        }
+        std::vector<double> big(100, static_cast<double>(r));  // 800 bytes: not one cell
+        Item item = coll.all_reduce(g, f64_ref(big), static_cast<uint32_t>(ReduceOp::max), tag,
+                                    Failure{}, true);
+        tag += 8;
+        CHECK(doubles(item, big).at(99) == n - 1);
+        std::vector<double> odd(r == 1 ? 2 : 1, 1.0);
+        std::string what = expect_throw<CollectiveError>([&] {
+            coll.all_reduce(g, f64_ref(odd), static_cast<uint32_t>(ReduceOp::sum), tag,
+                            Failure{}, true);
+        });
+        tag += 8;
+        CHECK(what.find("differ") != std::string::npos);
+        // Members 2 and 0 (in that rank order): the slot is in locality 2's segment.
+        if (r != 1) {
+            Group h;
+            h.context = kFirstFreeContext + 5;
+            h.members = {2, 0};
+            h.rank = r == 2 ? 0 : 1;
+            h.size = 2;
+            for (int i = 0; i < 20; ++i) {
+                std::vector<double> v{static_cast<double>(r)};
+                item = coll.all_reduce(h, f64_ref(v), static_cast<uint32_t>(ReduceOp::max),
+                                       8 * i, Failure{}, true);
+                CHECK(doubles(item, v).at(0) == 2.0);
+                coll.barrier(h, "", 8 * i + 8 * 20, true);
+            }
+        }
+        coll.barrier(g, "", tag, true);
+    });
+    run_ranks(n, [&](int r) { c[r].shutdown(true); });
+}
+
 void test_shm_failure_and_goodbye() {
     ShmCluster c(3, 0);
     std::thread failing([&] {
@@ -737,6 +793,7 @@ const Test kTests[] = {
     {"shm_broadcast_4", test_shm_broadcast_4},
     {"tcp_direct_receive", test_tcp_direct_receive},
     {"shm_raw_blocks", test_shm_raw_blocks},
+    {"shm_meetings", test_shm_meetings},
     {"tcp_raw_blocks", test_tcp_raw_blocks},
 };
 

@@ -49,6 +49,16 @@ struct Window {
     alignas(64) char data[2][ShmParcelport::kWindowChunk];
 };
 
+// A meeting slot (SharedWindows::meet): control words, then two banks of cells (one per
+// member each), used in turn by consecutive meetings, so a member that has left a meeting
+// never writes over cells that a slower member is still reading.
+struct alignas(64) SlotControl {
+    std::atomic<uint32_t> key;         // the group holding the slot (0: free)
+    std::atomic<uint32_t> arrived;     // members in the current meeting
+    std::atomic<uint32_t> generation;  // meetings completed
+};
+constexpr std::size_t kCell = SharedWindows::kCellBytes;
+
 // Every message starts with this (in its first record).
 struct MessageHeader {
     int32_t context;
@@ -151,8 +161,12 @@ std::size_t rings_end(int localities, std::size_t capacity) {
     return align64(sizeof(SegmentLayout)) + n * sizeof(SenderSlot) +
            n * align64(SpscRing::footprint(capacity));
 }
+std::size_t slot_bytes(int localities) {
+    return sizeof(SlotControl) + 2 * static_cast<std::size_t>(localities) * kCell;
+}
 std::size_t segment_bytes(int localities, std::size_t capacity) {
-    return rings_end(localities, capacity) + sizeof(Window);
+    return rings_end(localities, capacity) + sizeof(Window) +
+           ShmParcelport::kSlots * slot_bytes(localities);
 }
 
 std::shared_ptr<Segment> create_locality_segment(int self, int size) {
@@ -178,6 +192,9 @@ std::shared_ptr<Segment> create_locality_segment(int self, int size) {
                                          align64(SpscRing::footprint(capacity)),
                              capacity);
     new (base + rings_end(size, capacity)) Window{};
+    char* first_slot = base + rings_end(size, capacity) + sizeof(Window);
+    for (int i = 0; i < ShmParcelport::kSlots; ++i)
+        new (first_slot + static_cast<std::size_t>(i) * slot_bytes(size)) SlotControl{};
     std::atomic_thread_fence(std::memory_order_release);
     layout->magic = SegmentLayout::kMagic;
     return segment;
@@ -201,6 +218,17 @@ Window* window_of(void* base) {
     auto* layout = static_cast<SegmentLayout*>(base);
     return reinterpret_cast<Window*>(static_cast<char*>(base) +
                                      shm::rings_end(layout->localities, layout->ring_capacity));
+}
+SlotControl* meeting_slot(void* base, int index) {
+    auto* layout = static_cast<SegmentLayout*>(base);
+    return reinterpret_cast<SlotControl*>(
+        static_cast<char*>(base) + shm::rings_end(layout->localities, layout->ring_capacity) +
+        sizeof(Window) + static_cast<std::size_t>(index) * shm::slot_bytes(layout->localities));
+}
+// Bank `bank`'s cell of member 0 in a slot.
+char* slot_cells(SlotControl* slot, int localities, uint32_t bank) {
+    return reinterpret_cast<char*>(slot + 1) +
+           (bank & 1u) * static_cast<std::size_t>(localities) * kCell;
 }
 std::atomic<uint32_t>* slot_of(void* base, int writer) {
     char* slots = static_cast<char*>(base) + align64(sizeof(SegmentLayout));
@@ -712,6 +740,51 @@ void ShmParcelport::read(int root, char* out, std::size_t size, const InterruptC
         w->finished[k % 2].fetch_add(1);
         from.layout->doorbell.ring_if_sleeping();
     }
+}
+
+int ShmParcelport::claim_slot(uint32_t key) {
+    for (int i = 0; i < kSlots; ++i) {
+        uint32_t free_key = 0;
+        if (meeting_slot(own_->data(), i)->key.compare_exchange_strong(free_key, key))
+            return i;
+    }
+    return -1;
+}
+
+SegmentLayout* ShmParcelport::layout_of(int locality) const {
+    if (locality == self_) return own_layout_;
+    const Peer* p = peers_.at(static_cast<std::size_t>(locality)).get();
+    if (!p) throw std::runtime_error("shm: locality " + std::to_string(locality) +
+                                     " is not on this host");
+    return p->layout;
+}
+
+const char* ShmParcelport::meet(int index, const std::vector<int>& members, int rank,
+                                const void* cell, std::size_t size,
+                                const InterruptCheck& interrupt) {
+    if (size > kCell) throw std::invalid_argument("shm: a meeting cell holds 256 bytes");
+    SegmentLayout* owner = layout_of(members.at(0));
+    SlotControl* slot = meeting_slot(owner, index);
+    const int localities = own_layout_->localities;
+    // Our previous meeting has completed (we saw its generation), so this is the current one.
+    const uint32_t generation = slot->generation.load(std::memory_order_acquire);
+    char* cells = slot_cells(slot, localities, generation);
+    if (size) std::memcpy(cells + static_cast<std::size_t>(rank) * kCell, cell, size);
+    const auto n = static_cast<uint32_t>(members.size());
+    if (slot->arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
+        // Last: reset for the next meeting before anyone can see this one end.
+        slot->arrived.store(0, std::memory_order_relaxed);
+        slot->generation.store(generation + 1, std::memory_order_release);
+        for (int m : members)
+            if (m != self_) layout_of(m)->doorbell.ring_if_sleeping();
+        return cells;
+    }
+    std::vector<int> others;
+    for (int m : members)
+        if (m != self_) others.push_back(m);
+    wait_window([&] { return slot->generation.load(std::memory_order_acquire) != generation; },
+                others, interrupt);
+    return cells;
 }
 
 }  // namespace hpxpy

@@ -18,6 +18,8 @@
 //   abort through a flag in its segment; what it sent before is delivered first.
 // - Nothing outlives the job: segments have no name, and each owner closes the descriptor
 //   peers open it by as soon as all of them have mapped it.
+// - After the rings: the broadcast window (SharedWindows) and the meeting slots of the
+//   groups whose rank 0 this locality is (small blocking collectives without messages).
 #pragma once
 
 #include <atomic>
@@ -77,6 +79,7 @@ public:
     bool spin_allowed() const override;
 
     static constexpr std::size_t kWindowChunk = std::size_t{1} << 20;  // two per window
+    static constexpr int kSlots = 128;  // meeting slots per segment
 
 private:
     // SharedWindows: each segment ends with a window of two chunks (double buffering).
@@ -86,6 +89,10 @@ private:
                  const std::vector<int>& readers, const InterruptCheck& interrupt,
                  const std::function<void()>& announce) override;
     void read(int root, char* out, std::size_t size, const InterruptCheck& interrupt) override;
+    int claim_slot(uint32_t key) override;
+    const char* meet(int index, const std::vector<int>& members, int rank, const void* cell,
+                     std::size_t size, const InterruptCheck& interrupt) override;
+    shm::SegmentLayout* layout_of(int locality) const;
     // Waits for the readers of the last broadcast to finish (window_mu_ held).
     void finish_pending_locked(const InterruptCheck& interrupt);
     // Spins (the spin budget), then sleeps on our doorbell in short slices, until `ready`;
