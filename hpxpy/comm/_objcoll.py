@@ -221,11 +221,13 @@ _IMMUTABLE = frozenset((int, float, complex, str, bytes, bool, type(None)))
 # hpxpy._status and its text), padded to 16 bytes so the pickle stays aligned.
 _RD_HEAD = struct.Struct("<I12x")
 _RD_OK = _RD_HEAD.pack(0)
+_MEET_BYTES = 248  # Collectives::kMeetBytes: what a meeting cell carries
 
 
 def allreduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
-    """The reduction of every rank's object, on every rank: recursive doubling over
-    pickled values, ceil(log2 N) rounds (+2 when N is not a power of two).
+    """The reduction of every rank's object, on every rank: one meeting when the ranks
+    share a host, the op is predefined and the pickles are small; else recursive
+    doubling over pickled values, ceil(log2 N) rounds (+2 when N is not a power of two).
 
     Every step combines "lower ranks op higher ranks", and the ranks beyond the largest
     power of two first fold into their even neighbour (MPICH's scheme), so the result is
@@ -241,6 +243,31 @@ def allreduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
     core = _runtime.core()
     context, tag = comm._context + 1, comm._tag(seq)
     value = sendobj
+    own: Optional[BaseException] = None
+    failure: Optional[Tuple[int, str]] = None
+    # Small values among the localities of one host, predefined op: one meeting (every
+    # rank reads every rank's pickle and folds them as the recursive doubling below
+    # would). A predefined op depends on the values only, so if it fails it fails on
+    # every rank; a user's op may fail on one rank only, which the recursive doubling
+    # carries to the others.
+    if not op.is_predefined:
+        return _recursive_doubling(comm, core, context, tag, size, rank, value, op)
+    try:
+        blob = b"".join([_RD_OK, *_pickle.dumps(value)])
+    except Exception as exc:  # noqa: BLE001 - raised on every rank
+        own, failure = exc, failure_status(exc)
+        blob = _RD_HEAD.pack(failure[0]) + failure[1].encode()[:200]
+    cells = core.meet(comm._group, tag, blob) if len(blob) <= _MEET_BYTES else \
+        core.meet(comm._group, tag, b"\0" * (_MEET_BYTES + 1))
+    if cells is not None and None not in cells:
+        return _fold_cells(cells, op, own, failure)
+    return _recursive_doubling(comm, core, context, tag, size, rank, value, op)
+
+
+def _recursive_doubling(comm: _Handle, core: Any, context: int, tag: int, size: int, rank: int,
+                        value: Any, op: O.Op) -> Any:
+    """:func:`allreduce` by messages: ceil(log2 N) rounds (+2 when N is not a power of
+    two); an error travels in place of the value."""
     own: Optional[BaseException] = None
     failure: Optional[Tuple[int, str]] = None
 
@@ -307,6 +334,34 @@ def allreduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
     if failure is not None:
         raise failure_exception(*failure)
     return value
+
+
+def _tree_fold(values: List[Any], op: O.Op) -> Any:
+    """``values`` combined as the recursive doubling of :func:`allreduce` combines them:
+    the first ``2 * rem`` fold pairwise, then a balanced tree, lower ranks on the left."""
+    p2 = 1 << (len(values).bit_length() - 1)
+    rem = len(values) - p2
+    level = [op(values[2 * i], values[2 * i + 1]) for i in range(rem)] + values[2 * rem:]
+    while len(level) > 1:
+        level = [op(level[2 * j], level[2 * j + 1]) for j in range(len(level) // 2)]
+    return level[0]
+
+
+def _fold_cells(cells: List[Any], op: O.Op, own: Optional[BaseException],
+                failure: Optional[Tuple[int, str]]) -> Any:
+    """The allreduce's result from every rank's cell of a meeting (or its error)."""
+    for cell in cells:
+        status = _RD_HEAD.unpack_from(cell)[0]
+        if status and failure is None:
+            failure = (status, bytes(cell[_RD_HEAD.size:]).decode(errors="replace"))
+    if failure is None:
+        try:
+            return _tree_fold([_pickle.loads(c, _RD_HEAD.size) for c in cells], op)
+        except Exception as exc:  # noqa: BLE001 - every rank folds, so every rank raises
+            own = exc
+    if own is not None:
+        raise own.with_traceback(own.__traceback__)
+    raise failure_exception(*failure)  # type: ignore[misc]
 
 
 def scan(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:

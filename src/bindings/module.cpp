@@ -468,6 +468,31 @@ PYBIND11_MODULE(_core, m) {
              "All to all of raw blocks: sends[j] to member j, member j's block into recv at "
              "offsets[j]; returns the bytes each member sent (more than its capacity: "
              "dropped)")
+        .def("meet",
+             [](Runtime& r, const Group& g, int tag, const py::bytes& data) -> py::object {
+                 std::string bytes = data;
+                 std::vector<Collectives::MetCell> cells;
+                 bool met;
+                 {
+                     py::gil_scoped_release nogil;
+                     met = r.collectives().meet(g, tag, bytes.data(), bytes.size(), cells);
+                 }
+                 if (!met) return py::none();
+                 py::list out;
+                 for (const auto& cell : cells) {
+                     if (!cell.fits) {
+                         out.append(py::none());
+                         continue;
+                     }
+                     out.append(py::reinterpret_steal<py::object>(PyByteArray_FromStringAndSize(
+                         cell.bytes.data(), static_cast<Py_ssize_t>(cell.bytes.size()))));
+                 }
+                 return std::move(out);
+             },
+             py::arg("group"), py::arg("tag"), py::arg("data"),
+             "A blocking call's meeting (shared memory, one host): every member's bytes in "
+             "rank order (None for a member whose bytes did not fit: take the message "
+             "algorithm), or None when the group does not meet")
         .def("gather_blocks",
              [](Runtime& r, const Group& g, const py::handle& block, const py::handle& recv,
                 const std::vector<std::size_t>& offsets,

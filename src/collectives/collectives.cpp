@@ -237,6 +237,28 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, const Arr
     return true;
 }
 
+bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t size,
+                       std::vector<MetCell>& cells) {
+    const Meeting* m = meeting_for(g, tag);
+    if (!m) return false;
+    alignas(16) char cell[SharedWindows::kCellBytes];
+    const uint64_t length = size <= kMeetBytes ? size : ~uint64_t{0};  // ~0: does not fit
+    std::memcpy(cell, &length, sizeof length);
+    const std::size_t kept = size <= kMeetBytes ? size : 0;
+    if (kept) std::memcpy(cell + sizeof length, data, kept);
+    const char* all = m->windows->meet(m->slot, m->members, g.rank, cell, sizeof length + kept,
+                                       [this] { engine_.interruption_point(); });
+    cells.assign(static_cast<std::size_t>(g.size), MetCell{});
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        const char* theirs = all + i * SharedWindows::kCellBytes;
+        uint64_t len = 0;
+        std::memcpy(&len, theirs, sizeof len);
+        cells[i].fits = len <= kMeetBytes;
+        if (cells[i].fits) cells[i].bytes.assign(theirs + sizeof len, static_cast<std::size_t>(len));
+    }
+    return true;
+}
+
 Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
                              const Failure& failure, bool meet) {
     const int n = g.size, r = g.rank;

@@ -126,6 +126,19 @@ public:
                  const Failure& failure);
     void barrier(const Group& g, const std::string& name, int tag, bool meet = false);
 
+    // A blocking call's meeting with the caller's own cell format (hpxpy.comm's object
+    // allreduce): writes `size` bytes and fills `cells` with every member's, in rank order.
+    // False when the group does not meet (nothing happened). A member whose bytes exceed
+    // kMeetBytes is marked `fits` false in every member's result: then all of them take
+    // their message algorithm.
+    static constexpr std::size_t kMeetBytes = SharedWindows::kCellBytes - 8;
+    struct MetCell {
+        bool fits = false;
+        std::string bytes;
+    };
+    bool meet(const Group& g, int tag, const void* data, std::size_t size,
+              std::vector<MetCell>& cells);
+
     // Raw-byte collectives: blocks travel with no item header, and a posted receive names
     // its block so the transport writes it in place. No error travels with them: their
     // callers check every argument locally before they start. Entries for our own rank
