@@ -142,3 +142,48 @@ def test_block_collectives_fast_and_general_paths_agree(n: int) -> None:
         assert out["alltoall"] == [100.0 * j + rank for j in range(n) for _ in range(2)]
         assert out["allgatherv"] == [float(j) for j in range(n) for _ in range(j + 1)]
         assert out["big"] == [7 + j for j in range(n)]
+
+
+MEETINGS = """
+import json
+import numpy as np
+from hpxpy.comm import MPI
+
+comm = MPI.COMM_WORLD
+rank, n = comm.Get_rank(), comm.Get_size()
+ok = True
+sub = comm.Split(rank % 2, -rank)  # another group, its rank 0 not locality 0
+for i in range(200):
+    a = np.array([float(rank + i)]); b = np.empty(1)
+    req = comm.Iallreduce(a, b)  # in flight beside the blocking calls (which meet)
+    comm.Barrier()
+    ok &= comm.allreduce(i + rank) == n * i + n * (n - 1) // 2
+    x = np.array([rank, i], dtype=np.int64); y = np.empty(2, dtype=np.int64)
+    # odd ranks describe the buffers as specs (the general path): both must meet alike
+    if rank % 2:
+        comm.Allreduce([x, MPI.INT64_T], [y, MPI.INT64_T], op=MPI.MAX)
+    else:
+        comm.Allreduce(x, y, op=MPI.MAX)
+    ok &= y.tolist() == [n - 1, i]
+    big = np.full(100, float(rank)); bigout = np.empty(100)  # not one cell: messages
+    comm.Allreduce(big, bigout, op=MPI.SUM)
+    ok &= bigout[99] == n * (n - 1) / 2
+    ok &= sub.allreduce(1) == sub.Get_size()
+    sub.Barrier()
+    req.Wait()
+    ok &= b[0] == n * i + n * (n - 1) / 2
+try:
+    comm.allreduce("text" if rank == 0 else 1)  # str + int fails on every rank
+    err = "no error"
+except TypeError:
+    err = "TypeError"
+print("RESULT " + json.dumps({"id": rank, "ok": bool(ok), "err": err}))
+"""
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_meetings_beside_nonblocking_and_message_collectives(n: int) -> None:
+    job = run_job(n, ["-c", MEETINGS], timeout=120)
+    assert job.returncode == 0, job.stderr[-3000:]
+    for rank in range(n):
+        assert job.results[rank] == {"id": rank, "ok": True, "err": "TypeError"}

@@ -43,10 +43,11 @@ def test_route_per_peer(parcelport, expected):
         assert row == ["self" if i == me else expected for i in range(3)]
 
 
-@pytest.mark.parametrize("size", [8, 3 << 20], ids=["small", "large"])
-def test_locality_killed_during_shm_traffic(size):
+@pytest.mark.parametrize("size,mode", [(8, "ring"), (3 << 20, "ring"), (8, "meet")],
+                         ids=["small", "large", "meetings"])
+def test_locality_killed_during_shm_traffic(size, mode):
     before = dev_shm()
-    job = run_job(4, [str(PROGRAMS / "die_mid_traffic.py"), str(size)], timeout=90,
+    job = run_job(4, [str(PROGRAMS / "die_mid_traffic.py"), str(size), mode], timeout=90,
                   env={"HPXPY_PARCELPORT": "shm"})
     assert job.returncode != 0, job
     (kill,) = records(job.stdout, "KILL")

@@ -1,5 +1,7 @@
 """Every locality exchanges messages around a ring (argv[1]: message bytes) while the last
-one SIGKILLs itself; the survivors must raise LocalityError naming it."""
+one SIGKILLs itself; the survivors must raise LocalityError naming it. With argv[2] ==
+"meet" they only run small blocking collectives (barriers and reductions that meet in
+shared memory, no message at all)."""
 
 import json
 import os
@@ -15,6 +17,7 @@ from hpxpy.comm import MPI
 comm = MPI.COMM_WORLD
 me, n = comm.Get_rank(), comm.Get_size()
 size = int(sys.argv[1])
+meet_only = sys.argv[2:] == ["meet"]
 victim = n - 1
 print("PID " + json.dumps({"id": me, "pid": os.getpid()}), flush=True)
 comm.Barrier()
@@ -31,6 +34,11 @@ out = np.full(size, me, dtype=np.uint8)
 into = np.empty(size, dtype=np.uint8)
 rounds = 0
 try:
+    while meet_only:
+        comm.Barrier()
+        comm.Allreduce(MPI.IN_PLACE, into[:8], op=MPI.MAX)
+        comm.allreduce(rounds)
+        rounds += 1
     while True:
         comm.Sendrecv(out, dest=(me + 1) % n, recvbuf=into, source=(me - 1) % n)
         comm.Allreduce(MPI.IN_PLACE, into[:8], op=MPI.MAX)
