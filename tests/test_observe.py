@@ -7,6 +7,7 @@ and the localities' pids (printed in their reports or by the programs) are check
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import signal
@@ -198,3 +199,107 @@ def test_sigquit_to_one_locality(tmp_path: Path) -> None:
     reports = _reports(job.stderr)
     assert set(reports) == {1}
     assert "rank 1 done 16.0" in job.stdout
+
+
+def _stats_line(stderr: str) -> dict:
+    import json
+
+    for line in stderr.splitlines():
+        if line.startswith('{"hpxpy_stats"'):
+            return json.loads(line)["hpxpy_stats"]
+    raise AssertionError(f"no stats line in\n{stderr}")
+
+
+@pytest.mark.timeout(120)
+def test_stats_counts_equal_the_programs_own() -> None:
+    import json
+
+    with Running(3, [str(PROGRAMS / "observe_counts.py")], ["--stats=json"]) as job:
+        assert job.finish(timeout=90) == 0, job.stderr
+    results = {}
+    for line in job.stdout.splitlines():
+        if line.startswith("RESULT "):
+            data = json.loads(line[len("RESULT "):])
+            results[data["id"]] = data
+    assert set(results) == {0, 1, 2}
+    stats = _stats_line(job.stderr)
+    assert stats["missing"] == []
+    for rank, mine in results.items():
+        ops = stats["localities"][str(rank)]["operations"]
+        assert {k: v["calls"] for k, v in ops.items()} == mine["counts"], (rank, ops)
+        assert ops["Send"]["bytes"] == mine["send_bytes"]
+        assert ops["Recv"]["bytes"] == mine["send_bytes"]
+        assert all(v["seconds"] >= 0 for v in ops.values())
+
+    # the table form names every operation for every locality
+    with Running(2, [str(PROGRAMS / "observe_counts.py")], ["--stats"]) as job:
+        assert job.finish(timeout=90) == 0, job.stderr
+    table = job.stderr
+    assert "hpxrun stats" in table
+    for rank in (0, 1):
+        assert re.search(rf"^\s*{rank} Allreduce\s+3\s", table, re.M), table
+        assert re.search(rf"^\s*{rank} send\s+5\s", table, re.M), table
+
+
+@pytest.mark.timeout(180)
+def test_trace_of_jacobi_is_valid_trace_event_json(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "jacobi.json"
+    n = 4
+    with Running(n, [str(ROOT / "examples" / "mpi4py" / "jacobi.py")],
+                 ["--mpi4py", "--trace", str(out)]) as job:
+        assert job.finish(timeout=150) == 0, job.stderr
+    assert "residual norm" in job.stdout
+    doc = json.loads(out.read_text())
+    events = doc["traceEvents"]
+    assert isinstance(events, list) and events
+    complete = [e for e in events if e["ph"] == "X"]
+    starts = {e["id"]: e for e in events if e["ph"] == "s"}
+    ends = {e["id"]: e for e in events if e["ph"] == "f"}
+    meta = [e for e in events if e["ph"] == "M"]
+    assert {e["ph"] for e in events} == {"X", "s", "f", "M"}
+    assert {e["args"]["name"] for e in meta if e["name"] == "process_name"} == {
+        f"locality {i}" for i in range(n)}
+    for e in complete:
+        assert isinstance(e["name"], str) and e["name"]
+        assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0
+        assert isinstance(e["dur"], (int, float)) and e["dur"] > 0
+        assert e["pid"] in range(n)
+        assert isinstance(e["tid"], int) and e["tid"] > 0
+        assert e["args"]["comm"] == "COMM_WORLD"
+    names = {e["name"] for e in complete}
+    assert {"Sendrecv", "allreduce", "Gather"} <= names
+    # one Sendrecv per halo exchange and side, ITERATIONS + 1 exchanges of two
+    per_rank = [sum(1 for e in complete if e["pid"] == r and e["name"] == "Sendrecv")
+                for r in range(n)]
+    assert per_rank == [2 * 6001] * n
+    # every real send (not to PROC_NULL) starts a flow that ends at its receive
+    sends = [e for e in complete if e["name"] == "Sendrecv" and e["args"]["dest"] != -1]
+    assert len(starts) == len(sends) == 6001 * 2 * (n - 1)
+    assert set(starts) == set(ends)
+    slices = {}
+    for e in complete:
+        slices.setdefault((e["pid"], e["tid"]), []).append((e["ts"], e["ts"] + e["dur"]))
+    for spans in slices.values():
+        spans.sort()
+    starts_of = {k: [a for a, _ in v] for k, v in slices.items()}
+
+    def inside(point) -> bool:
+        key = (point["pid"], point["tid"])
+        i = bisect.bisect_right(starts_of[key], point["ts"]) - 1
+        return i >= 0 and slices[key][i][0] <= point["ts"] <= slices[key][i][1]
+
+    for fid, s in starts.items():
+        f = ends[fid]
+        assert s["name"] == f["name"] and s["cat"] == f["cat"]
+        assert f["bp"] == "e"
+        assert abs(s["pid"] - f["pid"]) == 1  # halo messages go to a neighbour
+        # each flow point lies inside a slice of its thread (the send's, the receive's)
+        for point in (s, f):
+            assert inside(point), point
+        src, dst = s["args"]["key"].split(":")[0].split(">")
+        assert (int(src), int(dst)) == (s["pid"], f["pid"])
+    assert doc["otherData"]["unmatched_sends"] == 0
+    assert doc["otherData"]["unmatched_receives"] == 0
+    assert doc["otherData"]["offsets_ns"] == {str(i): 0 for i in range(n)}  # one host
