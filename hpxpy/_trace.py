@@ -65,16 +65,21 @@ OBJECT_COLLECTIVES = ("bcast", "gather", "scatter", "allgather", "alltoall", "re
                       "allreduce", "scan", "exscan")
 
 Event = Tuple[Any, ...]
+Key = Tuple[int, int, int, int, int]  # (source, destination, context, tag, n)
 
 
 class Recorder:
-    """One locality's record: events (for the trace) and per-operation totals (stats)."""
+    """One locality's record: events (for the trace) and per-operation totals (stats).
+
+    Kept cheap per call: an event is a tuple of plain values (``args`` as a flat tuple of
+    name/value pairs, the communicator as the object), turned into JSON only at exit."""
 
     def __init__(self, locality: int, trace: bool) -> None:
         self.locality = locality
         self.trace = trace
-        self.events: List[Event] = []  # (name, cat, t0, t1, tid, args, send_key, recv_key)
-        self.stats: Dict[str, List[float]] = {}  # name -> [calls, bytes, seconds]
+        # (name, cat, t0, t1, tid, id(comm), args, send_key, recv_key)
+        self.events: List[Event] = []
+        self.stats: Dict[str, List[float]] = {}  # name -> [calls, bytes, ns]
         self.sent: Dict[Tuple[int, int, int], int] = {}  # (dest, context, tag) -> count
         self.received: Dict[Tuple[int, int, int], int] = {}  # (source, context, tag)
         self.lock = threading.Lock()
@@ -84,36 +89,54 @@ class Recorder:
         self.measured_offset_ns = 0  # what the ping-pongs said (0 is used on one host)
         self.started_ns = time.monotonic_ns()
         self.threads: Dict[int, str] = {}
+        self.comms: Dict[int, Any] = {}  # id -> communicator, for the events' names
 
-    def send_key(self, dest: int, context: int, tag: int) -> str:
-        with self.lock:
-            n = self.sent.get((dest, context, tag), 0)
-            self.sent[(dest, context, tag)] = n + 1
-        return f"{self.locality}>{dest}:{context}:{tag}:{n}"
-
-    def recv_key(self, source: int, context: int, tag: int) -> str:
-        with self.lock:
-            n = self.received.get((source, context, tag), 0)
-            self.received[(source, context, tag)] = n + 1
-        return f"{source}>{self.locality}:{context}:{tag}:{n}"
-
-    def add(self, name: str, cat: str, t0: int, t1: int, nbytes: int, args: Dict[str, Any],
-            send_key: Optional[str] = None, recv_key: Optional[str] = None) -> None:
-        tid = threading.get_native_id()
+    def add(self, name: str, cat: str, t0: int, t1: int, nbytes: int, comm: Any,
+            args: Tuple[Any, ...], send: Optional[Tuple[int, int, int]] = None,
+            recv: Optional[Tuple[int, int, int]] = None) -> None:
+        """Count the call; with tracing, keep its event. ``send`` is the message's
+        (destination, context, tag), ``recv`` (source, context, tag): each gets its n."""
         with self.lock:
             entry = self.stats.get(name)
             if entry is None:
-                entry = self.stats[name] = [0, 0, 0.0]
+                entry = self.stats[name] = [0, 0, 0]
             entry[0] += 1
             entry[1] += nbytes
-            entry[2] += (t1 - t0) * 1e-9
-            if self.trace:
-                if tid not in self.threads:
-                    self.threads[tid] = threading.current_thread().name
-                self.events.append((name, cat, t0, t1, tid, args, send_key, recv_key))
+            entry[2] += t1 - t0
+            if not self.trace:
+                return
+            send_key = recv_key = None
+            if send is not None:
+                n = self.sent.get(send, 0)
+                self.sent[send] = n + 1
+                send_key = (self.locality, send[0], send[1], send[2], n)
+            if recv is not None:
+                n = self.received.get(recv, 0)
+                self.received[recv] = n + 1
+                recv_key = (recv[0], self.locality, recv[1], recv[2], n)
+            tid = threading.get_native_id()
+            if tid not in self.threads:
+                self.threads[tid] = threading.current_thread().name
+            ident = id(comm)
+            if ident not in self.comms:
+                self.comms[ident] = comm
+            # only plain values: the collector untracks such tuples, so a long trace does
+            # not make every collection slower
+            self.events.append((name, cat, t0, t1, tid, ident, args, send_key, recv_key))
 
     def part(self) -> Dict[str, Any]:
         """This locality's part of the job's record, as written at exit."""
+        names = {ident: _comm_name(comm) for ident, comm in self.comms.items()}
+
+        def key_text(key: Optional[Key]) -> Optional[str]:
+            return None if key is None else f"{key[0]}>{key[1]}:{key[2]}:{key[3]}:{key[4]}"
+
+        events = []
+        for name, cat, t0, t1, tid, comm, args, send_key, recv_key in self.events:
+            fields = {"comm": names[comm]}
+            fields.update(zip(args[::2], args[1::2]))
+            events.append([name, cat, t0, t1, tid, fields, key_text(send_key),
+                           key_text(recv_key)])
         return {
             "locality": self.locality,
             "pid": os.getpid(),
@@ -124,9 +147,9 @@ class Recorder:
             "started_ns": self.started_ns,
             "ended_ns": time.monotonic_ns(),
             "threads": {str(k): v for k, v in self.threads.items()},
-            "stats": {k: {"calls": int(v[0]), "bytes": int(v[1]), "seconds": v[2]}
+            "stats": {k: {"calls": int(v[0]), "bytes": int(v[1]), "seconds": v[2] * 1e-9}
                       for k, v in sorted(self.stats.items())},
-            "events": [list(e) for e in self.events],
+            "events": events,
         }
 
 
@@ -140,13 +163,13 @@ def recorder() -> Optional[Recorder]:
 
 def _nbytes(spec: Any) -> int:
     """Bytes of a buffer or a message spec ([buf, count, type] ...), 0 if unknown."""
-    if spec is None:
-        return 0
-    if isinstance(spec, (list, tuple)) and spec:
-        return _nbytes(spec[0])
     n = getattr(spec, "nbytes", None)
     if isinstance(n, int):
         return n
+    if spec is None:
+        return 0
+    if isinstance(spec, (list, tuple)):
+        return _nbytes(spec[0]) if spec else 0
     try:
         return memoryview(spec).nbytes
     except TypeError:
@@ -158,13 +181,6 @@ def _obj_bytes(obj: Any) -> int:
         return len(pickle.dumps(obj, protocol=5))
     except Exception:  # noqa: BLE001 - the call itself will say what is wrong
         return 0
-
-
-def _arg(args: Tuple[Any, ...], kwargs: Dict[str, Any], i: int, name: str,
-         default: Any) -> Any:
-    if len(args) > i:
-        return args[i]
-    return kwargs.get(name, default)
 
 
 def _comm_name(comm: Any) -> str:
@@ -186,76 +202,85 @@ def _wrap(cls: type, name: str, make: Callable[[Callable[..., Any], str], Callab
         return
     wrapper = make(original, name)
     wrapper.__name__ = name
+    wrapper.__qualname__ = f"{cls.__name__}.{name}"
     wrapper.__doc__ = original.__doc__
     wrapper.__wrapped__ = original  # type: ignore[attr-defined]
     wrapper._hpxpy_traced = True  # type: ignore[attr-defined]
     setattr(cls, name, wrapper)
 
 
-def _outermost(rec: Recorder) -> bool:
-    return getattr(rec.local, "depth", 0) == 0
+def _status(rec: Recorder, status_cls: type) -> Any:
+    """This thread's reusable Status, for receives whose caller passed none."""
+    st = getattr(rec.local, "status", None)
+    if st is None:
+        st = rec.local.status = status_cls()
+    return st
+
+
+def _envelope(status: Any) -> Tuple[int, int, int]:
+    """(source rank, tag, bytes) of a receive's status."""
+    m = status._mem.tolist()
+    return m[2], m[3], ((m[1] & 0xFFFFFFFF) >> 1 << 32) | (m[0] & 0xFFFFFFFF)
 
 
 def _make_send(rec: Recorder) -> Callable[[Callable[..., Any], str], Callable[..., Any]]:
     def make(original: Callable[..., Any], name: str) -> Callable[..., Any]:
         objects = name in OBJECT_SENDS
+        local, clock = rec.local, time.monotonic_ns
 
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if not _outermost(rec):
+            if getattr(local, "depth", 0):
                 return original(self, *args, **kwargs)
-            rec.local.depth = 1
-            t0 = time.monotonic_ns()
+            local.depth = 1
+            t0 = clock()
             try:
                 return original(self, *args, **kwargs)
             finally:
-                t1 = time.monotonic_ns()
-                rec.local.depth = 0
-                data = _arg(args, kwargs, 0, "obj" if objects else "buf", None)
-                dest = _arg(args, kwargs, 1, "dest", PROC_NULL)
-                tag = _arg(args, kwargs, 2, "tag", 0)
+                t1 = clock()
+                local.depth = 0
+                n = len(args)
+                data = args[0] if n else kwargs.get("obj" if objects else "buf")
+                dest = args[1] if n > 1 else kwargs.get("dest", PROC_NULL)
+                tag = args[2] if n > 2 else kwargs.get("tag", 0)
                 nbytes = _obj_bytes(data) if objects else _nbytes(data)
-                key = None
+                send = None
                 if dest != PROC_NULL and self._members is not None:
-                    key = rec.send_key(_world(self, dest), self._context, int(tag))
-                rec.add(name, "p2p", t0, t1, nbytes,
-                        {"comm": _comm_name(self), "dest": int(dest), "tag": int(tag),
-                         "bytes": nbytes}, send_key=key)
+                    send = (_world(self, dest), self._context, int(tag))
+                rec.add(name, "p2p", t0, t1, nbytes, self,
+                        ("dest", int(dest), "tag", int(tag), "bytes", nbytes), send=send)
         return wrapper
     return make
 
 
-Received = Tuple[Dict[str, Any], Optional[str], int]  # (event args, flow key, bytes)
-
-
-def _finish_receive(rec: Recorder, comm: Any, status: Any, source: int) -> Received:
-    src = status.Get_source() if status is not None else source
-    tag = status.Get_tag() if status is not None else ANY_TAG
-    nbytes = status.Get_count() if status is not None else 0
-    nbytes = nbytes if isinstance(nbytes, int) and nbytes > 0 else 0
-    key = None
+def _received(comm: Any, status: Any) -> Tuple[Tuple[Any, ...], Optional[Tuple[int, int, int]],
+                                                int]:
+    """(event args, (source locality, context, tag) or None, bytes) of a receive."""
+    src, tag, nbytes = _envelope(status)
+    recv = None
     if src not in (ANY_SOURCE, PROC_NULL) and tag != ANY_TAG and comm._members is not None:
-        key = rec.recv_key(_world(comm, src), comm._context, int(tag))
-    return {"comm": _comm_name(comm), "source": int(src), "tag": int(tag),
-            "bytes": nbytes}, key, nbytes
+        recv = (_world(comm, src), comm._context, tag)
+    return ("source", src, "tag", tag, "bytes", nbytes), recv, nbytes
 
 
 def _make_recv(rec: Recorder, status_cls: type) -> Callable[[Callable[..., Any], str],
                                                             Callable[..., Any]]:
     def make(original: Callable[..., Any], name: str) -> Callable[..., Any]:
+        local, clock = rec.local, time.monotonic_ns
+
         def wrapper(self: Any, buf: Any = None, source: int = ANY_SOURCE,
                     tag: int = ANY_TAG, status: Any = None) -> Any:
-            if not _outermost(rec):
+            if getattr(local, "depth", 0):
                 return original(self, buf, source, tag, status)
-            st = status if status is not None else status_cls()
-            rec.local.depth = 1
-            t0 = time.monotonic_ns()
+            st = status if status is not None else _status(rec, status_cls)
+            local.depth = 1
+            t0 = clock()
             try:
                 return original(self, buf, source, tag, st)
             finally:
-                t1 = time.monotonic_ns()
-                rec.local.depth = 0
-                args, key, nbytes = _finish_receive(rec, self, st, source)
-                rec.add(name, "p2p", t0, t1, nbytes, args, recv_key=key)
+                t1 = clock()
+                local.depth = 0
+                args, recv, nbytes = _received(self, st)
+                rec.add(name, "p2p", t0, t1, nbytes, self, args, recv=recv)
         return wrapper
     return make
 
@@ -265,58 +290,61 @@ def _make_sendrecv(rec: Recorder, status_cls: type) -> Callable[[Callable[..., A
     def make(original: Callable[..., Any], name: str) -> Callable[..., Any]:
         replace = name == "Sendrecv_replace"
         objects = name == "sendrecv"
-        # the status's position: sendrecv/Sendrecv 6, Sendrecv_replace 5
-        status_at = 5 if replace else 6
+        status_at = 5 if replace else 6  # the status's position in the arguments
+        local, clock = rec.local, time.monotonic_ns
 
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if not _outermost(rec):
+            if getattr(local, "depth", 0):
                 return original(self, *args, **kwargs)
-            args_list = list(args)
-            status = _arg(args, kwargs, status_at, "status", None)
-            st = status if status is not None else status_cls()
-            if len(args_list) > status_at:
-                args_list[status_at] = st
+            n = len(args)
+            status = args[status_at] if n > status_at else kwargs.get("status")
+            st = status if status is not None else _status(rec, status_cls)
+            if n > status_at:
+                args = args[:status_at] + (st,) + args[status_at + 1:]
             else:
                 kwargs["status"] = st
-            rec.local.depth = 1
-            t0 = time.monotonic_ns()
+            local.depth = 1
+            t0 = clock()
             try:
-                return original(self, *args_list, **kwargs)
+                return original(self, *args, **kwargs)
             finally:
-                t1 = time.monotonic_ns()
-                rec.local.depth = 0
-                data = args_list[0] if args_list else kwargs.get(
+                t1 = clock()
+                local.depth = 0
+                data = args[0] if n else kwargs.get(
                     "sendobj" if objects else ("buf" if replace else "sendbuf"))
-                dest = _arg(args, kwargs, 1, "dest", PROC_NULL)
-                sendtag = _arg(args, kwargs, 2, "sendtag", 0)
-                source = _arg(args, kwargs, 3 if replace else 4, "source", ANY_SOURCE)
-                sent = 0 if dest == PROC_NULL else (_obj_bytes(data) if objects else _nbytes(data))
-                skey = None
+                dest = args[1] if n > 1 else kwargs.get("dest", PROC_NULL)
+                sendtag = args[2] if n > 2 else kwargs.get("sendtag", 0)
+                sent = 0 if dest == PROC_NULL else (_obj_bytes(data) if objects
+                                                    else _nbytes(data))
+                send = None
                 if dest != PROC_NULL and self._members is not None:
-                    skey = rec.send_key(_world(self, dest), self._context, int(sendtag))
-                rargs, rkey, got = _finish_receive(rec, self, st, source)
-                rec.add(name, "p2p", t0, t1, sent + got,
-                        {"comm": _comm_name(self), "dest": int(dest), "sendtag": int(sendtag),
-                         "source": rargs["source"], "recvtag": rargs["tag"],
-                         "bytes_sent": sent, "bytes_received": got},
-                        send_key=skey, recv_key=rkey)
+                    send = (_world(self, dest), self._context, int(sendtag))
+                src, rtag, got = _envelope(st)
+                recv = None
+                if src not in (ANY_SOURCE, PROC_NULL) and rtag != ANY_TAG:
+                    recv = (_world(self, src), self._context, rtag)
+                rec.add(name, "p2p", t0, t1, sent + got, self,
+                        ("dest", int(dest), "sendtag", int(sendtag), "source", src,
+                         "recvtag", rtag, "bytes_sent", sent, "bytes_received", got),
+                        send=send, recv=recv)
         return wrapper
     return make
 
 
-_posted: Dict[int, Tuple[Any, Any, str, int, int]] = {}  # id(request) -> (request, comm, ...)
+_posted: Dict[int, Tuple[Any, Any, str, int]] = {}  # id(request) -> (request, comm, op, t0)
 
 
 def _make_irecv(rec: Recorder) -> Callable[[Callable[..., Any], str], Callable[..., Any]]:
     def make(original: Callable[..., Any], name: str) -> Callable[..., Any]:
+        local, clock = rec.local, time.monotonic_ns
+
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if not _outermost(rec):
+            if getattr(local, "depth", 0):
                 return original(self, *args, **kwargs)
-            t0 = time.monotonic_ns()
+            t0 = clock()
             request = original(self, *args, **kwargs)
-            source = _arg(args, kwargs, 1, "source", ANY_SOURCE)
             with rec.lock:
-                _posted[id(request)] = (request, self, name, int(source), t0)
+                _posted[id(request)] = (request, self, name, t0)
             return request
         return wrapper
     return make
@@ -327,12 +355,13 @@ def _make_complete(rec: Recorder) -> Callable[[Callable[..., Any], str], Callabl
     def make(original: Callable[..., Any], name: str) -> Callable[..., Any]:
         def wrapper(self: Any) -> Any:
             result = original(self)
-            with rec.lock:
-                posted = _posted.pop(id(self), None)
-            if posted is not None and posted[0] is self:
-                _, comm, op, source, t0 = posted
-                args, key, nbytes = _finish_receive(rec, comm, self._status, source)
-                rec.add(op, "p2p", t0, time.monotonic_ns(), nbytes, args, recv_key=key)
+            if _posted:
+                with rec.lock:
+                    posted = _posted.pop(id(self), None)
+                if posted is not None and posted[0] is self and self._status is not None:
+                    _, comm, op, t0 = posted
+                    args, recv, nbytes = _received(comm, self._status)
+                    rec.add(op, "p2p", t0, time.monotonic_ns(), nbytes, comm, args, recv=recv)
             return result
         return wrapper
     return make
@@ -342,24 +371,25 @@ def _make_generic(rec: Recorder, cat: str) -> Callable[[Callable[..., Any], str]
                                                        Callable[..., Any]]:
     def make(original: Callable[..., Any], name: str) -> Callable[..., Any]:
         objects = name in OBJECT_COLLECTIVES
+        sized = cat == "collective" and name not in (
+            "barrier", "Barrier", "Ibarrier", "Dup", "Split", "Create", "Create_group")
+        local, clock = rec.local, time.monotonic_ns
 
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if not _outermost(rec):
+            if getattr(local, "depth", 0):
                 return original(self, *args, **kwargs)
-            rec.local.depth = 1
-            t0 = time.monotonic_ns()
+            local.depth = 1
+            t0 = clock()
             try:
                 return original(self, *args, **kwargs)
             finally:
-                t1 = time.monotonic_ns()
-                rec.local.depth = 0
-                first = args[0] if args else next(iter(kwargs.values()), None)
+                t1 = clock()
+                local.depth = 0
                 nbytes = 0
-                if cat == "collective" and name not in ("barrier", "Barrier", "Ibarrier", "Dup",
-                                                        "Split", "Create", "Create_group"):
+                if sized:
+                    first = args[0] if args else next(iter(kwargs.values()), None)
                     nbytes = _obj_bytes(first) if objects else _nbytes(first)
-                rec.add(name, cat, t0, t1, nbytes,
-                        {"comm": _comm_name(self), "bytes": nbytes})
+                rec.add(name, cat, t0, t1, nbytes, self, ("bytes", nbytes))
         return wrapper
     return make
 
