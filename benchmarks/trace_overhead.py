@@ -36,8 +36,9 @@ def run_once(python: str, mode: str, iterations: int, localities: int) -> Dict[s
             args += ["--trace", os.path.join(tmp, "t.json")]
         args += [python, WORKER, str(iterations)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("HPXPY_")}
+        # cwd: a neutral directory, so each interpreter imports its own installed hpxpy
         out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600,
-                             check=False)
+                             check=False, cwd=tmp)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])

@@ -303,3 +303,14 @@ def test_trace_of_jacobi_is_valid_trace_event_json(tmp_path: Path) -> None:
     assert doc["otherData"]["unmatched_sends"] == 0
     assert doc["otherData"]["unmatched_receives"] == 0
     assert doc["otherData"]["offsets_ns"] == {str(i): 0 for i in range(n)}  # one host
+
+
+@pytest.mark.timeout(60)
+def test_verbose_names_the_localities_not_connected_yet() -> None:
+    with Running(3, [str(PROGRAMS / "observe_late.py")], ["-v"]) as job:
+        assert job.finish(timeout=40) == 0, job.stderr
+    assert "hpxrun: started 3 localities" in job.stderr
+    assert re.search(r"hpxrun: \d+ s: 2 of 3 localities connected; waiting for 1\n",
+                     job.stderr), job.stderr
+    assert "hpxrun: every locality connected" in job.stderr
+    assert job.stdout.count("joined") == 3
