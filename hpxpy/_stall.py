@@ -163,7 +163,8 @@ def report(reason: str = "SIGQUIT") -> str:
     frames = sys._current_frames()
     watcher = threading.get_ident()
     threads = {t.ident: t for t in threading.enumerate()}
-    for ident, frame in frames.items():
+    main = threading.main_thread().ident
+    for ident, frame in sorted(frames.items(), key=lambda kv: kv[0] != main):  # main first
         if ident == watcher:
             continue
         thread = threads.get(ident)

@@ -93,16 +93,19 @@ class Recorder:
 
     def add(self, name: str, cat: str, t0: int, t1: int, nbytes: int, comm: Any,
             args: Tuple[Any, ...], send: Optional[Tuple[int, int, int]] = None,
-            recv: Optional[Tuple[int, int, int]] = None) -> None:
+            recv: Optional[Tuple[int, int, int]] = None, timed: bool = True) -> None:
         """Count the call; with tracing, keep its event. ``send`` is the message's
-        (destination, context, tag), ``recv`` (source, context, tag): each gets its n."""
+        (destination, context, tag), ``recv`` (source, context, tag): each gets its n.
+        ``timed`` False: the span is not time spent in a call (a non-blocking receive from
+        post to completion, which overlaps other calls), so the stats leave it out."""
         with self.lock:
             entry = self.stats.get(name)
             if entry is None:
                 entry = self.stats[name] = [0, 0, 0]
             entry[0] += 1
             entry[1] += nbytes
-            entry[2] += t1 - t0
+            if timed:
+                entry[2] += t1 - t0
             if not self.trace:
                 return
             send_key = recv_key = None
@@ -184,6 +187,8 @@ def _obj_bytes(obj: Any) -> int:
 
 
 def _comm_name(comm: Any) -> str:
+    if comm is None:
+        return ""
     return getattr(comm, "_handle_name", "") or getattr(comm, "_name", "") or \
         f"context {comm._context}"
 
@@ -361,7 +366,8 @@ def _make_complete(rec: Recorder) -> Callable[[Callable[..., Any], str], Callabl
                 if posted is not None and posted[0] is self and self._status is not None:
                     _, comm, op, t0 = posted
                     args, recv, nbytes = _received(comm, self._status)
-                    rec.add(op, "p2p", t0, time.monotonic_ns(), nbytes, comm, args, recv=recv)
+                    rec.add(op, "p2p", t0, time.monotonic_ns(), nbytes, comm, args, recv=recv,
+                            timed=False)
             return result
         return wrapper
     return make
@@ -392,6 +398,42 @@ def _make_generic(rec: Recorder, cat: str) -> Callable[[Callable[..., Any], str]
                 rec.add(name, cat, t0, t1, nbytes, self, ("bytes", nbytes))
         return wrapper
     return make
+
+
+WAITS = ("Wait", "wait")
+CLASS_WAITS = ("Waitall", "waitall", "Waitany", "waitany", "Waitsome", "waitsome")
+
+
+def _make_wait(rec: Recorder) -> Callable[[Callable[..., Any], str], Callable[..., Any]]:
+    """Request.Wait and friends: time blocked waiting for requests (no communicator)."""
+    def make(original: Callable[..., Any], name: str) -> Callable[..., Any]:
+        local, clock = rec.local, time.monotonic_ns
+
+        def wrapper(first: Any, *args: Any, **kwargs: Any) -> Any:
+            if getattr(local, "depth", 0):
+                return original(first, *args, **kwargs)
+            local.depth = 1
+            t0 = clock()
+            try:
+                return original(first, *args, **kwargs)
+            finally:
+                t1 = clock()
+                local.depth = 0
+                rec.add(name, "wait", t0, t1, 0, None, ())
+        return wrapper
+    return make
+
+
+def _wrap_classmethod(cls: type, name: str,
+                      make: Callable[[Callable[..., Any], str], Callable[..., Any]]) -> None:
+    method = cls.__dict__.get(name)
+    if not isinstance(method, classmethod) or getattr(method.__func__, "_hpxpy_traced", False):
+        return
+    wrapper = make(method.__func__, name)
+    wrapper.__name__ = name
+    wrapper.__doc__ = method.__func__.__doc__
+    wrapper._hpxpy_traced = True  # type: ignore[attr-defined]
+    setattr(cls, name, classmethod(wrapper))
 
 
 def host_identity() -> str:
@@ -468,6 +510,10 @@ def install(comm_cls: type, request_cls: type, status_cls: type, world: Any) -> 
     for name in COLLECTIVES:
         _wrap(comm_cls, name, _make_generic(rec, "collective"))
     _wrap(request_cls, "_compute", _make_complete(rec))
+    for name in WAITS:
+        _wrap(request_cls, name, _make_wait(rec))
+    for name in CLASS_WAITS:
+        _wrap_classmethod(request_cls, name, _make_wait(rec))
     _recorder = rec
     atexit.register(_write_part)
     return rec

@@ -42,6 +42,7 @@ for _ in range(3):
     comm.Isend(data, dest=right, tag=4)
     did("Isend")
 MPI.Request.Waitall(requests)
+did("Waitall")
 total = np.zeros(1)
 for _ in range(3):
     comm.Allreduce(np.ones(1), total, op=MPI.SUM)
