@@ -40,6 +40,7 @@ _ANY = -1  # the engine's ANY_SOURCE and ANY_TAG
 _CONTEXT_ACK = 0
 _CONTEXT_HPX = 1
 _P2P, _COLLECTIVE, _SPARE = 0, 1, 2  # offsets in a communicator's block (comm/_contexts.py)
+_P2P_HEADER = 16  # hpxpy.comm's point-to-point header (comm/_p2p.py), before the data
 
 _started = time.monotonic()
 _lock = threading.Lock()
@@ -128,7 +129,7 @@ def describe(op: Dict[str, Any], comms: Dict[int, Any]) -> str:
     elif kind == "receive":
         size_text = f"buffer of {size} bytes" if size else "any size (object or general path)"
     elif kind == "send":
-        size_text = f"{size} bytes"
+        size_text = f"{max(size - _P2P_HEADER, 0)} bytes"
     else:
         size_text = ""
     parts = [f"{what} on {name} {direction} {who}", f"tag {tag_text}"]

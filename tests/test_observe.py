@@ -314,3 +314,15 @@ def test_verbose_names_the_localities_not_connected_yet() -> None:
                      job.stderr), job.stderr
     assert "hpxrun: every locality connected" in job.stderr
     assert job.stdout.count("joined") == 3
+
+
+@pytest.mark.timeout(60)
+def test_timeout_report_names_a_send_blocked_by_flow_control() -> None:
+    with Running(2, [str(DEADLOCK), "flow"], ["--timeout", "6"]) as job:
+        assert job.finish(timeout=40) == 124
+    reports = _reports(job.stderr)
+    assert f"{DEADLOCK}:{_line_of(DEADLOCK, 'DEADLOCK-FLOW')} in" in reports[0]
+    assert ("blocked in: send blocked by flow control on COMM_WORLD to rank 1, tag 9, "
+            "1048576 bytes") in reports[0], reports[0]
+    assert "no pending communication" in reports[1]
+    _assert_gone(reports)

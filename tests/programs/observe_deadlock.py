@@ -2,7 +2,9 @@
 
 argv[1]: "obj" (comm.recv, objects) or "buf" (comm.Recv into a numpy array, the C++ fast
 path) or "python" (rank 0 spins in pure Python, rank 1 in comm.recv) or "coll" (rank 0 in
-COMM_WORLD's Barrier, rank 1 in a receive from ANY_SOURCE on a duplicate named "halo").
+COMM_WORLD's Barrier, rank 1 in a receive from ANY_SOURCE on a duplicate named "halo")
+or "flow" (rank 0 sends 1 MiB messages that rank 1, asleep, never receives: flow control
+blocks the sender).
 """
 
 import sys
@@ -21,6 +23,13 @@ def wait_for_peer(comm, mode):
         buf = np.empty(1000, dtype=np.float64)
         comm.Recv(buf, source=other, tag=7)  # DEADLOCK-BUF
         return buf
+    if mode == "flow":
+        if comm.rank == 0:
+            block = np.zeros(1 << 17)  # 1 MiB
+            while True:
+                comm.Send(block, dest=1, tag=9)  # DEADLOCK-FLOW
+        while True:
+            time.sleep(0.05)
     if mode == "coll":
         halo = comm.Dup()
         halo.Set_name("halo")
