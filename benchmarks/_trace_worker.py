@@ -1,4 +1,5 @@
-"""One locality of benchmarks/trace_overhead.py: 8-byte ping-pong (ranks 0 and 1), then
+"""One locality of benchmarks/trace_overhead.py: 8-byte ping-pong (ranks 0 and 1; with one
+locality, a Send to itself and its Recv: the per-call cost without scheduling noise), then
 8-byte Allreduce of every rank; prints rank 0's microseconds per operation as RESULT."""
 
 import json
@@ -19,10 +20,11 @@ out = np.zeros(1)
 def pingpong(count: int) -> float:
     comm.Barrier()
     t = time.perf_counter()
+    peer = 1 if comm.size > 1 else 0
     for _ in range(count):
         if rank == 0:
-            comm.Send(buf, dest=1, tag=0)
-            comm.Recv(buf, source=1, tag=0)
+            comm.Send(buf, dest=peer, tag=0)
+            comm.Recv(buf, source=peer, tag=0)
         elif rank == 1:
             comm.Recv(buf, source=0, tag=0)
             comm.Send(buf, dest=0, tag=0)

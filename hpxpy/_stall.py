@@ -64,12 +64,16 @@ def _communicators() -> Dict[int, Any]:
     handle_cls = handle_mod._Handle
     found: Dict[int, Any] = {}
     for obj in gc.get_objects():
-        if isinstance(obj, handle_cls) and getattr(obj, "_members", None) is not None:
-            ctx = obj._context
-            # prefer a named handle (COMM_WORLD) over an anonymous reference to it
-            if ctx not in found or (not _comm_name(found[ctx], ctx).startswith("COMM")
-                                    and getattr(obj, "_handle_name", "")):
-                found[ctx] = obj
+        if not isinstance(obj, handle_cls):
+            continue
+        comm: Any = obj
+        if comm._members is None:
+            continue
+        ctx = comm._context
+        # prefer a named handle (COMM_WORLD) over an anonymous reference to it
+        named = bool(getattr(comm, "_handle_name", None))
+        if ctx not in found or (named and not _comm_name(found[ctx], ctx).startswith("COMM")):
+            found[ctx] = comm
     return found
 
 
