@@ -137,30 +137,33 @@ void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>
     ActiveScope active(active_);
     if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
     // The transport calls the check only while the send is blocked (every ~100 ms): the
-    // first call records the send for pending(), so an unblocked send costs nothing.
-    std::optional<std::list<PendingOp>::iterator> blocked;
-    struct Unblock {
-        Engine& engine;
-        std::optional<std::list<PendingOp>::iterator>& it;
-        ~Unblock() {
-            if (it) engine.remove_blocked(*it);
+    // first call records the send for pending(), so an unblocked send costs nothing. The
+    // check captures one pointer, so std::function keeps it inline (no allocation).
+    struct Blocked {
+        Engine* engine;
+        int dest, context, tag;
+        const std::vector<ConstBuffer>* parts;
+        std::optional<std::list<PendingOp>::iterator> it;
+        ~Blocked() {
+            if (it) engine->remove_blocked(*it);
         }
-    } unblock{*this, blocked};
+    } blocked{this, dest, context, tag, &parts, std::nullopt};
     try {
-        handler_->send(dest, context, tag, parts, ack, [&] {
-            if (!blocked) {
+        handler_->send(dest, context, tag, parts, ack, [b = &blocked] {
+            Engine& e = *b->engine;
+            if (!b->it) {
                 std::size_t bytes = 0;
-                for (const ConstBuffer& part : parts) bytes += part.size;
+                for (const ConstBuffer& part : *b->parts) bytes += part.size;
                 PendingOp op;
                 op.kind = "send";
-                op.context = context;
-                op.peer = dest;
-                op.tag = tag;
+                op.context = b->context;
+                op.peer = b->dest;
+                op.tag = b->tag;
                 op.size = bytes;
-                blocked = add_blocked(std::move(op));
+                b->it = e.add_blocked(std::move(op));
             }
-            if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
-            if (interrupt_) interrupt_();
+            if (e.closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
+            if (e.interrupt_) e.interrupt_();
         });
     } catch (const LocalityLost&) {
         // Report the job's first loss (the root cause) rather than the peer that, failing
