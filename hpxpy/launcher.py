@@ -752,7 +752,9 @@ def _build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         usage=f"{PROG} [-h] [-n N] [--tag-output] [--timeout S] [--interface ADDR] [-v] "
         "[--trace OUT.json] [--stats[=json]] command [args ...]",
-        description="Run a program as N cooperating hpxpy localities (like mpiexec).",
+        description="Run a program as N cooperating hpxpy localities (like mpiexec). "
+        "Ctrl-\\ (SIGQUIT) makes every locality print a stall report (stacks and pending "
+        "communication) and go on; see docs/observability.md.",
         allow_abbrev=False,
     )
     parser.add_argument(
