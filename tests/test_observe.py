@@ -199,6 +199,7 @@ def test_sigquit_to_one_locality(tmp_path: Path) -> None:
     reports = _reports(job.stderr)
     assert set(reports) == {1}
     assert "rank 1 done 16.0" in job.stdout
+    _assert_gone(reports)
 
 
 def _stats_line(stderr: str) -> dict:
