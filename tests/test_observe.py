@@ -327,3 +327,27 @@ def test_timeout_report_names_a_send_blocked_by_flow_control() -> None:
             "1048576 bytes") in reports[0], reports[0]
     assert "no pending communication" in reports[1]
     _assert_gone(reports)
+
+
+@pytest.mark.timeout(120)
+def test_trace_links_every_kind_of_send_to_its_receive(tmp_path: Path) -> None:
+    """Objects, buffers, Sendrecv, Isend to Irecv (completed in Waitall): every message's
+    flow goes from its send to its receive."""
+    import json
+
+    out = tmp_path / "counts.json"
+    n = 3
+    with Running(n, [str(PROGRAMS / "observe_counts.py")], ["--trace", str(out)]) as job:
+        assert job.finish(timeout=90) == 0, job.stderr
+    doc = json.loads(out.read_text())
+    events = doc["traceEvents"]
+    starts = {e["id"]: e for e in events if e["ph"] == "s"}
+    ends = {e["id"]: e for e in events if e["ph"] == "f"}
+    assert len(starts) == n * (5 + 4 + 2 + 3)  # send, Send, Sendrecv, Isend per rank
+    assert set(starts) == set(ends)
+    for fid, s in starts.items():
+        assert ends[fid]["pid"] == (s["pid"] + 1) % n  # the ring: to the right
+    assert doc["otherData"]["unmatched_sends"] == 0
+    assert doc["otherData"]["unmatched_receives"] == 0
+    irecvs = [e for e in events if e["ph"] == "X" and e["name"] == "Irecv"]
+    assert len(irecvs) == 3 * n and all(e["args"]["bytes"] == 800 for e in irecvs)
