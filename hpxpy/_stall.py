@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 END_MARKER = "-- end of hpxpy report --"
 ENV_OBSERVE_DIR = "HPXPY_OBSERVE_DIR"  # set by hpxrun: where localities say they are ready
@@ -305,8 +305,3 @@ def ready_localities(directory: str, num_localities: int) -> List[int]:
     """The localities that announced in ``directory`` that they write reports (hpxrun)."""
     return [i for i in range(num_localities)
             if os.path.exists(os.path.join(directory, f"ready.{i}"))]
-
-
-def pending_text(op: Dict[str, Any], comms: Optional[Dict[int, Any]] = None) -> str:
-    """``describe`` with the live communicators looked up (for tests and tools)."""
-    return describe(op, _communicators() if comms is None else comms)

@@ -436,8 +436,17 @@ def _wrap_classmethod(cls: type, name: str,
     setattr(cls, name, classmethod(wrapper))
 
 
+ENV_SEPARATE_HOSTS = "HPXPY_TRACE_SEPARATE_HOSTS"  # "1": treat every locality as remote
+
+
 def host_identity() -> str:
-    """Equal exactly for processes that read the same CLOCK_MONOTONIC: host name and boot."""
+    """Equal exactly for processes that read the same CLOCK_MONOTONIC: host name and boot.
+
+    With ``HPXPY_TRACE_SEPARATE_HOSTS=1`` every locality claims a host of its own, so the
+    measured offsets are applied as they would be across hosts (to check the ping-pong
+    on one machine, where the true offset is 0)."""
+    if os.environ.get(ENV_SEPARATE_HOSTS) == "1":
+        return f"separate-{os.environ.get('HPXPY_LOCALITY_ID', '0')}"
     try:
         with open("/proc/sys/kernel/random/boot_id") as f:
             boot = f.read().strip()

@@ -351,3 +351,30 @@ def test_trace_links_every_kind_of_send_to_its_receive(tmp_path: Path) -> None:
     assert doc["otherData"]["unmatched_receives"] == 0
     irecvs = [e for e in events if e["ph"] == "X" and e["name"] == "Irecv"]
     assert len(irecvs) == 3 * n and all(e["args"]["bytes"] == 800 for e in irecvs)
+
+
+@pytest.mark.timeout(120)
+def test_trace_offsets_measured_as_across_hosts_keep_messages_causal(tmp_path: Path) -> None:
+    """With every locality claiming a host of its own, the ping-pong offsets are applied:
+    on this one machine they must come out within their error bound of the true 0, and
+    every message must still end after it started."""
+    import json
+
+    out = tmp_path / "counts.json"
+    n = 3
+    with Running(n, [str(PROGRAMS / "observe_counts.py")], ["--trace", str(out)],
+                 env={"HPXPY_TRACE_SEPARATE_HOSTS": "1"}) as job:
+        assert job.finish(timeout=90) == 0, job.stderr
+    doc = json.loads(out.read_text())
+    other = doc["otherData"]
+    assert len(set(other["hosts"].values())) == n
+    assert other["offsets_ns"]["0"] == 0
+    for i in range(1, n):
+        offset, bound = other["offsets_ns"][str(i)], other["offset_error_ns"][str(i)]
+        assert bound > 0 and abs(offset) <= bound + 1000, (offset, bound)
+    events = doc["traceEvents"]
+    starts = {e["id"]: e for e in events if e["ph"] == "s"}
+    ends = {e["id"]: e for e in events if e["ph"] == "f"}
+    worst = max(other["offset_error_ns"].values()) / 1000.0
+    for fid, s in starts.items():
+        assert ends[fid]["ts"] >= s["ts"] - 2 * worst, (s, ends[fid])
