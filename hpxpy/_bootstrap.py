@@ -223,6 +223,11 @@ class RendezvousServer:
             self._acceptor.close()
         return True
 
+    def registered(self) -> List[int]:
+        """The ids of the localities that have registered so far (``hpxrun -v``)."""
+        with self._lock:
+            return sorted(self._entries)
+
     def wait(self, timeout: Optional[float] = None) -> bool:
         """True once every locality has received the table."""
         return self._done.wait(timeout)

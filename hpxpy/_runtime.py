@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-from . import _bootstrap, _core
+from . import _bootstrap, _core, _stall
 
 LocalityError = _core.LocalityError
 LocalityError.__doc__ = (
@@ -136,6 +136,8 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
             raise RuntimeError("hpxpy runtime is already running (call finalize() first)")
         cfg = config or RuntimeConfig.from_environment(args)
         cfg.validate()
+        if os.environ.get(_stall.ENV_OBSERVE_DIR):  # under hpxrun: reports on SIGQUIT
+            _stall.install()
         if cfg.num_localities > 1 and _state.started_multi:
             raise RuntimeError(
                 "hpxpy runtime cannot be restarted after finalize() in a multi-locality job"

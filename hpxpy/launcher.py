@@ -11,7 +11,8 @@ they are sent SIGTERM and, if still alive after a short delay, SIGKILL. No local
 
 Command line::
 
-    hpxrun -n 4 [--tag-output] [--timeout S] [--interface ADDR] program [args...]
+    hpxrun -n 4 [--tag-output] [--timeout S] [--interface ADDR] [-v] [--trace OUT.json]
+           [--stats[=json]] program [args...]
     python -m hpxpy.launcher -n 4 python script.py
 
 From Python::
@@ -27,6 +28,13 @@ From Python::
 This module is over 600 lines because it is one job's whole life seen from outside (spawn,
 output pumps, signal forwarding, the failure grace period, exit statuses) plus its three
 entry points; the bootstrap the localities run lives in ``_bootstrap.py``.
+
+Seeing inside a job (docs/observability.md): SIGQUIT to ``hpxrun`` (Ctrl-\\) is forwarded
+to every locality, which writes a stall report (``_stall.py``: stacks and pending
+operations) and goes on; ``--timeout`` asks for the same reports before it stops the job.
+``--trace`` and ``--stats`` have each locality record its hpxpy.comm calls
+(``comm/_trace.py``) and write its part to the job's directory at exit; ``observe.py``
+merges them here.
 """
 
 from __future__ import annotations
@@ -36,10 +44,12 @@ import ctypes
 import functools
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,6 +66,7 @@ from hpxpy._bootstrap import (
     new_job_secret,
     parse_address,
 )
+from hpxpy._stall import END_MARKER, ENV_OBSERVE_DIR, ENV_TAG_OUTPUT, ready_localities
 
 __all__ = [
     "LaunchConfig",
@@ -70,6 +81,9 @@ __all__ = [
 
 PROG = "hpxrun"
 TIMEOUT_STATUS = 124  # as coreutils ``timeout``
+ENV_TIMEOUT = "HPXPY_TIMEOUT"  # default for --timeout, in seconds
+ENV_TRACE = "HPXPY_TRACE"  # set for the localities by --trace / --stats
+ENV_STATS = "HPXPY_STATS"
 COMMAND_NOT_FOUND_STATUS = 127
 _FORWARDED_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -174,6 +188,10 @@ class LaunchConfig:
         kill_delay: seconds between SIGTERM and SIGKILL when stopping the job.
         env: extra environment variables for every locality.
         poll_interval: seconds between two checks of the localities' state.
+        trace: write a merged trace-event JSON timeline of hpxpy.comm calls there.
+        stats: print a per-locality summary of hpxpy.comm calls at exit: "table" or "json".
+        verbose: report start-up progress (which localities have not connected yet).
+        report_wait: seconds a timed-out job waits for the localities' stall reports.
     """
 
     num_localities: int = 4
@@ -184,6 +202,10 @@ class LaunchConfig:
     kill_delay: float = 2.0
     env: Dict[str, str] = field(default_factory=dict)
     poll_interval: float = 0.02
+    trace: str | None = None
+    stats: str | None = None
+    verbose: bool = False
+    report_wait: float = 3.0
 
     def __post_init__(self) -> None:
         _check_num_localities(self.num_localities)
@@ -194,6 +216,8 @@ class LaunchConfig:
                 raise ValueError(f"{name} must be >= 0 seconds, got {getattr(self, name)!r}")
         if not self.poll_interval > 0:
             raise ValueError(f"poll_interval must be > 0 seconds, got {self.poll_interval!r}")
+        if self.stats not in (None, "table", "json"):
+            raise ValueError(f"stats must be None, 'table' or 'json', got {self.stats!r}")
 
 
 def _message(text: str) -> None:
@@ -262,11 +286,14 @@ class _OutputPump(threading.Thread):
     _locks = {"stdout": threading.Lock(), "stderr": threading.Lock()}
     _PARTIAL_LINE_DELAY = 0.1
 
+    _END = END_MARKER.encode()
+
     def __init__(self, pipe: IO[bytes], locality_id: int, sink: str, tag: bool) -> None:
         super().__init__(name=f"hpxrun-{sink}-{locality_id}", daemon=True)
         self._pipe = pipe
         self._prefix = f"[{locality_id}] ".encode() if tag else b""
         self._sink = sink
+        self.reports = 0  # stall reports passed on (their last line, END_MARKER)
 
     def run(self) -> None:
         fd = self._pipe.fileno()
@@ -294,12 +321,14 @@ class _OutputPump(threading.Thread):
             pass
 
     def _emit(self, data: bytes, complete: bool) -> None:
+        ends = data.count(self._END)
         if self._prefix:
             lines = data.split(b"\n")
             if complete:
                 lines.pop()  # the empty piece after the final newline
             data = b"".join(self._prefix + line + b"\n" for line in lines)
         self._write(data)
+        self.reports += ends
 
     def _write(self, data: bytes) -> None:
         stream = sys.stdout if self._sink == "stdout" else sys.stderr
@@ -330,6 +359,9 @@ class _Job:
         self._signals_received = 0
         self._stop_requested = False
         self._old_handlers: Dict[int, Any] = {}
+        self.server: RendezvousServer | None = None
+        self.observe_dir = tempfile.mkdtemp(prefix="hpxrun-")
+        self._quit_requests = 0  # SIGQUITs received, handled by the monitor loop
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -344,6 +376,9 @@ class _Job:
                 if proc.returncode is None:
                     _signal_group(proc, signum)
 
+    def _on_quit(self, signum: int, frame: Any) -> None:
+        self._quit_requests += 1  # the monitor asks the localities for reports
+
     def _install_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be set from the main thread
@@ -352,6 +387,39 @@ class _Job:
                 self._old_handlers[sig] = signal.signal(sig, self._on_signal)
             except (OSError, ValueError):
                 pass
+        if hasattr(signal, "SIGQUIT"):
+            try:
+                self._old_handlers[signal.SIGQUIT] = signal.signal(signal.SIGQUIT, self._on_quit)
+            except (OSError, ValueError):
+                pass
+
+    # -- stall reports ---------------------------------------------------------------------
+
+    def _request_reports(self, running: Sequence[int]) -> Dict[int, int]:
+        """SIGQUIT to every running locality that writes reports (it said so in the job
+        directory); the others are named. Returns {locality: reports seen before}."""
+        ready = set(ready_localities(self.observe_dir, len(self.procs)))
+        asked: Dict[int, int] = {}
+        silent = [i for i in running if i not in ready]
+        if silent:
+            _message(f"no stall report from localities {_ranges(silent)} "
+                     "(hpxpy not started there)")
+        for i in running:
+            if i not in ready:
+                continue
+            asked[i] = self._stderr_pump(i).reports
+            try:
+                os.kill(self.procs[i].pid, signal.SIGQUIT)  # the locality only, not its group
+            except (ProcessLookupError, PermissionError):
+                pass
+        return asked
+
+    def _stderr_pump(self, i: int) -> _OutputPump:
+        return self.pumps[2 * i + 1]
+
+    def _reports_done(self, asked: Dict[int, int]) -> bool:
+        return all(self._stderr_pump(i).reports > before or self.procs[i].poll() is not None
+                   for i, before in asked.items())
 
     def _restore_handlers(self) -> None:
         for sig, handler in self._old_handlers.items():
@@ -369,6 +437,13 @@ class _Job:
         base_env.pop(ENV_RENDEZVOUS_SERVER, None)  # the launcher hosts the rendezvous
         base_env.update(cfg.env)
         tagged = cfg.tag_output
+        base_env[ENV_OBSERVE_DIR] = self.observe_dir
+        if tagged:
+            base_env[ENV_TAG_OUTPUT] = "1"
+        if cfg.trace:
+            base_env[ENV_TRACE] = "1"
+        if cfg.stats:
+            base_env[ENV_STATS] = "1"
         for sys_stream in (sys.stdout, sys.stderr):
             try:
                 sys_stream.flush()
@@ -414,6 +489,9 @@ class _Job:
         stop_at: float | None = None
         kill_at: float | None = None
         timed_out = False
+        reports: Dict[int, int] | None = None  # a timed-out job waits for these
+        quits_seen = 0
+        next_progress = start + 1.0
         while running:
             for i in list(running):
                 rc = self.procs[i].poll()
@@ -431,12 +509,25 @@ class _Job:
             if not running:
                 break
             now = time.monotonic()
+            if self._quit_requests != quits_seen:
+                quits_seen = self._quit_requests
+                _message("SIGQUIT: asking every locality for a stall report")
+                self._request_reports(running)
+            if cfg.verbose and now >= next_progress:
+                next_progress = now + 1.0
+                self._progress(now - start)
             if cfg.timeout is not None and not timed_out and now - start > cfg.timeout:
                 timed_out = True
-                _message(f"job exceeded timeout of {cfg.timeout:g} s; stopping")
+                reports = self._request_reports(running)
+                _message(f"job exceeded timeout of {cfg.timeout:g} s; stopping"
+                         + (" after the stall reports" if reports else ""))
                 if status is None:
                     status = TIMEOUT_STATUS
-                stop_at = now
+                stop_at = now + cfg.report_wait if reports else now
+            if reports and stop_at is not None and now < stop_at - 0.2 \
+                    and self._reports_done(reports):
+                reports = {}
+                stop_at = now + 0.2  # let the pumps pass the last lines on
             if self._stop_requested and (stop_at is None or stop_at > now):
                 stop_at = now
             if stop_at is not None and now >= stop_at and kill_at is None:
@@ -462,9 +553,21 @@ class _Job:
         for pump in self.pumps:
             pump.join(timeout=2.0)
 
+    def _progress(self, elapsed: float) -> None:
+        """-v: while start-up waits, say which localities have not connected yet."""
+        server = self.server
+        if server is None or server.wait(0):
+            return
+        joined = set(server.registered())
+        missing = [i for i in range(self.config.num_localities) if i not in joined]
+        if missing:
+            _message(f"{elapsed:.0f} s: {len(joined)} of {self.config.num_localities} "
+                     f"localities connected; waiting for {_ranges(missing)}")
+
     def run(self) -> int:
         secret = new_job_secret()
         server = RendezvousServer(self.config.num_localities, secret, host=self.config.interface)
+        self.server = server
         self._install_handlers()
         try:
             try:
@@ -474,13 +577,60 @@ class _Job:
                 self._end_spawning()
                 return COMMAND_NOT_FOUND_STATUS
             self._end_spawning()
-            return self._monitor()
+            if self.config.verbose:
+                _message(f"started {len(self.procs)} localities; rendezvous at "
+                         f"{server.address_string}")
+            status = self._monitor()
+            if self.config.verbose and server.wait(0):
+                _message("every locality connected")
+            return status
         finally:
             try:
                 self._cleanup()
+                self._collect()
             finally:
                 self._restore_handlers()
                 server.close()
+                shutil.rmtree(self.observe_dir, ignore_errors=True)
+
+    def _collect(self) -> None:
+        """Merge the localities' trace parts and print the summary (--trace, --stats)."""
+        cfg = self.config
+        if not (cfg.trace or cfg.stats):
+            return
+        from hpxpy import observe  # only when asked for: keeps plain runs' start-up lean
+
+        n = cfg.num_localities
+        if cfg.trace:
+            try:
+                count, missing = observe.merge_trace(self.observe_dir, n, cfg.trace)
+                note = f" (no part from localities {_ranges(missing)})" if missing else ""
+                _message(f"trace: {count} events written to {cfg.trace}{note}")
+            except OSError as err:
+                _message(f"trace: cannot write {cfg.trace}: {err}")
+        if cfg.stats:
+            stats = observe.load_stats(self.observe_dir, n)
+            text = observe.format_stats(stats) if cfg.stats == "table" \
+                else observe.stats_json(stats)
+            try:
+                sys.stderr.write(text if text.endswith("\n") else text + "\n")
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def _ranges(ids: Sequence[int]) -> str:
+    """[0, 1, 2, 5] -> "0-2, 5"."""
+    out: List[str] = []
+    ids = sorted(ids)
+    i = 0
+    while i < len(ids):
+        j = i
+        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
+            j += 1
+        out.append(str(ids[i]) if i == j else f"{ids[i]}-{ids[j]}")
+        i = j + 1
+    return ", ".join(out)
 
 
 def run_job(command: Sequence[str], config: LaunchConfig) -> int:
@@ -580,6 +730,7 @@ _VALUE_OPTIONS = {
     "--timeout",
     "--interface",
     "--grace-period",
+    "--trace",
 }
 
 
@@ -599,9 +750,11 @@ def _split_argv(argv: Sequence[str]) -> tuple[List[str], List[str]]:
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        usage=f"{PROG} [-h] [-n N] [--tag-output] [--timeout S] [--interface ADDR] "
-        "command [args ...]",
-        description="Run a program as N cooperating hpxpy localities (like mpiexec).",
+        usage=f"{PROG} [-h] [-n N] [--tag-output] [--timeout S] [--interface ADDR] [-v] "
+        "[--trace OUT.json] [--stats[=json]] command [args ...]",
+        description="Run a program as N cooperating hpxpy localities (like mpiexec). "
+        "Ctrl-\\ (SIGQUIT) makes every locality print a stall report (stacks and pending "
+        "communication) and go on; see docs/observability.md.",
         allow_abbrev=False,
     )
     parser.add_argument(
@@ -623,7 +776,29 @@ def _build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="S",
-        help="stop the job after S seconds (exit status 124)",
+        help="stop the job after S seconds, after a stall report from every locality "
+        f"(exit status 124; default: ${ENV_TIMEOUT} if set)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="report start-up progress (which localities have not connected yet)",
+    )
+    parser.add_argument(
+        "--trace",
+        default=None,
+        metavar="OUT.json",
+        help="write a timeline of every hpxpy.comm call (Chrome/Perfetto trace-event JSON)",
+    )
+    parser.add_argument(
+        "--stats",
+        nargs="?",
+        const="table",
+        default=None,
+        choices=("table", "json"),
+        help="at exit, print calls, bytes and time per operation and locality "
+        "(--stats=json: as one JSON line)",
     )
     parser.add_argument(
         "--interface",
@@ -663,6 +838,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.num_localities < 1:
         _message(f"error: the number of localities must be >= 1, got {ns.num_localities}")
         return 2
+    if ns.timeout is None and os.environ.get(ENV_TIMEOUT):
+        try:
+            ns.timeout = float(os.environ[ENV_TIMEOUT])
+        except ValueError:
+            _message(f"error: {ENV_TIMEOUT} must be a number of seconds, got "
+                     f"{os.environ[ENV_TIMEOUT]!r}")
+            return 2
     if ns.timeout is not None and not ns.timeout > 0:
         _message(f"error: --timeout must be > 0 seconds, got {ns.timeout:g}")
         return 2
@@ -684,6 +866,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         interface=ns.interface,
         grace_period=ns.grace_period,
         env=env,
+        trace=os.path.abspath(ns.trace) if ns.trace else None,
+        stats=ns.stats,
+        verbose=ns.verbose,
     )
     try:
         return run_job(command, config)

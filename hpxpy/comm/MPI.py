@@ -292,3 +292,9 @@ def _initialize_on_import() -> bool:
 # otherwise wait for it in the rendezvous.
 if _initialize_on_import():
     _runtime.core()
+    # hpxrun --trace / --stats: record every communication call (hpxpy/_trace.py). Without
+    # them the methods stay as they are: no cost, not even a flag test per call.
+    if os.environ.get("HPXPY_TRACE") or os.environ.get("HPXPY_STATS"):
+        from hpxpy import _trace
+
+        _trace.install(Comm, Request, Status, COMM_WORLD)

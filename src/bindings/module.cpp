@@ -374,6 +374,32 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("num_localities", [](Runtime& r) { return r.engine().size(); })
         .def("check_healthy", [](Runtime& r) { r.engine().check_healthy(); })
         .def(
+            "pending",
+            [](Runtime& r) {
+                std::vector<PendingOp> ops;
+                {
+                    py::gil_scoped_release nogil;
+                    ops = r.engine().pending();
+                }
+                py::list out;
+                for (const PendingOp& op : ops) {
+                    py::dict d;
+                    d["kind"] = op.kind;
+                    d["context"] = op.context;
+                    d["peer"] = op.peer;
+                    d["tag"] = op.tag;
+                    d["size"] = op.size;
+                    d["waited"] = op.waited;
+                    d["thread"] = op.thread;
+                    out.append(d);
+                }
+                return out;
+            },
+            "What this locality waits for (for stall reports): a dict per posted receive, "
+            "probe in progress and send blocked by flow control, with kind, context, peer "
+            "(a locality, ANY_SOURCE), tag, size (capacity or bytes), waited (s), thread "
+            "(native id of the waiting thread, 0 if none)")
+        .def(
             "abort",
             [](Runtime& r, int exit_code) {
                 if (g_live == &r) g_live = nullptr;

@@ -5,6 +5,10 @@
 #include <cstring>
 #include <thread>
 
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define HPXPY_CPU_RELAX() _mm_pause()
@@ -20,7 +24,58 @@ struct ActiveScope {
     explicit ActiveScope(std::atomic<int>& c) : count(c) { ++count; }
     ~ActiveScope() { --count; }
 };
+
+// Stall-report bookkeeping, kept off the hot paths: a coarse clock read (vDSO, a few ns,
+// 1-4 ms resolution) per posted receive and a cached thread id per wait.
+int64_t coarse_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+long this_thread_id() {
+    static thread_local long id = static_cast<long>(::syscall(SYS_gettid));
+    return id;
+}
 }  // namespace
+
+std::list<PendingOp>::iterator Engine::add_blocked(PendingOp op) {
+    op.thread = this_thread_id();
+    op.waited = static_cast<double>(coarse_now_ns());  // the start, until pending() reads it
+    std::lock_guard<std::mutex> lock(mu_);
+    blocked_.push_back(std::move(op));
+    return std::prev(blocked_.end());
+}
+
+void Engine::remove_blocked(std::list<PendingOp>::iterator it) {
+    std::lock_guard<std::mutex> lock(mu_);
+    blocked_.erase(it);
+}
+
+std::vector<PendingOp> Engine::pending() {
+    const int64_t now = coarse_now_ns();
+    std::vector<PendingOp> out;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto* list : {&posted_, &filling_}) {
+        for (const RecvRequestPtr& r : *list) {
+            PendingOp op;
+            op.kind = "receive";
+            op.context = r->context;
+            op.peer = r->source;
+            op.tag = r->tag;
+            op.size = r->body ? r->body_capacity : 0;
+            op.waited = static_cast<double>(now - r->posted_ns) * 1e-9;
+            op.thread = r->waiter.load(std::memory_order_relaxed);
+            out.push_back(std::move(op));
+        }
+    }
+    for (const PendingOp& b : blocked_) {
+        PendingOp op = b;
+        op.waited = (static_cast<double>(now) - b.waited) * 1e-9;
+        out.push_back(std::move(op));
+    }
+    return out;
+}
 
 Engine::Engine(int self, int size, int spin_us, std::size_t unexpected_limit)
     : self_(self), size_(size), unexpected_limit_(unexpected_limit),
@@ -81,10 +136,34 @@ void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>
     check_healthy();
     ActiveScope active(active_);
     if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
+    // The transport calls the check only while the send is blocked (every ~100 ms): the
+    // first call records the send for pending(), so an unblocked send costs nothing. The
+    // check captures one pointer, so std::function keeps it inline (no allocation).
+    struct Blocked {
+        Engine* engine;
+        int dest, context, tag;
+        const std::vector<ConstBuffer>* parts;
+        std::optional<std::list<PendingOp>::iterator> it;
+        ~Blocked() {
+            if (it) engine->remove_blocked(*it);
+        }
+    } blocked{this, dest, context, tag, &parts, std::nullopt};
     try {
-        handler_->send(dest, context, tag, parts, ack, [this] {
-            if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
-            if (interrupt_) interrupt_();
+        handler_->send(dest, context, tag, parts, ack, [b = &blocked] {
+            Engine& e = *b->engine;
+            if (!b->it) {
+                std::size_t bytes = 0;
+                for (const ConstBuffer& part : *b->parts) bytes += part.size;
+                PendingOp op;
+                op.kind = "send";
+                op.context = b->context;
+                op.peer = b->dest;
+                op.tag = b->tag;
+                op.size = bytes;
+                b->it = e.add_blocked(std::move(op));
+            }
+            if (e.closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
+            if (e.interrupt_) e.interrupt_();
         });
     } catch (const LocalityLost&) {
         // Report the job's first loss (the root cause) rather than the peer that, failing
@@ -170,6 +249,7 @@ RecvRequestPtr Engine::post_receive_into(int context, int source, int tag, std::
     request->prefix = std::min(prefix, sizeof request->head);
     request->body = static_cast<char*>(body);
     request->body_capacity = capacity;
+    request->posted_ns = coarse_now_ns();
     {
         std::lock_guard<std::mutex> lock(mu_);
         for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
@@ -235,7 +315,11 @@ void Engine::filled(void* token) {
 int Engine::wait_any(const std::vector<RecvRequestPtr>& requests) {
     if (requests.empty()) return -1;
     std::vector<int> sources;
-    for (const auto& r : requests) sources.push_back(r->source);
+    const long me = this_thread_id();
+    for (const auto& r : requests) {
+        sources.push_back(r->source);
+        r->waiter.store(me, std::memory_order_relaxed);  // for pending()
+    }
     int index = -1;
     wait_until(
         [&] {
@@ -296,6 +380,16 @@ std::optional<MessageInfo> Engine::iprobe(int context, int source, int tag) {
 
 MessageInfo Engine::probe(int context, int source, int tag) {
     Watch watch(*this, source);
+    PendingOp op;
+    op.kind = "probe";
+    op.context = context;
+    op.peer = source;
+    op.tag = tag;
+    struct Listed {
+        Engine& engine;
+        std::list<PendingOp>::iterator it;
+        ~Listed() { engine.remove_blocked(it); }
+    } listed{*this, add_blocked(std::move(op))};
     std::optional<MessageInfo> info;
     wait_until(
         [&] {

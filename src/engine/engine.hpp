@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <list>
 #include <memory>
@@ -36,6 +37,10 @@ struct RecvRequest {
     char head[32] = {};
     std::size_t size = 0;
     bool direct = false;  // the message went straight into head + body
+    // For stall reports (Engine::pending): when it was posted (coarse monotonic clock,
+    // ns) and the native id of the thread waiting for it (0: nobody waits yet).
+    int64_t posted_ns = 0;
+    std::atomic<long> waiter{0};
 };
 using RecvRequestPtr = std::shared_ptr<RecvRequest>;
 
@@ -45,6 +50,19 @@ constexpr int kAckContext = 0;
 // Contexts below this one belong to the core (acks, hpx's collectives); communicators take
 // theirs from here on (hpxpy/comm/_contexts.py), in blocks their members agree on.
 constexpr int kFirstFreeContext = 4;
+
+// One operation a thread of this locality is blocked in (or a receive still posted), as
+// Engine::pending() reports it for a stall report. `peer` is a locality (kAnySource: any).
+struct PendingOp {
+    std::string kind;  // "receive", "probe" or "send" (a send blocked by flow control)
+    int context = 0;
+    int peer = kAnySource;
+    int tag = kAnyTag;
+    std::size_t size = 0;  // receive: the capacity of the buffer it names (0: none named);
+                           // send: the message's size
+    double waited = 0;     // seconds since posted (receive) or since it started waiting
+    long thread = 0;       // native id of the thread waiting in it (0: none yet)
+};
 
 struct MessageInfo {
     int source;
@@ -106,6 +124,10 @@ public:
         if (interrupt_) interrupt_();
     }
     void shutdown(bool graceful);
+    // What this locality is waiting for: every posted receive not matched yet, every probe
+    // in progress and every send blocked (for at least ~100 ms) by flow control. Cheap
+    // enough for a report; off every hot path (see the bookkeeping in engine.cpp).
+    std::vector<PendingOp> pending();
     // Ends this process and asks every peer to end with `exit_code` (MPI_Abort).
     [[noreturn]] void abort_job(int exit_code);
     // What to do when a peer aborts the job: by default, exit with its code at once.
@@ -166,6 +188,9 @@ private:
     std::deque<Message> unexpected_;   // arrival order
     std::list<RecvRequestPtr> posted_;  // post order
     std::list<RecvRequestPtr> filling_;  // claimed by a transport, being written
+    std::list<PendingOp> blocked_;  // probes in progress and sends blocked (pending())
+    std::list<PendingOp>::iterator add_blocked(PendingOp op);
+    void remove_blocked(std::list<PendingOp>::iterator it);
     const std::size_t unexpected_limit_;
     std::unique_ptr<std::atomic<std::size_t>[]> unexpected_bytes_;  // per source
     std::unique_ptr<std::atomic<int>[]> watching_;                  // per source

@@ -7,6 +7,7 @@
 //     cmake -S tests/cpp -B /tmp/cpp-tests -G Ninja && cmake --build /tmp/cpp-tests
 //     /tmp/cpp-tests/hpxpy_cpp_tests [name-substring]
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -763,6 +764,46 @@ void test_shm_failure_and_goodbye() {
     CHECK(ms_since(t0) < 4000);
 }
 
+// ---- what a locality waits for (stall reports) ----
+
+void test_pending_lists_waits() {
+    Cluster c(2);
+    CHECK(c[1].pending().empty());
+    char buffer[64];
+    RecvRequestPtr r = c[1].post_receive_into(kCtx, 0, 5, 0, buffer, sizeof buffer);
+    std::vector<PendingOp> ops = c[1].pending();
+    CHECK(ops.size() == 1);
+    CHECK(ops[0].kind == "receive" && ops[0].context == kCtx && ops[0].peer == 0 &&
+          ops[0].tag == 5 && ops[0].size == sizeof buffer && ops[0].thread == 0);
+    std::atomic<long> waiter{0}, prober{0};
+    std::thread wait_thread([&] {
+        waiter = static_cast<long>(::syscall(SYS_gettid));
+        c[1].wait(r);
+    });
+    std::thread probe_thread([&] {
+        prober = static_cast<long>(::syscall(SYS_gettid));
+        c[1].probe(kCtx, kAnySource, 6);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ops = c[1].pending();
+    CHECK(ops.size() == 2);
+    for (const PendingOp& op : ops) {
+        if (op.kind == "receive") {
+            CHECK(op.thread == waiter.load() && op.waited > 0.02);
+        } else {
+            CHECK(op.kind == "probe" && op.peer == kAnySource && op.tag == 6 &&
+                  op.thread == prober.load());
+        }
+    }
+    send_text(c[0], 1, 5, "done");
+    send_text(c[0], 1, 6, "probed");
+    wait_thread.join();
+    probe_thread.join();
+    ops = c[1].pending();
+    CHECK(ops.empty());
+    c[1].receive(kCtx, 0, 6);
+}
+
 struct Test {
     const char* name;
     void (*fn)();
@@ -795,6 +836,7 @@ const Test kTests[] = {
     {"shm_raw_blocks", test_shm_raw_blocks},
     {"shm_meetings", test_shm_meetings},
     {"tcp_raw_blocks", test_tcp_raw_blocks},
+    {"pending_lists_waits", test_pending_lists_waits},
 };
 
 }  // namespace
