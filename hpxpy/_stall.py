@@ -117,6 +117,9 @@ def describe(op: Dict[str, Any], comms: Dict[int, Any]) -> str:
                 f"tag {'ANY_TAG' if tag == _ANY else tag}, {waited}")
     comm = comms[base]
     name = _comm_name(comm, base)
+    if kind == "meeting":  # a blocking Barrier/Allreduce in shared memory: no peer named
+        return (f"collective on {name} in shared memory, waiting for every rank to arrive "
+                f"(collective #{tag >> 3}), {waited}")
     who = _rank_text(comm, peer)
     if ctx - base == _P2P:
         what = {"receive": "receive", "probe": "probe",

@@ -123,6 +123,40 @@ void withdraw(Engine& engine, const std::vector<RecvRequestPtr>& requests) {
 
 }  // namespace
 
+namespace {
+// The interrupt check of a meeting's wait: the engine's interruption point, and, once the
+// wait has lasted a slice (the check's first call, ~100 ms), a listing for stall reports
+// (Engine::pending), removed when the meeting ends. A short meeting costs nothing here.
+class MeetingWait {
+public:
+    MeetingWait(Engine& engine, const Group& g, int tag) : engine_(engine) {
+        op_.kind = "meeting";
+        op_.context = g.context;
+        op_.tag = tag;
+    }
+    MeetingWait(const MeetingWait&) = delete;
+    MeetingWait& operator=(const MeetingWait&) = delete;
+    ~MeetingWait() {
+        if (listed_) engine_.remove_blocked(it_);
+    }
+    InterruptCheck check() {
+        return [this] {
+            if (!listed_) {
+                it_ = engine_.add_blocked(op_);
+                listed_ = true;
+            }
+            engine_.interruption_point();
+        };
+    }
+
+private:
+    Engine& engine_;
+    PendingOp op_;
+    bool listed_ = false;
+    std::list<PendingOp>::iterator it_;
+};
+}  // namespace
+
 // What a member writes into its meeting cell for an all_reduce; its data follows.
 struct ReduceCell {
     uint32_t status;
@@ -168,8 +202,9 @@ const Collectives::Meeting* Collectives::meeting_for(const Group& g, int tag) {
     return stored.slot >= 0 ? &stored : nullptr;
 }
 
-bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, const ArrayRef& value,
-                                     uint32_t op, const Failure& failure, Item& result) {
+bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, int tag,
+                                     const ArrayRef& value, uint32_t op, const Failure& failure,
+                                     Item& result) {
     alignas(16) char cell[SharedWindows::kCellBytes];
     ReduceCell head{};
     head.status = static_cast<uint32_t>(failure.status);
@@ -193,8 +228,9 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, const Arr
     }
     head.nbytes = size;
     std::memcpy(cell, &head, sizeof head);
+    MeetingWait wait(engine_, g, tag);
     const char* cells = m.windows->meet(m.slot, m.members, g.rank, cell, sizeof head + size,
-                                        [this] { engine_.interruption_point(); });
+                                        wait.check());
     auto cell_of = [&](int i) {
         ReduceCell h;
         std::memcpy(&h, cells + static_cast<std::size_t>(i) * SharedWindows::kCellBytes, sizeof h);
@@ -246,8 +282,9 @@ bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t si
     std::memcpy(cell, &length, sizeof length);
     const std::size_t kept = size <= kMeetBytes ? size : 0;
     if (kept) std::memcpy(cell + sizeof length, data, kept);
+    MeetingWait wait(engine_, g, tag);
     const char* all = m->windows->meet(m->slot, m->members, g.rank, cell, sizeof length + kept,
-                                       [this] { engine_.interruption_point(); });
+                                       wait.check());
     cells.assign(static_cast<std::size_t>(g.size), MetCell{});
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const char* theirs = all + i * SharedWindows::kCellBytes;
@@ -265,7 +302,7 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
     if (meet && n > 1) {
         if (const Meeting* m = meeting_for(g, tag)) {
             Item result;
-            if (all_reduce_meeting(*m, g, value, op, failure, result)) return result;
+            if (all_reduce_meeting(*m, g, tag, value, op, failure, result)) return result;
         }
     }
     OutItem mine(value, r, op, failure);
@@ -655,8 +692,9 @@ void Collectives::barrier(const Group& g, const std::string& name, int tag, bool
             const std::size_t kept = std::min<std::size_t>(len, sizeof cell - sizeof len);
             std::memcpy(cell, &len, sizeof len);
             std::memcpy(cell + sizeof len, name.data(), kept);
+            MeetingWait wait(engine_, g, tag);
             const char* cells = m->windows->meet(m->slot, m->members, r, cell, sizeof len + kept,
-                                                 [this] { engine_.interruption_point(); });
+                                                 wait.check());
             for (int i = 0; i < n; ++i) {
                 const char* theirs = cells + static_cast<std::size_t>(i) * SharedWindows::kCellBytes;
                 uint32_t their_len = 0;

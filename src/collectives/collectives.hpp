@@ -177,7 +177,7 @@ private:
     const Meeting* meeting_for(const Group& g, int tag);
     // all_reduce through the meeting slot; false (nothing consumed) when a member's data
     // does not fit a cell: every member then takes the message algorithm.
-    bool all_reduce_meeting(const Meeting& m, const Group& g, const ArrayRef& value,
+    bool all_reduce_meeting(const Meeting& m, const Group& g, int tag, const ArrayRef& value,
                             uint32_t op, const Failure& failure, Item& result);
 
     Engine& engine_;

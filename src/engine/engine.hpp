@@ -54,7 +54,8 @@ constexpr int kFirstFreeContext = 4;
 // One operation a thread of this locality is blocked in (or a receive still posted), as
 // Engine::pending() reports it for a stall report. `peer` is a locality (kAnySource: any).
 struct PendingOp {
-    std::string kind;  // "receive", "probe" or "send" (a send blocked by flow control)
+    std::string kind;  // "receive", "probe", "send" (a send blocked by flow control) or
+                       // "meeting" (a collective in shared memory, Collectives)
     int context = 0;
     int peer = kAnySource;
     int tag = kAnyTag;
@@ -128,6 +129,10 @@ public:
     // in progress and every send blocked (for at least ~100 ms) by flow control. Cheap
     // enough for a report; off every hot path (see the bookkeeping in engine.cpp).
     std::vector<PendingOp> pending();
+    // Lists a wait outside the engine (a probe, a blocked send, a collective's meeting in
+    // shared memory) for pending() until it is removed; the caller's thread waits in it.
+    std::list<PendingOp>::iterator add_blocked(PendingOp op);
+    void remove_blocked(std::list<PendingOp>::iterator it);
     // Ends this process and asks every peer to end with `exit_code` (MPI_Abort).
     [[noreturn]] void abort_job(int exit_code);
     // What to do when a peer aborts the job: by default, exit with its code at once.
@@ -189,8 +194,6 @@ private:
     std::list<RecvRequestPtr> posted_;  // post order
     std::list<RecvRequestPtr> filling_;  // claimed by a transport, being written
     std::list<PendingOp> blocked_;  // probes in progress and sends blocked (pending())
-    std::list<PendingOp>::iterator add_blocked(PendingOp op);
-    void remove_blocked(std::list<PendingOp>::iterator it);
     const std::size_t unexpected_limit_;
     std::unique_ptr<std::atomic<std::size_t>[]> unexpected_bytes_;  // per source
     std::unique_ptr<std::atomic<int>[]> watching_;                  // per source
