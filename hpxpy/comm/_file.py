@@ -766,8 +766,12 @@ class File:
         moved = self._all(write, buf, None, where, ordered)
         st.split = (kind, moved)
 
-    def _end(self, kind: str, status: Optional[Status]) -> None:
+    def _end(self, kind: str, buf: BufSpec, status: Optional[Status]) -> None:
         st = self._check()
+        if kind.startswith("write"):  # the buffer is checked as mpi4py checks it
+            message_array(buf, writable=False)
+        else:
+            receive_array(buf)
         if st.split is None or st.split[0] != kind:
             raise MPIException(C.ERR_IO, "no split collective I/O operation is active")
         _fill(status, st.split[1])
@@ -806,13 +810,13 @@ class File:
         self._begin("read_at", False, buf, lambda st: self._at(offset))
 
     def Read_at_all_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
-        self._end("read_at", status)
+        self._end("read_at", buf, status)
 
     def Write_at_all_begin(self, offset: int, buf: BufSpec) -> None:
         self._begin("write_at", True, buf, lambda st: self._at(offset))
 
     def Write_at_all_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
-        self._end("write_at", status)
+        self._end("write_at", buf, status)
 
     # individual file pointer
     def Read(self, buf: BufSpec, status: Optional[Status] = None) -> None:
@@ -847,13 +851,13 @@ class File:
         self._begin("read", False, buf, self._individual)
 
     def Read_all_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
-        self._end("read", status)
+        self._end("read", buf, status)
 
     def Write_all_begin(self, buf: BufSpec) -> None:
         self._begin("write", True, buf, self._individual)
 
     def Write_all_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
-        self._end("write", status)
+        self._end("write", buf, status)
 
     # shared file pointer
     def Read_shared(self, buf: BufSpec, status: Optional[Status] = None) -> None:
@@ -882,13 +886,13 @@ class File:
         self._begin("read_ordered", False, buf, self._ordered, ordered=True)
 
     def Read_ordered_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
-        self._end("read_ordered", status)
+        self._end("read_ordered", buf, status)
 
     def Write_ordered_begin(self, buf: BufSpec) -> None:
         self._begin("write_ordered", True, buf, self._ordered, ordered=True)
 
     def Write_ordered_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
-        self._end("write_ordered", status)
+        self._end("write_ordered", buf, status)
 
     # -- error handling ---------------------------------------------------------------------
     def Get_errhandler(self) -> _Errhandler:
