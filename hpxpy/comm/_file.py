@@ -23,9 +23,9 @@ never touch each other's bytes, on one host or on several sharing a POSIX file s
   ``ERR_DUP_DATAREP``), and a view with a registered or ``external32`` representation raises
   ``NotImplementedError``.
 
-Layer 8 of hpxpy.comm (beside ``MPI.py``): it takes communicators as arguments and uses
-their public methods; imports ``_request``, ``_status``, ``_buffers``, ``_fileview``,
-``_info``, ``_group`` and the leaves.
+Layer 4 of hpxpy.comm: it takes communicators as arguments and uses their public methods;
+imports ``_request``, ``_status``, ``_buffers``, ``_fileview``, ``_info``, ``_group`` and
+the leaves.
 """
 
 from __future__ import annotations
@@ -185,6 +185,7 @@ class _IORequest(Request):
     """A request of a non-blocking file access: its status counts the bytes moved."""
 
     __slots__ = ("_nbytes",)
+    _nbytes: int
 
     def _compute(self) -> None:
         super()._compute()
@@ -210,7 +211,7 @@ def _out(buf: BufSpec) -> np.ndarray:
 
 
 def _write_pieces(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> None:
-    view = memoryview(data)
+    view = memoryview(data)  # type: ignore[arg-type]
     at = 0
     for offset, length in pieces:
         chunk = view[at:at + length]
@@ -240,7 +241,7 @@ def _read_pieces(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> in
             index = np.repeat(rel - starts, lengths) + np.arange(total, dtype=np.int64)
             data[:count] = raw[index[:count]]
             return count
-    view = memoryview(data)
+    view = memoryview(data)  # type: ignore[arg-type]
     at = 0
     for offset, length in pieces:
         while length:
@@ -259,13 +260,14 @@ class File:
     the file ``f``."""
 
     __slots__ = ("_st", "__weakref__")
+    _st: Optional[_State]
 
     def __new__(cls, file: Optional[File] = None) -> File:
         self = object.__new__(cls)
         if file is not None and not isinstance(file, File):
             raise TypeError(f"Argument 'file' has incorrect type (expected mpi4py.MPI.File, "
                             f"got {type(file).__name__})")
-        self._st: Optional[_State] = file._st if file is not None else None
+        self._st = file._st if file is not None else None
         return self
 
     # -- identity ---------------------------------------------------------------------------
