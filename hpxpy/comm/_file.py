@@ -142,6 +142,8 @@ class _SharedPointer:
             return self._get(fd)
 
     def set(self, value: int) -> None:
+        if value == 0 and self._fd is None and not os.path.exists(self.path):
+            return  # no side file yet: the pointer is 0 already (Set_view need not make one)
         with self._locked() as fd:
             self._put(fd, value)
 
@@ -191,6 +193,8 @@ class _IORequest(Request):
         super()._compute()
         assert self._status is not None
         self._status._count = getattr(self, "_nbytes", 0)
+        # as MPICH's: envelope fields of a file request are UNDEFINED
+        self._status.source = self._status.tag = C.UNDEFINED
 
 
 def _fill(status: Optional[Status], nbytes: int) -> None:
@@ -343,6 +347,9 @@ class File:
     def Open(cls, comm: Any, filename: Union[str, bytes, os.PathLike],
              amode: int = MODE_RDONLY, info: Info = INFO_NULL) -> File:
         """Open ``filename`` on every process of ``comm`` (collective)."""
+        if not any(k.__name__ == "Intracomm" for k in type(comm).__mro__):
+            raise TypeError(f"Argument 'comm' has incorrect type (expected "
+                            f"mpi4py.MPI.Intracomm, got {_api_name(comm)})")
         if comm.Is_inter():
             raise MPIException(C.ERR_COMM, "MPI-IO needs an intra-communicator")
         path = os.fsdecode(os.fspath(filename))
@@ -575,6 +582,8 @@ class File:
     def Get_type_extent(self, datatype: D.Datatype) -> int:
         """The extent of ``datatype`` in the file (native representation: its extent)."""
         self._check()
+        if not datatype or not datatype._committed:
+            raise MPIException(C.ERR_TYPE, "the datatype is null or not committed")
         return datatype.Get_extent()[1]
 
     def _seek_target(self, st: _State, offset: int, whence: int, current: int) -> int:
@@ -777,6 +786,8 @@ class File:
         if st.split is None or st.split[0] != kind:
             raise MPIException(C.ERR_IO, "no split collective I/O operation is active")
         _fill(status, st.split[1])
+        if status is not None:  # MPICH's *_end leaves a zeroed envelope
+            status.source = status.tag = 0
         st.split = None
 
     # explicit offsets

@@ -61,6 +61,8 @@ class View:
         for what, dt in (("etype", etype), ("filetype", filetype)):
             if not isinstance(dt, D.Datatype) or not dt:
                 raise MPIException(C.ERR_TYPE, f"the {what} is MPI.DATATYPE_NULL")
+            if not dt._committed:
+                raise MPIException(C.ERR_TYPE, f"the {what} is not committed")
         self.disp = int(disp)
         if self.disp < 0:
             raise MPIException(C.ERR_ARG, f"negative displacement {self.disp}")
@@ -70,7 +72,7 @@ class View:
         if self.esize <= 0:
             raise MPIException(C.ERR_TYPE, "the etype has no data")
         if self.tsize % self.esize:
-            raise MPIException(C.ERR_TYPE, "the filetype is not made of whole etypes "
+            raise MPIException(C.ERR_ARG, "the filetype is not made of whole etypes "
                                f"(filetype size {self.tsize}, etype size {self.esize})")
         if self.tsize <= 0 or self.textent <= 0:
             raise MPIException(C.ERR_TYPE, "the filetype has no data or no extent")
