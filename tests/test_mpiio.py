@@ -283,3 +283,39 @@ def test_shared_pointer_across_processes(n, parcelport):
             assert got["append_positions"] == [total * 4, total * 4]
             assert got["group"] == [n, rank, 8 | 1 | 16]
             assert got["left"] == []  # DELETE_ON_CLOSE; no side file left
+
+
+ATOMIC = r'''
+import json, os, sys
+import numpy as np
+from hpxpy.comm import MPI
+w = MPI.COMM_WORLD
+rank, size = w.rank, w.size
+path = os.path.join(sys.argv[1], "atomic.bin")
+fh = MPI.File.Open(w, path, MPI.MODE_CREATE | MPI.MODE_RDWR | MPI.MODE_DELETE_ON_CLOSE)
+fh.Set_atomicity(True)
+# every rank overwrites the same 4 MiB (through a view with holes, so each access is many
+# pwrite calls) and reads it back: atomic mode must never show a mix of two writers
+vec = MPI.INT.Create_vector(1024, 256, 512).Commit()
+fh.Set_view(0, MPI.INT, vec)
+torn = 0
+for k in range(15):
+    fh.Write_at(0, np.full(1024 * 256, rank * 100 + k, "i"))
+    back = np.zeros(1024 * 256, "i")
+    fh.Read_at(0, back)
+    torn += int(not (back == back[0]).all())
+out = {"id": rank, "torn": torn, "atomic": fh.Get_atomicity()}
+vec.Free()
+fh.Close()
+print("RESULT " + json.dumps(out))
+'''
+
+
+@pytest.mark.timeout(240)
+def test_atomic_mode_never_shows_a_mix_of_writers():
+    with tempfile.TemporaryDirectory() as folder:
+        job = run_job(3, ["-c", ATOMIC, folder], timeout=120)
+        assert job.returncode == 0, job.stderr[-3000:]
+        assert [job.results[r] for r in range(3)] == [
+            {"id": r, "torn": 0, "atomic": True} for r in range(3)]
+        assert os.listdir(folder) == []

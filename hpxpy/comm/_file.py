@@ -258,6 +258,23 @@ def _read_pieces(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> in
     return at
 
 
+@contextmanager
+def _range_lock(st: _State, write: bool, pieces: List[Tuple[int, int]]) -> Iterator[None]:
+    """In atomic mode, hold a POSIX record lock over the bytes an access spans (exclusive
+    to write, shared to read), as MPI's atomic mode asks of concurrent overlapping
+    accesses; otherwise nothing."""
+    if not st.atomic or not pieces:
+        yield
+        return
+    low = min(offset for offset, _ in pieces)
+    high = max(offset + length for offset, length in pieces)
+    fcntl.lockf(st.fd, fcntl.LOCK_EX if write else fcntl.LOCK_SH, high - low, low)
+    try:
+        yield
+    finally:
+        fcntl.lockf(st.fd, fcntl.LOCK_UN, high - low, low)
+
+
 class File:
     """An MPI file (``MPI.File``): opened collectively over a communicator with
     :meth:`Open`; ``MPI.FILE_NULL`` is the null file. ``File(f)`` is another reference to
@@ -531,8 +548,8 @@ class File:
         self._collective(st, flush)
 
     def Set_atomicity(self, flag: bool) -> None:
-        """Set atomic mode (collective). Each access is one or more ``pwrite`` calls: on a
-        local file system a contiguous access is atomic either way."""
+        """Set atomic mode (collective): each access then holds a POSIX record lock over
+        the bytes it spans (exclusive to write, shared to read)."""
         st = self._check()
         st.atomic = bool(flag)
         st.comm.Barrier()
@@ -665,11 +682,12 @@ class File:
             raise MPIException(C.ERR_ARG, f"negative offset {position}")
         pieces = st.view.pieces(position, data.size)
         try:
-            if write:
-                _write_pieces(st.fd, data, pieces)
-                st.dirty = True
-                return data.size
-            moved = _read_pieces(st.fd, data, pieces)
+            with _range_lock(st, write, pieces):
+                if write:
+                    _write_pieces(st.fd, data, pieces)
+                    st.dirty = True
+                    return data.size
+                moved = _read_pieces(st.fd, data, pieces)
         except OSError as exc:
             raise _oserror(exc, "I/O error") from None
         finish()
