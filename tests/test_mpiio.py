@@ -319,3 +319,90 @@ def test_atomic_mode_never_shows_a_mix_of_writers():
         assert [job.results[r] for r in range(3)] == [
             {"id": r, "torn": 0, "atomic": True} for r in range(3)]
         assert os.listdir(folder) == []
+
+
+def _brute_force_bytes(view, nbytes: int) -> list:
+    """File byte of each data byte of a view, by walking the filetype's elements."""
+    import numpy as np
+
+    ft = view.filetype
+    item = ft.numpy_dtype.itemsize
+    tile = [int(o) + j for o in ft.offsets for j in range(item)]
+    out, k = [], 0
+    while len(out) < nbytes:
+        out += [view.disp + k * ft.extent + b for b in tile]
+        k += 1
+    return np.array(out[:nbytes])
+
+
+def test_view_pieces_match_the_type_map():
+    """Every view position maps to the file bytes the filetype's type map names, for
+    filetypes with holes of every constructor (no processes involved)."""
+    import numpy as np
+
+    from hpxpy.comm import _constants as MPI  # the helper modules: no runtime started here
+    from hpxpy.comm._datatypes import PREDEFINED, Datatype
+    from hpxpy.comm._fileview import View
+
+    I = PREDEFINED["INT"]  # noqa: E741
+    types = [
+        I, I.Create_contiguous(3), I.Create_vector(3, 2, 5), I.Create_hvector(2, 3, 20),
+        I.Create_indexed([2, 1, 3], [0, 4, 7]), I.Create_hindexed([1, 2], [4, 16]),
+        I.Create_indexed_block(2, [1, 5]), I.Create_subarray([4, 6], [2, 3], [1, 2]),
+        I.Create_subarray([4, 6], [2, 3], [1, 2], MPI.ORDER_FORTRAN),
+        I.Create_darray(4, 1, [8, 6], [MPI.DISTRIBUTE_CYCLIC, MPI.DISTRIBUTE_BLOCK],
+                        [1, MPI.DISTRIBUTE_DFLT_DARG], [2, 2]),
+        Datatype.Create_struct([1, 2], [4, 12], [I, I]),
+        I.Create_vector(2, 1, 3).Create_resized(0, 40),
+    ]
+    for t in types:
+        t.Commit()
+        for disp in (0, 12):
+            view = View(disp, I, t, "native")
+            for pos in range(0, 9):
+                for n in (1, 4, 7):
+                    nbytes = 4 * n
+                    pieces = view.pieces(pos, nbytes)
+                    got = np.concatenate([np.arange(o, o + ln) for o, ln in pieces])
+                    want = _brute_force_bytes(view, 4 * pos + nbytes)[4 * pos:]
+                    assert got.tolist() == want.tolist(), (t, disp, pos, n)
+                    # touching pieces are merged
+                    assert all(a + la != b for (a, la), (b, _) in zip(pieces, pieces[1:]))
+                assert view.byte_offset(pos) == int(_brute_force_bytes(view, 4 * pos + 4)[-4])
+            for size in (0, 5, 37, 100, 333):
+                data = _brute_force_bytes(view, 4 * 200)
+                inside = int((data < size).sum())
+                assert view.position_of(size) == -(-inside // 4), (t, disp, size)
+
+
+def test_reads_of_many_pieces_stop_at_the_end_of_the_file(tmp_path):
+    """The one-read-and-gather path (many small pieces) and the call-per-piece path give
+    the same bytes and the same count, also when the file ends inside the range."""
+    import numpy as np
+
+    from hpxpy.comm import _file
+
+    raw = np.arange(4096, dtype=np.uint8)
+    path = tmp_path / "f.bin"
+    path.write_bytes(raw.tobytes())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        layouts = [
+            [(i * 8, 4) for i in range(100)],                # equal, equally spaced
+            [(i * 40, 3 + i % 5) for i in range(60)],        # uneven: byte index
+            [(i * 2100, 2000) for i in range(3)] * 1,        # long pieces
+            [(4000 + i * 8, 4) for i in range(40)],          # runs past the end
+        ]
+        for pieces in layouts:
+            total = sum(n for _, n in pieces)
+            want = np.concatenate([raw[o:o + n] for o, n in pieces])
+            for chunks in (pieces, pieces[:16]):
+                out = np.zeros(total, np.uint8)
+                count = _file._read_pieces(fd, out, chunks)
+                expect = np.concatenate([raw[o:o + n] for o, n in chunks])
+                assert count == expect.size and (out[:count] == expect).all()
+            out = np.zeros(total, np.uint8)
+            assert _file._read_pieces(fd, out, pieces) == want.size
+            assert (out[:want.size] == want).all()
+    finally:
+        os.close(fd)
