@@ -30,6 +30,7 @@ the leaves.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import fcntl
 import itertools
@@ -993,6 +994,19 @@ class File:
 
 
 FILE_NULL = File()
+
+
+@atexit.register
+def _left_open() -> None:
+    """Files still open at exit: close them, and rank 0 removes the shared pointer's side
+    file (no collective step: the job may be going down)."""
+    for st in list(_handles.values()):
+        if st.fd >= 0 and st.rank == 0:
+            try:
+                os.unlink(st.shared.path)
+            except OSError:
+                pass
+        File._release(st)
 
 
 def Register_datarep(datarep: str, read_fn: Optional[Callable[..., None]],
