@@ -406,3 +406,45 @@ def test_reads_of_many_pieces_stop_at_the_end_of_the_file(tmp_path):
             assert (out[:want.size] == want).all()
     finally:
         os.close(fd)
+
+
+INTERLEAVED = r'''
+import json, os, sys
+import numpy as np
+from hpxpy.comm import MPI
+w = MPI.COMM_WORLD
+rank, size = w.rank, w.size
+path = os.path.join(sys.argv[1], "interleaved.bin")
+fh = MPI.File.Open(w, path, MPI.MODE_CREATE | MPI.MODE_RDWR | MPI.MODE_DELETE_ON_CLOSE)
+# element-wise round robin: tiny pieces, written as read-modify-write of their span; the
+# ranks write at the same time (independent writes, many rounds) and none may undo
+# another's bytes
+N = 20000
+ft = MPI.INT.Create_vector(N, 1, size).Commit()
+fh.Set_view(4 * rank, MPI.INT, ft)
+for k in range(10):
+    fh.Write_at(0, np.full(N, 100 * rank + k, "i"))
+    if rank == 0:  # a plain write beside the sieves, into its own elements
+        fh.Write_at(N - 1, np.full(1, -5, "i"))
+fh.Sync(); w.Barrier(); fh.Sync()
+fh.Set_view(0, MPI.INT, MPI.INT)
+whole = np.zeros(N * size, "i")
+fh.Read_all(whole)
+expect = np.tile(np.arange(size, dtype="i") * 100 + 9, N)
+expect[(N - 1) * size] = -5
+out = {"id": rank, "ok": bool((whole == expect).all()), "size": fh.Get_size()}
+ft.Free()
+fh.Close()
+print("RESULT " + json.dumps(out))
+'''
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("n", [2, 4])
+def test_interleaved_small_pieces_lose_no_write(n):
+    with tempfile.TemporaryDirectory() as folder:
+        job = run_job(n, ["-c", INTERLEAVED, folder], timeout=120)
+        assert job.returncode == 0, job.stderr[-3000:]
+        assert [job.results[r] for r in range(n)] == [
+            {"id": r, "ok": True, "size": 20000 * n * 4} for r in range(n)]
+        assert os.listdir(folder) == []

@@ -284,17 +284,51 @@ def _read_pieces(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> in
     return at
 
 
+def _sieve(st: _State, pieces: List[Tuple[int, int]]) -> bool:
+    """Whether a write of these pieces is cheaper as read-modify-write of their span (many
+    small pieces close together) than as one ``pwrite`` each; needs a readable file."""
+    if len(pieces) <= 16 or st.amode & MODE_WRONLY:
+        return False
+    span = pieces[-1][0] + pieces[-1][1] - pieces[0][0]
+    return span <= 256 * len(pieces)
+
+
+def _write_sieved(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> None:
+    """Read the span of the pieces, put the data in, write the span back (under the
+    exclusive lock ``_range_lock`` holds, so no other write lands in between)."""
+    first = pieces[0][0]
+    span = pieces[-1][0] + pieces[-1][1] - first
+    raw = np.zeros(span, np.uint8)
+    got = np.frombuffer(os.pread(fd, span, first), dtype=np.uint8)
+    raw[:got.size] = got
+    offsets = np.array([p[0] for p in pieces], dtype=np.int64) - first
+    lengths = np.array([p[1] for p in pieces], dtype=np.int64)
+    index = np.repeat(offsets - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    raw[index + np.arange(data.size, dtype=np.int64)] = data
+    _write_pieces(fd, raw, [(first, span)])
+
+
 @contextmanager
-def _range_lock(st: _State, write: bool, pieces: List[Tuple[int, int]]) -> Iterator[None]:
-    """In atomic mode, hold a POSIX record lock over the bytes an access spans (exclusive
-    to write, shared to read), as MPI's atomic mode asks of concurrent overlapping
-    accesses; otherwise nothing."""
-    if not st.atomic or not pieces:
+def _range_lock(st: _State, write: bool, sieved: bool,
+                pieces: List[Tuple[int, int]]) -> Iterator[None]:
+    """POSIX record locks over the bytes an access spans. A sieved write holds an
+    exclusive one, and so every write that could run beside it holds a shared one (it may
+    not land between the sieve's read and write back); in atomic mode writes hold an
+    exclusive one and reads a shared one (MPI's atomic mode for overlapping accesses).
+    Non-atomic reads and writes of a write-only file take none."""
+    if not pieces:
+        yield
+        return
+    if sieved or (write and st.atomic):
+        kind = fcntl.LOCK_EX
+    elif st.atomic or (write and not st.amode & MODE_WRONLY):
+        kind = fcntl.LOCK_SH
+    else:
         yield
         return
     low = min(offset for offset, _ in pieces)
     high = max(offset + length for offset, length in pieces)
-    fcntl.lockf(st.fd, fcntl.LOCK_EX if write else fcntl.LOCK_SH, high - low, low)
+    fcntl.lockf(st.fd, kind, high - low, low)
     try:
         yield
     finally:
@@ -708,9 +742,10 @@ class File:
             raise MPIException(C.ERR_ARG, f"negative offset {position}")
         pieces = st.view.pieces(position, data.size)
         try:
-            with _range_lock(st, write, pieces):
+            sieved = write and _sieve(st, pieces)
+            with _range_lock(st, write, sieved, pieces):
                 if write:
-                    _write_pieces(st.fd, data, pieces)
+                    (_write_sieved if sieved else _write_pieces)(st.fd, data, pieces)
                     st.dirty = True
                     return data.size
                 moved = _read_pieces(st.fd, data, pieces)
