@@ -362,7 +362,7 @@ def test_view_pieces_match_the_type_map():
             for pos in range(0, 9):
                 for n in (1, 4, 7):
                     nbytes = 4 * n
-                    pieces = view.pieces(pos, nbytes)
+                    pieces = view.pieces(pos, nbytes).pairs()
                     got = np.concatenate([np.arange(o, o + ln) for o, ln in pieces])
                     want = _brute_force_bytes(view, 4 * pos + nbytes)[4 * pos:]
                     assert got.tolist() == want.tolist(), (t, disp, pos, n)
@@ -398,11 +398,11 @@ def test_reads_of_many_pieces_stop_at_the_end_of_the_file(tmp_path):
             want = np.concatenate([raw[o:o + n] for o, n in pieces])
             for chunks in (pieces, pieces[:16]):
                 out = np.zeros(total, np.uint8)
-                count = _file._read_pieces(fd, out, chunks)
+                count = _file._read_pieces(fd, out, _file.Pieces.of(chunks))
                 expect = np.concatenate([raw[o:o + n] for o, n in chunks])
                 assert count == expect.size and (out[:count] == expect).all()
             out = np.zeros(total, np.uint8)
-            assert _file._read_pieces(fd, out, pieces) == want.size
+            assert _file._read_pieces(fd, out, _file.Pieces.of(pieces)) == want.size
             assert (out[:want.size] == want).all()
     finally:
         os.close(fd)

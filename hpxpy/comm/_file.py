@@ -48,7 +48,7 @@ from . import _datatypes as D
 from ._buffers import message_array, receive_array
 from ._errhandler import ERRORS_RETURN, _Errhandler, check_settable
 from ._errors import Exception as MPIException
-from ._fileview import View
+from ._fileview import Pieces, View
 from ._group import Group, _api_name
 from ._info import INFO_NULL, Info
 from ._request import Request
@@ -215,10 +215,10 @@ def _out(buf: BufSpec) -> np.ndarray:
     return arr.view(np.uint8).reshape(-1) if arr.dtype.itemsize else np.empty(0, np.uint8)
 
 
-def _write_pieces(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> None:
+def _write_pieces(fd: int, data: np.ndarray, pieces: Pieces) -> None:
     view = memoryview(data)  # type: ignore[arg-type]
     at = 0
-    for offset, length in pieces:
+    for offset, length in pieces.pairs():
         chunk = view[at:at + length]
         while len(chunk):  # a write may take fewer bytes than offered
             done = os.pwrite(fd, chunk, offset)
@@ -247,12 +247,11 @@ def _gather(raw: np.ndarray, rel: np.ndarray, lengths: np.ndarray, out: np.ndarr
     out[...] = raw[np.repeat(rel - starts, lengths) + np.arange(out.size, dtype=np.int64)]
 
 
-def _read_pieces(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> int:
+def _read_pieces(fd: int, data: np.ndarray, pieces: Pieces) -> int:
     """Fill ``data`` from the pieces in order; stops at the end of the file. Returns the
     bytes read."""
     if len(pieces) > 16:
-        offsets = np.array([p[0] for p in pieces], dtype=np.int64)
-        lengths = np.array([p[1] for p in pieces], dtype=np.int64)
+        offsets, lengths = pieces.offsets, pieces.lengths
         first = int(offsets[0])
         span = int(offsets[-1] + lengths[-1]) - first
         total = int(lengths.sum())
@@ -273,7 +272,7 @@ def _read_pieces(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> in
             return count
     view = memoryview(data)  # type: ignore[arg-type]
     at = 0
-    for offset, length in pieces:
+    for offset, length in pieces.pairs():
         while length:
             got = os.preadv(fd, [view[at:at + length]], offset)
             if not got:
@@ -284,33 +283,30 @@ def _read_pieces(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> in
     return at
 
 
-def _sieve(st: _State, pieces: List[Tuple[int, int]]) -> bool:
+def _sieve(st: _State, pieces: Pieces) -> bool:
     """Whether a write of these pieces is cheaper as read-modify-write of their span (many
     small pieces close together) than as one ``pwrite`` each; needs a readable file."""
     if len(pieces) <= 16 or st.amode & MODE_WRONLY:
         return False
-    span = pieces[-1][0] + pieces[-1][1] - pieces[0][0]
-    return span <= 256 * len(pieces)
+    return pieces.high - pieces.low <= 256 * len(pieces)
 
 
-def _write_sieved(fd: int, data: np.ndarray, pieces: List[Tuple[int, int]]) -> None:
+def _write_sieved(fd: int, data: np.ndarray, pieces: Pieces) -> None:
     """Read the span of the pieces, put the data in, write the span back (under the
     exclusive lock ``_range_lock`` holds, so no other write lands in between)."""
-    first = pieces[0][0]
-    span = pieces[-1][0] + pieces[-1][1] - first
+    first = pieces.low
+    span = pieces.high - first
     raw = np.zeros(span, np.uint8)
     got = np.frombuffer(os.pread(fd, span, first), dtype=np.uint8)
     raw[:got.size] = got
-    offsets = np.array([p[0] for p in pieces], dtype=np.int64) - first
-    lengths = np.array([p[1] for p in pieces], dtype=np.int64)
+    offsets, lengths = pieces.offsets - first, pieces.lengths
     index = np.repeat(offsets - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
     raw[index + np.arange(data.size, dtype=np.int64)] = data
-    _write_pieces(fd, raw, [(first, span)])
+    _write_pieces(fd, raw, Pieces.of([(first, span)]))
 
 
 @contextmanager
-def _range_lock(st: _State, write: bool, sieved: bool,
-                pieces: List[Tuple[int, int]]) -> Iterator[None]:
+def _range_lock(st: _State, write: bool, sieved: bool, pieces: Pieces) -> Iterator[None]:
     """POSIX record locks over the bytes an access spans. A sieved write holds an
     exclusive one, and so every write that could run beside it holds a shared one (it may
     not land between the sieve's read and write back); in atomic mode writes hold an
@@ -326,8 +322,7 @@ def _range_lock(st: _State, write: bool, sieved: bool,
     else:
         yield
         return
-    low = min(offset for offset, _ in pieces)
-    high = max(offset + length for offset, length in pieces)
+    low, high = pieces.low, pieces.high
     fcntl.lockf(st.fd, kind, high - low, low)
     try:
         yield

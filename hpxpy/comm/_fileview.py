@@ -11,7 +11,7 @@ Layer 1 of hpxpy.comm: imports ``_constants``, ``_errors`` and ``_datatypes`` on
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
@@ -35,18 +35,50 @@ def flatten(dt: D.Datatype) -> Tuple[np.ndarray, np.ndarray]:
     return offsets[first], lengths.astype(np.int64)
 
 
-def merge(offsets: np.ndarray, lengths: np.ndarray) -> List[Tuple[int, int]]:
-    """Pieces (file offset, length) with the ones that touch joined."""
-    if not len(offsets):
-        return []
-    if len(offsets) == 1:
-        return [(int(offsets[0]), int(lengths[0]))]
+class Pieces:
+    """Pieces of the file an access touches, in data order: ``offsets`` and ``lengths``
+    (bytes, int64 arrays)."""
+
+    __slots__ = ("offsets", "lengths")
+
+    def __init__(self, offsets: np.ndarray, lengths: np.ndarray) -> None:
+        self.offsets, self.lengths = offsets, lengths
+
+    @classmethod
+    def of(cls, pairs: Sequence[Tuple[int, int]]) -> Pieces:
+        """Pieces from (offset, length) pairs."""
+        array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        return cls(array[:, 0].copy(), array[:, 1].copy())
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def pairs(self) -> List[Tuple[int, int]]:
+        """The pieces as (offset, length) pairs."""
+        return list(zip(self.offsets.tolist(), self.lengths.tolist()))
+
+    @property
+    def low(self) -> int:
+        """The first byte any piece touches."""
+        return int(self.offsets.min())
+
+    @property
+    def high(self) -> int:
+        """One past the last byte any piece touches."""
+        return int((self.offsets + self.lengths).max())
+
+
+def merge(offsets: np.ndarray, lengths: np.ndarray) -> Pieces:
+    """The pieces with the ones that touch joined."""
+    if len(offsets) <= 1:
+        return Pieces(offsets, lengths)
     starts = np.ones(len(offsets), dtype=bool)
     starts[1:] = offsets[1:] != offsets[:-1] + lengths[:-1]
     first = np.flatnonzero(starts)
+    if len(first) == len(offsets):
+        return Pieces(offsets, lengths)
     ends = np.append(first[1:], len(offsets)) - 1
-    total = offsets[ends] + lengths[ends] - offsets[first]
-    return list(zip(offsets[first].tolist(), total.tolist()))
+    return Pieces(offsets[first], offsets[ends] + lengths[ends] - offsets[first])
 
 
 class View:
@@ -90,13 +122,13 @@ class View:
         self.filetype = filetype if filetype.is_predefined else filetype.Dup()
         self.datarep = datarep
 
-    def pieces(self, position: int, nbytes: int) -> List[Tuple[int, int]]:
-        """(file offset, length) of the ``nbytes`` data bytes from etype ``position`` on."""
+    def pieces(self, position: int, nbytes: int) -> Pieces:
+        """The file pieces of the ``nbytes`` data bytes from etype ``position`` on."""
         if nbytes <= 0:
-            return []
+            return Pieces.of([])
         start = position * self.esize
         if self.contiguous:
-            return [(self.disp + start, nbytes)]
+            return Pieces.of([(self.disp + start, nbytes)])
         stop = start + nbytes
         tiles = np.arange(start // self.tsize, (stop - 1) // self.tsize + 1, dtype=np.int64)
         first = tiles[:, None] * self.tsize + self.starts[None, :]  # data index of each block
