@@ -400,11 +400,10 @@ class File:
     fromint = f2py
 
     def free(self) -> None:
-        """Close the file if open (not collective here: it releases the handle)."""
-        st = self._st
-        if st is not None:
-            self._release(st)
-            self._st = None
+        """Close the file if it is open (collective then, as ``Close``)."""
+        if self._st is not None and self._st.fd >= 0:
+            self.Close()
+        self._st = None
 
     def _check(self) -> _State:
         st = self._st
