@@ -609,6 +609,7 @@ class File:
         st.comm.Barrier()
 
     def Get_atomicity(self) -> bool:
+        """Whether atomic mode is on."""
         return self._check().atomic
 
     # -- views and file pointers -------------------------------------------------------------
@@ -881,27 +882,35 @@ class File:
         self._all(True, buf, status, lambda st: self._at(offset))
 
     def Iread_at(self, offset: int, buf: BufSpec) -> Request:
+        """Non-blocking ``Read_at`` (the transfer is done at the call)."""
         return self._nonblocking(False, buf, lambda st: self._at(offset))
 
     def Iread_at_all(self, offset: int, buf: BufSpec) -> Request:
+        """Non-blocking ``Read_at_all``; the request completes once every rank has joined."""
         return self._inonblocking_all(False, buf, lambda st: self._at(offset))
 
     def Iwrite_at(self, offset: int, buf: BufSpec) -> Request:
+        """Non-blocking ``Write_at`` (the transfer is done at the call)."""
         return self._nonblocking(True, buf, lambda st: self._at(offset))
 
     def Iwrite_at_all(self, offset: int, buf: BufSpec) -> Request:
+        """Non-blocking ``Write_at_all``; the request completes once every rank has joined."""
         return self._inonblocking_all(True, buf, lambda st: self._at(offset))
 
     def Read_at_all_begin(self, offset: int, buf: BufSpec) -> None:
+        """Start a split collective ``Read_at_all``."""
         self._begin("read_at", False, buf, lambda st: self._at(offset))
 
     def Read_at_all_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
+        """Finish the split collective ``Read_at_all``."""
         self._end("read_at", buf, status)
 
     def Write_at_all_begin(self, offset: int, buf: BufSpec) -> None:
+        """Start a split collective ``Write_at_all``."""
         self._begin("write_at", True, buf, lambda st: self._at(offset))
 
     def Write_at_all_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
+        """Finish the split collective ``Write_at_all``."""
         self._end("write_at", buf, status)
 
     # individual file pointer
@@ -922,27 +931,35 @@ class File:
         self._all(True, buf, status, self._individual)
 
     def Iread(self, buf: BufSpec) -> Request:
+        """Non-blocking ``Read`` (the transfer is done at the call)."""
         return self._nonblocking(False, buf, self._individual)
 
     def Iread_all(self, buf: BufSpec) -> Request:
+        """Non-blocking ``Read_all``; the request completes once every rank has joined."""
         return self._inonblocking_all(False, buf, self._individual)
 
     def Iwrite(self, buf: BufSpec) -> Request:
+        """Non-blocking ``Write`` (the transfer is done at the call)."""
         return self._nonblocking(True, buf, self._individual)
 
     def Iwrite_all(self, buf: BufSpec) -> Request:
+        """Non-blocking ``Write_all``; the request completes once every rank has joined."""
         return self._inonblocking_all(True, buf, self._individual)
 
     def Read_all_begin(self, buf: BufSpec) -> None:
+        """Start a split collective ``Read_all``."""
         self._begin("read", False, buf, self._individual)
 
     def Read_all_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
+        """Finish the split collective ``Read_all``."""
         self._end("read", buf, status)
 
     def Write_all_begin(self, buf: BufSpec) -> None:
+        """Start a split collective ``Write_all``."""
         self._begin("write", True, buf, self._individual)
 
     def Write_all_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
+        """Finish the split collective ``Write_all``."""
         self._end("write", buf, status)
 
     # shared file pointer
@@ -955,9 +972,11 @@ class File:
         self._independent(True, buf, status, self._shared)
 
     def Iread_shared(self, buf: BufSpec) -> Request:
+        """Non-blocking ``Read_shared`` (the transfer is done at the call)."""
         return self._nonblocking(False, buf, self._shared)
 
     def Iwrite_shared(self, buf: BufSpec) -> Request:
+        """Non-blocking ``Write_shared`` (the transfer is done at the call)."""
         return self._nonblocking(True, buf, self._shared)
 
     def Read_ordered(self, buf: BufSpec, status: Optional[Status] = None) -> None:
@@ -969,15 +988,19 @@ class File:
         self._all(True, buf, status, self._ordered, ordered=True)
 
     def Read_ordered_begin(self, buf: BufSpec) -> None:
+        """Start a split collective ``Read_ordered``."""
         self._begin("read_ordered", False, buf, self._ordered, ordered=True)
 
     def Read_ordered_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
+        """Finish the split collective ``Read_ordered``."""
         self._end("read_ordered", buf, status)
 
     def Write_ordered_begin(self, buf: BufSpec) -> None:
+        """Start a split collective ``Write_ordered``."""
         self._begin("write_ordered", True, buf, self._ordered, ordered=True)
 
     def Write_ordered_end(self, buf: BufSpec, status: Optional[Status] = None) -> None:
+        """Finish the split collective ``Write_ordered``."""
         self._end("write_ordered", buf, status)
 
     # -- error handling ---------------------------------------------------------------------
@@ -1000,6 +1023,7 @@ class File:
 
     @classmethod
     def Create_errhandler(cls, errhandler_fn: Callable[..., None]) -> _Errhandler:
+        """User error handlers for files are not supported (``NotImplementedError``)."""
         raise NotImplementedError("MPI.File.Create_errhandler is not supported by hpxpy")
 
     # -- Python properties ------------------------------------------------------------------
@@ -1015,10 +1039,12 @@ class File:
 
     @property
     def group_size(self) -> int:
+        """The number of processes of the file's group."""
         return self._check().comm.Get_size()
 
     @property
     def group_rank(self) -> int:
+        """This process's rank in the file's group."""
         return self._check().rank
 
 
