@@ -448,3 +448,51 @@ def test_interleaved_small_pieces_lose_no_write(n):
         assert [job.results[r] for r in range(n)] == [
             {"id": r, "ok": True, "size": 20000 * n * 4} for r in range(n)]
         assert os.listdir(folder) == []
+
+
+EXTERNAL32 = r'''
+import json, os, sys
+import numpy as np
+from hpxpy.comm import MPI
+w = MPI.COMM_WORLD
+rank = w.rank
+fh = MPI.File.Open(w, os.path.join(sys.argv[1], "x.bin"),
+                   MPI.MODE_CREATE | MPI.MODE_RDWR | MPI.MODE_DELETE_ON_CLOSE)
+out = {"id": rank}
+for code, mt in (("i", MPI.INT), ("d", MPI.DOUBLE), ("F", MPI.C_FLOAT_COMPLEX)):
+    fh.Set_size(0)
+    fh.Set_view(0, mt, mt, "external32")
+    fh.Write_at_all(4 * rank, (np.arange(4) + 1 + 10 * rank).astype(code))
+    fh.Sync(); w.Barrier(); fh.Sync()
+    fh.Set_view(0, MPI.BYTE, MPI.BYTE, "native")
+    raw = np.zeros(fh.Get_size(), "u1")
+    fh.Read_at_all(0, raw)
+    fh.Set_view(0, mt, mt, "external32")
+    back = np.zeros(4, code)
+    fh.Read_at(4 * rank, back)
+    out[code] = [raw.tobytes() == b"".join(
+        (np.arange(4) + 1 + 10 * r).astype(np.dtype(code).newbyteorder(">")).tobytes()
+        for r in range(w.size)), back.real.tolist()]
+    w.Barrier()
+try:
+    fh.Set_view(0, MPI.LONG_DOUBLE, MPI.LONG_DOUBLE, "external32")
+    fh.Write_at(0, np.zeros(1, "g"))
+    out["long_double"] = "no error"
+except NotImplementedError:
+    out["long_double"] = "NotImplementedError"
+fh.Close()
+print("RESULT " + json.dumps(out))
+'''
+
+
+@pytest.mark.timeout(240)
+def test_external32_is_big_endian():
+    with tempfile.TemporaryDirectory() as folder:
+        job = run_job(2, ["-c", EXTERNAL32, folder], timeout=120)
+        assert job.returncode == 0, job.stderr[-3000:]
+        for rank in range(2):
+            values = [float(v + 1 + 10 * rank) for v in range(4)]
+            assert job.results[rank] == {"id": rank, "i": [True, values], "d": [True, values],
+                                         "F": [True, values],
+                                         "long_double": "NotImplementedError"}
+        assert os.listdir(folder) == []

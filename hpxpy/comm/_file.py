@@ -18,10 +18,12 @@ never touch each other's bytes, on one host or on several sharing a POSIX file s
 - Non-blocking forms do their transfer at the call and return a request that completes at
   once (collective ones: when the others have joined, through an ``Ibarrier``); split
   collectives do theirs in ``*_begin``, ``*_end`` reports it.
-- Only the ``native`` data representation (and ``internal``, the same bytes here) moves
-  data; ``Register_datarep`` records names (a second registration raises
-  ``ERR_DUP_DATAREP``), and a view with a registered or ``external32`` representation raises
-  ``NotImplementedError``.
+- Data representations: ``native`` and ``internal`` (the same bytes here) and
+  ``external32``; ``Register_datarep`` records names (a second registration raises
+  ``ERR_DUP_DATAREP``), and a view with a registered representation raises
+  ``NotImplementedError``. ``external32`` stores booleans, integers and IEEE floats and
+  complexes up to double big-endian (same sizes as native here; others raise
+  ``NotImplementedError``).
 
 Layer 4 of hpxpy.comm: it takes communicators as arguments and uses their public methods;
 imports ``_request``, ``_status``, ``_buffers``, ``_fileview``, ``_info``, ``_group`` and
@@ -204,15 +206,20 @@ def _fill(status: Optional[Status], nbytes: int) -> None:
         status._count = nbytes
 
 
-def _nothing() -> None:
+def _nothing(moved: int = 0) -> None:
     """Nothing to do after the transfer."""
 
 
-def _out(buf: BufSpec) -> np.ndarray:
-    """The bytes of a message to write, in message order."""
-    arr, _ = message_array(buf, writable=False)
-    arr = np.ascontiguousarray(arr)
-    return arr.view(np.uint8).reshape(-1) if arr.dtype.itemsize else np.empty(0, np.uint8)
+def _external32(dtype: np.dtype) -> np.dtype:
+    """The big-endian dtype ``external32`` stores elements of ``dtype`` as: booleans,
+    integers, IEEE floats up to double and their complex pairs, which have the same sizes
+    as here; NotImplementedError for the others."""
+    kind, size = dtype.kind, dtype.itemsize
+    if dtype.fields is None and (kind in "biu" or (kind == "f" and size <= 8) or (
+            kind == "c" and size <= 16)):
+        return dtype.newbyteorder(">")
+    raise NotImplementedError(f"hpxpy's 'external32' data representation does not convert "
+                              f"elements of numpy type {dtype}")
 
 
 def _write_pieces(fd: int, data: np.ndarray, pieces: Pieces) -> None:
@@ -623,11 +630,11 @@ class File:
         if filetype is None:
             filetype = etype
         datarep = str(datarep)
-        if datarep not in ("native", "internal"):
-            if datarep in _dataresps or datarep == "external32":
+        if datarep not in ("native", "internal", "external32"):
+            if datarep in _dataresps:
                 raise NotImplementedError(
                     f"MPI.File.Set_view: data representation {datarep!r} is not supported by "
-                    f"hpxpy (only 'native' and 'internal')")
+                    f"hpxpy (only 'native', 'internal' and 'external32')")
             raise MPIException(C.ERR_UNSUPPORTED_DATAREP,
                                f"unknown data representation {datarep!r}")
         if int(disp) == DISPLACEMENT_CURRENT:
@@ -710,28 +717,40 @@ class File:
 
     # -- data access ------------------------------------------------------------------------
     def _prepare(self, st: _State, write: bool, buf: BufSpec
-                 ) -> Tuple[np.ndarray, Callable[[], None]]:
-        """(the message's bytes, what to call after a read) of ``buf``, checked."""
+                 ) -> Tuple[np.ndarray, Callable[[int], None]]:
+        """(the message's bytes as the file holds them, what to call with the bytes read
+        after a read) of ``buf``, checked."""
+        external = st.view.datarep == "external32"
         if write:
             self._writable(st)
-            return _out(buf), _nothing
+            arr, _ = message_array(buf, writable=False)
+            arr = np.ascontiguousarray(arr)
+            if not arr.dtype.itemsize:
+                return np.empty(0, np.uint8), _nothing
+            if external:  # big-endian, sizes as native for the types allowed
+                arr = arr.astype(_external32(arr.dtype))
+            return arr.view(np.uint8).reshape(-1), _nothing
         if st.amode & MODE_WRONLY:
             raise MPIException(C.ERR_ACCESS,
                                "cannot read from a file opened with amode MODE_WRONLY")
         arr, _, commit = receive_array(buf)
         if not arr.dtype.itemsize:
-            return np.empty(0, np.uint8), commit
-        if arr.flags.c_contiguous:
-            return arr.view(np.uint8).reshape(-1), commit
-        data = np.ascontiguousarray(arr)
+            return np.empty(0, np.uint8), lambda moved: commit()
+        if external:
+            _external32(arr.dtype)
+        target = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
-        def copy_back() -> None:
-            arr[...] = data
+        def finish(moved: int) -> None:
+            if external:  # the whole elements read were big-endian
+                whole = target.reshape(-1)[:moved // target.dtype.itemsize]
+                whole.byteswap(inplace=True)
+            if target is not arr:
+                arr[...] = target
             commit()
-        return data.view(np.uint8).reshape(-1), copy_back
+        return target.view(np.uint8).reshape(-1), finish
 
     def _execute(self, st: _State, write: bool, data: np.ndarray,
-                 finish: Callable[[], None], position: int) -> int:
+                 finish: Callable[[int], None], position: int) -> int:
         """Move ``data`` to or from view position ``position``; returns the bytes moved."""
         if position < 0:
             raise MPIException(C.ERR_ARG, f"negative offset {position}")
@@ -746,7 +765,7 @@ class File:
                 moved = _read_pieces(st.fd, data, pieces)
         except OSError as exc:
             raise _oserror(exc, "I/O error") from None
-        finish()
+        finish(moved)
         return moved
 
     @staticmethod
