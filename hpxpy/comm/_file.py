@@ -8,13 +8,14 @@ never touch each other's bytes, on one host or on several sharing a POSIX file s
   each does its local part and then meets the others (a barrier, or the broadcast of a
   result rank 0 computed), so when any rank returns from a collective write every rank's
   data is in the file. A rank whose local part fails still meets the others, then raises.
-- The shared file pointer lives in a hidden side file next to the file (``.<name>.hpxpy-
-  shfp-<pid>-<n>``, in the temporary directory when that directory is not writable): an
-  8-byte counter read and advanced under an exclusive ``fcntl`` lock, so any locality can
-  move it at any time without the others' help (``Write_shared`` is not collective), the
-  wait for the lock sleeps in the kernel, and it works wherever POSIX locks do (one host;
-  NFS with its lock manager). Rank 0 removes any stale one at ``Open`` and the side file at
-  ``Close``. The ordered forms gather the sizes and let rank 0 advance it once.
+- The shared file pointer lives in a hidden side file next to the file
+  (``.<name>.hpxpy-shfp-<host>-<pid>-<n>``, in the temporary directory when that directory
+  is not writable): an 8-byte counter read and advanced under an exclusive ``fcntl``
+  lock, so any locality can move it at any time without the others' help
+  (``Write_shared`` is not collective), the wait for the lock sleeps in the kernel, and it
+  works wherever POSIX locks do (one host; NFS with its lock manager). Rank 0 removes any
+  stale one at ``Open`` and the side file at ``Close``. The ordered forms gather the sizes
+  and let rank 0 advance it once.
 - Non-blocking forms do their transfer at the call and return a request that completes at
   once (collective ones: when the others have joined, through an ``Ibarrier``); split
   collectives do theirs in ``*_begin``, ``*_end`` reports it.
@@ -37,6 +38,7 @@ import errno
 import fcntl
 import itertools
 import os
+import socket
 import tempfile
 import threading
 import weakref
@@ -452,7 +454,8 @@ class File:
             folder, name = os.path.split(os.path.abspath(path))
             if not os.access(folder, os.W_OK):
                 folder = tempfile.gettempdir()
-            shared = os.path.join(folder, f".{name}.hpxpy-shfp-{os.getpid()}-{next(_opened)}")
+            shared = os.path.join(folder, f".{name}.hpxpy-shfp-{socket.gethostname()}-"
+                                          f"{os.getpid()}-{next(_opened)}")
             try:
                 os.unlink(shared)
             except OSError:
