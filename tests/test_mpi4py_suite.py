@@ -1,6 +1,7 @@
 """mpi4py's own test modules, unchanged, under hpxrun --mpi4py.
 
-Every module the issue names is asserted here at 1, 2 and 3 localities; run
+Every module the issue names is asserted here at 1, 2 and 3 localities (the MPI-IO
+modules, ``FOUR``, also at 4); run
 ``python -m tests.mpi4py_suite`` for the full table of the issue's modules.
 """
 
