@@ -496,3 +496,42 @@ def test_external32_is_big_endian():
                                          "F": [True, values],
                                          "long_double": "NotImplementedError"}
         assert os.listdir(folder) == []
+
+
+LOCAL_ERRORS = r'''
+import json, os, sys
+import numpy as np
+from hpxpy.comm import MPI
+w = MPI.COMM_WORLD
+r = w.rank
+f = MPI.File.Open(w, os.path.join(sys.argv[1], "f"),
+                  MPI.MODE_CREATE | MPI.MODE_RDWR | MPI.MODE_DELETE_ON_CLOSE)
+out = {"id": r}
+calls = (("write_at_all", lambda b: f.Write_at_all(0, b)), ("ordered", f.Write_ordered),
+         ("iwrite_at_all", lambda b: f.Iwrite_at_all(0, b).Wait()),
+         ("set_view", lambda b: f.Set_view(0, MPI.INT, MPI.DATATYPE_NULL if r == 1 else MPI.INT)))
+for label, call in calls:
+    try:
+        call("not a buffer" if r == 1 else np.zeros(2, "i"))
+        out[label] = "ok"
+    except MPI.Exception as e:
+        out[label] = e.Get_error_class()
+    except Exception as e:
+        out[label] = type(e).__name__
+f.Close()
+print("RESULT " + json.dumps(out))
+'''
+
+
+@pytest.mark.timeout(240)
+def test_a_local_error_in_a_collective_leaves_nobody_waiting():
+    """One rank's bad argument raises there, after it has met the others."""
+    with tempfile.TemporaryDirectory() as folder:
+        job = run_job(3, ["-c", LOCAL_ERRORS, folder], timeout=60)
+        assert job.returncode == 0, job.stderr[-3000:]
+        ok = {"write_at_all": "ok", "ordered": "ok", "iwrite_at_all": "ok", "set_view": "ok"}
+        assert job.results[0] == {"id": 0, **ok}
+        assert job.results[2] == {"id": 2, **ok}
+        assert job.results[1] == {"id": 1, "write_at_all": "TypeError", "ordered": "TypeError",
+                                  "iwrite_at_all": "TypeError", "set_view": 3}
+        assert os.listdir(folder) == []
