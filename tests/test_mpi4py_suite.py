@@ -1,6 +1,7 @@
 """mpi4py's own test modules, unchanged, under hpxrun --mpi4py.
 
-Every module the issue names is asserted here at 1, 2 and 3 localities; run
+Every module the issue names is asserted here at 1, 2 and 3 localities (the MPI-IO
+modules, ``FOUR``, also at 4); run
 ``python -m tests.mpi4py_suite`` for the full table of the issue's modules.
 """
 
@@ -11,7 +12,7 @@ import subprocess
 import warnings
 
 import pytest
-from mpi4py_suite.__main__ import MODULES, NO_SKIPS, fetch_mpi4py_tests, run_module
+from mpi4py_suite.__main__ import FOUR, MODULES, NO_SKIPS, fetch_mpi4py_tests, run_module
 
 PASSING = MODULES  # every module the issue names passes at 1, 2 and 3 localities
 
@@ -37,7 +38,17 @@ def suite_dir():
 @pytest.mark.parametrize("n", [1, 2, 3])
 @pytest.mark.parametrize("module", PASSING)
 def test_module_passes_unchanged(suite_dir, module, n):
-    counts = run_module(module, n)
+    _check_module(module, n)
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("module", FOUR)
+def test_module_passes_unchanged_at_four(suite_dir, module):
+    _check_module(module, 4, timeout=240)
+
+
+def _check_module(module: str, n: int, timeout: float = 120) -> None:
+    counts = run_module(module, n, timeout)
     assert counts["ok"] and counts["ran"] > 0, str(counts["output"])[-4000:]
     assert counts["failures"] == 0 and counts["errors"] == 0
     if module in NO_SKIPS:

@@ -52,6 +52,25 @@ from ._constants import (
 )
 from ._datatypes import DATATYPE_NULL, Datatype
 from ._errors import Exception, Get_error_class, Get_error_string  # noqa: A004
+from ._file import (
+    DISPLACEMENT_CURRENT,
+    FILE_NULL,
+    MAX_DATAREP_STRING,
+    MODE_APPEND,
+    MODE_CREATE,
+    MODE_DELETE_ON_CLOSE,
+    MODE_EXCL,
+    MODE_RDONLY,
+    MODE_RDWR,
+    MODE_SEQUENTIAL,
+    MODE_UNIQUE_OPEN,
+    MODE_WRONLY,
+    SEEK_CUR,
+    SEEK_END,
+    SEEK_SET,
+    File,
+    Register_datarep,
+)
 from ._info import INFO_ENV, INFO_NULL, Info
 from ._memory import (
     Alloc_mem,
@@ -145,12 +164,6 @@ class Win:
 
 
 WIN_NULL = Win()
-
-
-class File(_Unsupported):
-    """MPI-IO files (not supported)."""
-
-    Open = _Unsupported._unsupported
 
 
 _main_thread = threading.main_thread()
@@ -273,7 +286,10 @@ __all__ = [
     "Aint_diff",
     "Info", "INFO_NULL", "INFO_ENV", "buffer", "memory", "Alloc_mem", "Free_mem",
     "Attach_buffer", "Detach_buffer", "Flush_buffer", "Iflush_buffer", "Pickle", "pickle",
-    "Session", "Win", "WIN_NULL", "File", "VERSION", "SUBVERSION", *_ABSENT_TYPES,
+    "Session", "Win", "WIN_NULL", "File", "FILE_NULL", "Register_datarep", "MODE_RDONLY",
+    "MODE_WRONLY", "MODE_RDWR", "MODE_CREATE", "MODE_EXCL", "MODE_DELETE_ON_CLOSE",
+    "MODE_UNIQUE_OPEN", "MODE_SEQUENTIAL", "MODE_APPEND", "SEEK_SET", "SEEK_CUR", "SEEK_END",
+    "DISPLACEMENT_CURRENT", "MAX_DATAREP_STRING", "VERSION", "SUBVERSION", *_ABSENT_TYPES,
     *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],
     *_datatypes.PREDEFINED, *_ops.PREDEFINED,
 ]

@@ -284,6 +284,51 @@ class Datatype:
         new._dense = False
         return new
 
+    def Create_darray(self, size: int, rank: int, gsizes: Sequence[int],
+                      distribs: Sequence[int], dargs: Sequence[int], psizes: Sequence[int],
+                      order: int = C.ORDER_C) -> Datatype:
+        """The part process ``rank`` of a ``psizes`` process grid (row-major ranks) owns of
+        a ``gsizes`` array distributed by block, cyclic or not at all in each dimension;
+        extent of the whole array."""
+        gsizes, distribs, dargs, psizes = (list(map(int, x))
+                                           for x in (gsizes, distribs, dargs, psizes))
+        if not len(gsizes) == len(distribs) == len(dargs) == len(psizes):
+            raise ValueError("gsizes, distribs, dargs and psizes must have the same length")
+        if int(np.prod(psizes)) != size or not 0 <= rank < size:
+            raise MPIException(C.ERR_ARG, f"a {psizes} process grid has no rank {rank} of "
+                               f"{size}")
+        coords = np.unravel_index(rank, psizes) if psizes else ()
+        owned = []
+        for g, dist, darg, p, c in zip(gsizes, distribs, dargs, psizes, coords):
+            index = np.arange(g, dtype=np.int64)
+            if dist == C.DISTRIBUTE_NONE:
+                if p != 1:
+                    raise MPIException(C.ERR_ARG, "DISTRIBUTE_NONE needs 1 process in its "
+                                       "dimension")
+                owned.append(index)
+            elif dist == C.DISTRIBUTE_BLOCK:
+                block = -(-g // p) if darg == C.DISTRIBUTE_DFLT_DARG else darg
+                if block * p < g:
+                    raise MPIException(C.ERR_ARG, f"block {block} x {p} processes do not "
+                                       f"cover {g} elements")
+                owned.append(index[c * block:(c + 1) * block])
+            elif dist == C.DISTRIBUTE_CYCLIC:
+                block = 1 if darg == C.DISTRIBUTE_DFLT_DARG else darg
+                if block <= 0:
+                    raise MPIException(C.ERR_ARG, f"invalid cyclic block {block}")
+                owned.append(index[(index // block) % p == c])
+            else:
+                raise MPIException(C.ERR_ARG, f"invalid distribution {dist}")
+        fortran = order == C.ORDER_FORTRAN
+        grid = np.meshgrid(*owned, indexing="ij")
+        index = np.ravel_multi_index(tuple(x.reshape(-1) for x in grid), gsizes,
+                                     order="F" if fortran else "C") if owned else \
+            np.zeros(1, np.int64)
+        new = self._replicate(np.sort(index) * self.extent)
+        new._lb, new._ub = self._lb, self._lb + int(np.prod(gsizes)) * self.extent
+        new._dense = False
+        return new
+
     def Create_resized(self, lb: int, extent: int) -> Datatype:
         """The same data with another lower bound and extent."""
         self._check()

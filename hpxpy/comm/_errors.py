@@ -95,6 +95,20 @@ _ERROR_TEXT = {
     C.ERR_INFO_VALUE: "Invalid MPI_Info value ",
     C.ERR_INFO_NOKEY: "MPI_Info key is not defined ",
     C.ERR_NO_MEM: "Unable to allocate memory for MPI_Alloc_mem",
+    C.ERR_ACCESS: "Invalid permission",
+    C.ERR_AMODE: "Invalid amode value in MPI_File_open ",
+    C.ERR_BAD_FILE: "Invalid file name",
+    C.ERR_CONVERSION: "An error occurred in a user-defined data conversion function",
+    C.ERR_DUP_DATAREP: "Data representation already registered",
+    C.ERR_FILE_EXISTS: "File exists",
+    C.ERR_FILE_IN_USE: "File in use by some process",
+    C.ERR_FILE: "Invalid MPI_File",
+    C.ERR_IO: "Other I/O error ",
+    C.ERR_NO_SPACE: "Not enough space for file ",
+    C.ERR_NO_SUCH_FILE: "File does not exist",
+    C.ERR_QUOTA: "Quota exceeded for files",
+    C.ERR_READ_ONLY: "Read-only file or filesystem name",
+    C.ERR_UNSUPPORTED_DATAREP: "Unsupported datarep passed to MPI_File_set_view ",
 }
 
 
