@@ -12,6 +12,7 @@ but ``MPI`` and ``_channel``; tests/test_comm_layout.py checks this table):
                       Intercomm, COMM_NULL/WORLD/SELF
     6  _nbcoll        non-blocking collectives: seq taken at the call, run on the async thread
        _topo          topology communicators: constructors, the classes' methods (mix-ins)
+       _persistent    persistent collectives (Barrier_init ...): each Start runs the I-form
     5  _bufcoll       buffer collectives: each operation's message parsing and checks
        _create        Dup/Split/Create/Create_group: members and agreed contexts
        _neighbor      neighbour collectives over point to point on the collective context
@@ -48,7 +49,7 @@ import weakref
 from typing import Any, Optional, Sequence, Tuple, Union
 
 from .. import _core, _runtime
-from . import _bufcoll, _contexts, _create, _nbcoll, _objcoll, _p2p, _topo
+from . import _bufcoll, _contexts, _create, _nbcoll, _objcoll, _p2p, _persistent, _topo
 from . import _constants as C
 from . import _ops as O
 from ._buffers import message_region
@@ -80,7 +81,7 @@ _FALLBACK = _core.FALLBACK
 _STANDARD, _SYNC, _SYNC_STARTED = 0, 1, 2
 
 
-class Comm(_Handle):
+class Comm(_Handle, _persistent.PersistentMethods):
     """A communicator: a group of localities with private message contexts."""
 
     def __init__(self, members: Any = None, context: int = -1, name: str = "") -> None:
