@@ -49,6 +49,19 @@ class Message:
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
+    def __reduce__(self) -> Any:
+        # As mpi4py: the constants pickle as themselves, a reference equal to one of them
+        # as a new reference to it; a matched message cannot leave its process.
+        if self is MESSAGE_NULL:
+            return "MESSAGE_NULL"
+        if self is MESSAGE_NO_PROC:
+            return "MESSAGE_NO_PROC"
+        if self._used:
+            return (Message, (MESSAGE_NULL,))
+        if self._noproc:
+            return (Message, (MESSAGE_NO_PROC,))
+        raise ValueError("cannot serialize 'Message' instance")
+
     def __hash__(self) -> int:
         return id(self._ident)
 
@@ -63,6 +76,9 @@ class Message:
                status: Optional[Status] = None) -> Optional[Message]:
         """``comm.improbe(source, tag, status)``: None if no message is there."""
         return comm.improbe(source, tag, status)
+
+    Probe = probe
+    Iprobe = iprobe
 
     def free(self) -> None:
         """Forget the message without receiving it (this reference becomes MESSAGE_NULL)."""

@@ -132,6 +132,15 @@ class Request(Future):
     def __hash__(self) -> int:
         return id(self)
 
+    def __reduce__(self) -> Any:
+        # As mpi4py: REQUEST_NULL pickles as itself, a null reference as a new null one; a
+        # live request cannot leave its process.
+        if self is REQUEST_NULL:
+            return "REQUEST_NULL"
+        if self._state is NULL:
+            return (type(self), (REQUEST_NULL,))
+        raise ValueError(f"cannot serialize '{type(self).__name__}' instance")
+
     def __bool__(self) -> bool:
         return self._state is not NULL
 

@@ -34,6 +34,8 @@ MODULES = [
     "test_p2p_buf", "test_comm", "test_op", "test_request", "test_status", "test_group",
     "test_msgspec", "test_exceptions", "test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj",
     "test_io", "test_file", "test_cco_pr_buf", "test_cco_pr_vec", "test_cco_pr_ngh_buf",
+    "test_p2p_buf_matched", "test_p2p_obj_matched", "test_msgzero", "test_address",
+    "test_mpimem", "test_threads",
     # Run as `python -m mpi4py.futures test_x.py` (the "futures:" prefix): rank 0 runs the
     # tests, ranks 1..N-1 are the workers of every MPIPoolExecutor (hpxpy cannot spawn them).
     # test_futures is demo/futures/test_futures.py of the source archive.
@@ -41,7 +43,9 @@ MODULES = [
 ]
 # Modules that must run every test: a skip there is a missing feature, so it fails.
 NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:test_futures",
-            "test_io", "test_file", "test_cco_pr_buf", "test_cco_pr_vec", "test_cco_pr_ngh_buf"}
+            "test_io", "test_file", "test_cco_pr_buf", "test_cco_pr_vec", "test_cco_pr_ngh_buf",
+            "test_p2p_buf_matched", "test_p2p_obj_matched", "test_msgzero", "test_address",
+            "test_mpimem", "test_threads"}
 # Modules also asserted at 4 localities (MPI-IO: the shared file pointer and collective
 # views among more processes than cores).
 FOUR = ["test_io", "test_file"]
