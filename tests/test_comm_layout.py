@@ -26,7 +26,7 @@ LAYERS = {
     "_handle": 3, "_topology": 3,
     "_p2p": 4, "_objcoll": 4, "_file": 4,
     "_bufcoll": 5, "_create": 5, "_neighbor": 5,
-    "_nbcoll": 6, "_topo": 6, "_persistent": 6,
+    "_nbcoll": 6, "_topo": 6, "_persistent": 6, "_intercomm": 6,
     "_comm": 7,
     "MPI": 8, "_channel": 8, "run": 8,
 }

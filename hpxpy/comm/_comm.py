@@ -46,10 +46,22 @@ import os
 import sys
 import warnings
 import weakref
-from typing import Any, Optional, Sequence, Tuple, Union
+import zlib
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from .. import _core, _runtime
-from . import _bufcoll, _contexts, _create, _nbcoll, _objcoll, _p2p, _persistent, _topo
+from . import (
+    _bufcoll,
+    _contexts,
+    _create,
+    _intercomm,
+    _nbcoll,
+    _objcoll,
+    _p2p,
+    _persistent,
+    _pickle,
+    _topo,
+)
 from . import _constants as C
 from . import _ops as O
 from ._buffers import message_region
@@ -718,7 +730,28 @@ class Comm(_Handle, _persistent.PersistentMethods):
 
 
 class Intracomm(Comm):
-    """An intra-communicator (every hpxpy communicator is one)."""
+    """An intra-communicator: one group."""
+
+    def _accept(self, comm: _Handle) -> None:
+        if isinstance(comm, Intercomm):
+            raise TypeError("expecting an intra-communicator, got an Intercomm")
+
+    def Create_intercomm(self, local_leader: int, peer_comm: Intracomm, remote_leader: int,
+                         tag: int = 0) -> Intercomm:
+        """An inter-communicator between this group and another one: the two leaders
+        (``local_leader`` here, ``remote_leader`` in ``peer_comm``, which holds both)
+        swap their groups over ``peer_comm`` with ``tag``."""
+        members = self._check()
+        self._check_root(local_leader)
+        nxt = self.allreduce(_contexts.TABLE.peek(), op=O.MAX)
+        swapped = None
+        if self._rank == local_leader:
+            swapped = peer_comm.sendrecv((members, nxt), dest=remote_leader, sendtag=tag,
+                                         source=remote_leader, recvtag=tag)
+        remote, remote_nxt = self.bcast(swapped, root=local_leader)
+        base = max(nxt, remote_nxt)
+        _contexts.TABLE.reserve(base, 2)
+        return Intercomm._make(list(members), list(remote), base)
 
     # -- topologies (the work is in _topo) ---------------------------------------------------
     def Create_cart(self, dims: Sequence[int], periods: Optional[Sequence[bool]] = None,
@@ -778,13 +811,75 @@ class Distgraphcomm(_topo.DistgraphMethods, Topocomm):
 
 
 class Intercomm(Comm):
-    """Inter-communicators are not supported (they come from spawn and Create_intercomm):
-    only the null one exists, as ``Comm.Get_parent()`` returns."""
+    """An inter-communicator: a local and a remote group. Point to point names remote
+    ranks (its members are the remote group's); size, rank and group are the local
+    group's; collectives run as MPI defines them between two groups (``_intercomm``)."""
+
+    _local_members: List[int]  # world rank of each rank of the local group
+    _local: Intracomm  # over the local group, on the second context block
 
     def __init__(self, comm: Optional[Comm] = None) -> None:
         if comm is not None and not isinstance(comm, Intercomm):
             raise TypeError(f"expecting an Intercomm, got {type(comm).__name__}")
         super().__init__(comm)
+
+    @classmethod
+    def _make(cls, local: list, remote: list, base: int) -> Intercomm:
+        """The inter-communicator of the contexts ``base`` (between the groups) and
+        ``base + STRIDE`` (its local intra-communicator)."""
+        made = cls.__new__(cls)
+        made._handle_name = ""
+        made._info = None
+        made._setup(remote, base, "")
+        made._rank = local.index(_runtime.locality_id())
+        made._path = _core.CommPath(base, made._rank, remote)
+        made._local_members = local
+        made._local = Intracomm(local, base + _contexts.STRIDE, "")
+        return made
+
+    def _agree_base(self, count: int = 1) -> int:
+        """A base context free in both groups (2 * count blocks taken from it)."""
+        nxt = self._local.allreduce(_contexts.TABLE.peek(), op=O.MAX)
+        base = max(nxt, _intercomm.bridge(self, self._local, self._next(), nxt))
+        _contexts.TABLE.reserve(base, 2 * count)
+        return base
+
+    @classmethod
+    def Create_from_groups(cls, local_group: Group, local_leader: int, remote_group: Group,
+                           remote_leader: int, stringtag: str = "org.mpi4py",
+                           info: Optional[Info] = None, errhandler: Any = None) -> Intercomm:
+        """An inter-communicator from two disjoint groups of COMM_WORLD's processes,
+        collective over both (MPI 4): the local group agrees on a communicator, then the
+        leaders swap their groups on a context of COMM_WORLD's block that nothing else uses."""
+        local: Any = COMM_WORLD.Create_group(local_group,
+                                             zlib.crc32(stringtag.encode()) & 0x7FFF)
+        leader = remote_group._ranks[remote_leader]
+        return local.Create_intercomm(local_leader, _Handshake(), leader,
+                                      zlib.crc32(stringtag.encode()) & 0x7FFFFFFF)
+
+    is_inter = property(lambda self: self.Is_inter())
+    is_intra = property(lambda self: self.Is_intra())
+
+    def Split(self, color: int = 0, key: int = 0) -> Comm:
+        """Inter-communicators between the ranks of each color in both groups, ordered by
+        (key, rank); COMM_NULL for UNDEFINED or a color the other group lacks."""
+        self._check()
+        table = self._local.allgather((int(color), int(key)))
+        theirs = _intercomm.bridge(self, self._local, self._next(), table)
+        colors = sorted({c for c, _ in table + theirs if c != C.UNDEFINED})
+        base = self._agree_base(max(1, len(colors)))
+        if color == C.UNDEFINED:
+            return COMM_NULL
+
+        def ranks(rows: list, members: list) -> list:
+            return [members[r] for _, r in sorted((k, r) for r, (c, k) in enumerate(rows)
+                                                  if c == color)]
+
+        remote = ranks(theirs, list(self._members or []))
+        if not remote:
+            return COMM_NULL
+        return Intercomm._make(ranks(table, self._local_members), remote,
+                               base + 2 * _contexts.STRIDE * colors.index(color))
 
     def Is_inter(self) -> bool:
         self._check()
@@ -794,20 +889,123 @@ class Intercomm(Comm):
         self._check()
         return False
 
-    def Get_remote_group(self) -> Group:
+    def Get_size(self) -> int:
+        """Number of processes in the local group."""
         self._check()
-        raise NotImplementedError("inter-communicators are not supported by hpxpy")
+        return len(self._local_members)
+
+    def Get_group(self) -> Group:
+        """The local group."""
+        self._check()
+        return Group(self._local_members)
+
+    def Get_remote_group(self) -> Group:
+        """The remote group."""
+        return Group(self._check())
 
     def Get_remote_size(self) -> int:
-        self._check()
-        raise NotImplementedError("inter-communicators are not supported by hpxpy")
-
-    def Merge(self, high: bool = False) -> Intracomm:
-        self._check()
-        raise NotImplementedError("inter-communicators are not supported by hpxpy")
+        """Number of processes in the remote group."""
+        return len(self._check())
 
     remote_group = property(Get_remote_group)
     remote_size = property(Get_remote_size)
+    size = property(Get_size)
+    group = property(Get_group)
+
+    def Merge(self, high: bool = False) -> Intracomm:
+        """An intra-communicator of both groups: the group passing ``high=False`` first
+        (when both pass the same, the group whose leader has the lower world rank)."""
+        self._check()
+        seq = self._next()
+        mine = (bool(high), self._local_members[0])
+        theirs = _intercomm.bridge(self, self._local, seq, mine)
+        local, remote = list(self._local_members), list(self._members or [])
+        members = local + remote if mine < theirs else remote + local
+        base = self._agree_base()
+        return Intracomm(members, base, "")
+
+    def Dup(self, info: Optional[Info] = None) -> Intercomm:
+        """A new inter-communicator of the same groups, with fresh contexts."""
+        self._check()
+        return Intercomm._make(list(self._local_members), list(self._members or []),
+                               self._agree_base())
+
+    def Free(self) -> None:
+        self._check()
+        self._local.Free()
+        super().Free()
+
+    # -- collectives between the groups (the work is in _intercomm) --------------------------
+    def barrier(self) -> None:
+        """Returns once every member of both groups has called it."""
+        _intercomm.barrier(self, self._local)
+
+    Barrier = barrier
+
+    def bcast(self, obj: Any, root: int = 0) -> Any:
+        """``root``: MPI.ROOT at the root, MPI.PROC_NULL at the rest of its group, the
+        root's rank at the other group's members (which get its object)."""
+        return _intercomm.bcast(self, self._local, obj, root)
+
+    def gather(self, sendobj: Any, root: int = 0) -> Optional[List[Any]]:
+        """The other group's objects, as a list at the root."""
+        return _intercomm.gather(self, sendobj, root)
+
+    def scatter(self, sendobj: Optional[Sequence[Any]], root: int = 0) -> Any:
+        """Item i of the root's sequence to rank i of the other group."""
+        return _intercomm.scatter(self, sendobj, root)
+
+    def allgather(self, sendobj: Any) -> List[Any]:
+        """The other group's objects, on every member."""
+        return _intercomm.allgather(self, self._local, sendobj)
+
+    def alltoall(self, sendobj: Sequence[Any]) -> List[Any]:
+        """Item j to rank j of the other group; one item from each of its ranks."""
+        return _intercomm.alltoall(self, sendobj)
+
+    def reduce(self, sendobj: Any, op: O.Op = O.SUM, root: int = 0) -> Any:
+        """The reduction of the other group's objects, at the root."""
+        return _intercomm.reduce(self, self._local, sendobj, op, root)
+
+    def allreduce(self, sendobj: Any, op: O.Op = O.SUM) -> Any:
+        """The reduction of the other group's objects, on every member."""
+        return _intercomm.allreduce(self, self._local, sendobj, op)
+
+
+def _not_yet(name: str) -> Any:
+    def method(self: Intercomm, *args: Any, **kwargs: Any) -> Any:
+        self._check()
+        raise NotImplementedError(f"Intercomm.{name} is not supported by hpxpy yet")
+    method.__name__ = name
+    method.__doc__ = "Not supported on inter-communicators yet (raises NotImplementedError)."
+    return method
+
+
+# What Comm defines for one group and an inter-communicator does not have yet (the buffer
+# collectives between two groups, and communicator constructors): a clear error, never a
+# one-group algorithm run on two groups.
+for _name in ("Bcast", "Gather", "Gatherv", "Scatter", "Scatterv", "Allgather", "Allgatherv",
+              "Alltoall", "Alltoallv", "Alltoallw", "Reduce", "Allreduce", "Reduce_scatter",
+              "Reduce_scatter_block", "Scan", "Exscan", "scan", "exscan", "Ibarrier", "Ibcast",
+              "Igather", "Igatherv", "Iscatter", "Iscatterv", "Iallgather", "Iallgatherv",
+              "Ialltoall", "Ialltoallv", "Ialltoallw", "Ireduce", "Iallreduce",
+              "Ireduce_scatter", "Ireduce_scatter_block", "Iscan", "Iexscan",
+              "Split_type", "Create", "Create_group", "Idup", "Idup_with_info",
+              *(n for n in dir(_persistent.PersistentMethods) if n.endswith("_init"))):
+    setattr(Intercomm, _name, _not_yet(_name))
+
+
+class _Handshake:
+    """Create_from_groups' leaders swap their groups as a peer communicator would, on the
+    last context of COMM_WORLD's block (no communicator's messages travel there)."""
+
+    def sendrecv(self, obj: Any, dest: int, sendtag: int, source: int, recvtag: int) -> Any:
+        core = _runtime.core()
+        context = _contexts.WORLD + _contexts.STRIDE - 1
+        req = core.post_receive(context, source, recvtag)
+        core.send(dest, context, sendtag, _pickle.dumps(obj))
+        core.wait(req)
+        return _pickle.loads(req.payload)
 
 
 _NULL_HANDLE = 0x04000000  # MPICH's MPI_COMM_NULL, MPI_COMM_WORLD, MPI_COMM_SELF

@@ -50,5 +50,17 @@ class ContextTable:
         return base
 
 
+    def peek(self) -> int:
+        """This process's next free context number (nothing reserved)."""
+        with self._lock:
+            return self._next
+
+    def reserve(self, base: int, count: int) -> None:
+        """Take ``count`` blocks from ``base`` (agreed by other means: an
+        inter-communicator's two groups agree through their leaders)."""
+        with self._lock:
+            self._next = max(self._next, base + STRIDE * count)
+
+
 TABLE = ContextTable(_FIRST_FREE)
 agree = TABLE.agree
