@@ -19,7 +19,7 @@ from typing import Tuple
 from .. import _runtime
 
 # Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
-from . import _buffers, _constants, _datatypes, _ops, _topology
+from . import _buffers, _constants, _datatypes, _ops, _topology, _win
 from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
@@ -68,6 +68,7 @@ from ._ops import Op
 from ._pickle import Pickle
 from ._request import REQUEST_NULL, Grequest, Prequest, Request
 from ._status import Status
+from ._win import WIN_NULL, Win
 
 globals().update(_datatypes.PREDEFINED)
 # Types of MPI's that hpxpy has no element for: null datatypes, as mpi4py shows the types its
@@ -99,52 +100,6 @@ class Session(_Unsupported):
     Init = _Unsupported._unsupported
 
 
-class Win:
-    """One-sided communication windows are not supported: creating one raises
-    NotImplementedError (mpi4py's signal for a missing MPI feature). The operations of
-    ``MPI.WIN_NULL`` check their arguments as mpi4py does, then raise it too."""
-
-    def __init__(self, win: object = None) -> None:
-        pass
-
-    @classmethod
-    def _unsupported(cls, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError("MPI.Win (one-sided communication) is not supported by hpxpy")
-
-    Create = Allocate = Allocate_shared = Create_dynamic = _unsupported
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Win)
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __bool__(self) -> bool:
-        return False
-
-    def Fence(self, assertion: int = 0) -> None:
-        self._unsupported()
-
-    def Put(self, origin: _T.BufSpec, target_rank: int,
-            target: _T.TargetSpec | None = None) -> None:
-        _buffers.rma_check(origin, target, writable=False)
-        self._unsupported()
-
-    def Get(self, origin: _T.BufSpec, target_rank: int,
-            target: _T.TargetSpec | None = None) -> None:
-        _buffers.rma_check(origin, target, writable=True)
-        self._unsupported()
-
-    def Accumulate(self, origin: _T.BufSpec, target_rank: int,
-                   target: _T.TargetSpec | None = None,
-                   op: object = None) -> None:
-        _buffers.rma_check(origin, target, writable=False)
-        self._unsupported()
-
-    Free = Lock = Unlock = Lock_all = Unlock_all = Flush = Sync = _unsupported
-
-
-WIN_NULL = Win()
 
 
 class File(_Unsupported):
@@ -203,6 +158,7 @@ def Init_thread(required: int = THREAD_MULTIPLE) -> int:
 def Finalize() -> None:
     """Stop the runtime (waits for every locality)."""
     global _finalized
+    _win.shutdown()  # the RMA service thread stops before the runtime does
     _runtime.finalize()
     _finalized = True
 
