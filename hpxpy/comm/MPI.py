@@ -19,7 +19,7 @@ from typing import Tuple
 from .. import _runtime
 
 # Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
-from . import _buffers, _constants, _datatypes, _ops, _topology, _win
+from . import _buffers, _constants, _datatypes, _ops, _topology
 from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
@@ -158,7 +158,6 @@ def Init_thread(required: int = THREAD_MULTIPLE) -> int:
 def Finalize() -> None:
     """Stop the runtime (waits for every locality)."""
     global _finalized
-    _win.shutdown()  # the RMA service thread stops before the runtime does
     _runtime.finalize()
     _finalized = True
 

@@ -20,7 +20,6 @@ Layer 4 of hpxpy.comm: imports ``hpxpy._runtime``, ``_buffers`` (``Region``),
 
 from __future__ import annotations
 
-import atexit
 import collections
 import pickle
 import struct
@@ -197,7 +196,8 @@ class Service:
                 self._thread = threading.Thread(target=self._serve, name="hpxpy-rma",
                                                 daemon=True)
                 self._thread.start()
-                atexit.register(self.stop)  # runs before the runtime's finalize (LIFO)
+                # stops after finalize's barrier: no peer needs this process's service then
+                _runtime.on_shutdown(self.stop)
 
     def unregister(self, win_id: int) -> None:
         with self._lock:
@@ -208,7 +208,7 @@ class Service:
             return self._targets.get(win_id)
 
     def stop(self) -> None:
-        """Stop serving (at exit or MPI.Finalize); returns once the thread has ended."""
+        """Stop serving (when the runtime stops); returns once the thread has ended."""
         with self._lock:
             thread, self._thread = self._thread, None
             self._stopped = True

@@ -906,7 +906,3 @@ def _delete_attr(win: Win, keyval: int, value: Any) -> None:
 
 WIN_NULL = Win()
 
-
-def shutdown() -> None:
-    """Stop the RMA service (before the runtime stops)."""
-    S.SERVICE.stop()
