@@ -211,6 +211,7 @@ check("unlock_not_locked", lambda: win.Unlock(0))
 check("flush_not_locked", lambda: win.Flush(0))
 check("complete_no_start", lambda: win.Complete())
 check("wait_no_post", lambda: win.Wait())
+check("sync_no_epoch", lambda: win.Sync())
 check("lock_bad_type", lambda: win.Lock(0, 99))
 check("lock_bad_rank", lambda: win.Lock(7))
 win.Lock(0)
@@ -251,6 +252,7 @@ def test_errors_as_mpich(transport):
         "put_no_epoch": C.ERR_RMA_SYNC, "get_no_epoch": C.ERR_RMA_SYNC,
         "unlock_not_locked": C.ERR_RMA_SYNC, "flush_not_locked": C.ERR_RMA_SYNC,
         "complete_no_start": C.ERR_RMA_SYNC, "wait_no_post": C.ERR_RMA_SYNC,
+        "sync_no_epoch": C.ERR_RMA_SYNC,
         "lock_bad_type": C.ERR_ARG, "lock_bad_rank": C.ERR_RANK,
         "lock_twice": C.ERR_RMA_SYNC, "lock_all_in_lock": C.ERR_RMA_SYNC,
         "put_bad_rank": C.ERR_RANK, "put_negative_disp": C.ERR_DISP,

@@ -463,6 +463,8 @@ class Win:
     def tomemory(self) -> buffer:
         """This process's window memory as an ``MPI.buffer``."""
         s = self._live()
+        if s.flavor != C.WIN_FLAVOR_CREATE and s.target is not None and s.size:
+            return buffer(s.target.memory)  # keeps hpxpy's allocation alive
         return buffer.fromaddress(s.base, s.size)
 
     def Shared_query(self, rank: int) -> Tuple[buffer, int]:
@@ -479,9 +481,10 @@ class Win:
                 return buffer.fromaddress(s.base, s.size), s.disp_unit
             return buffer.fromaddress(0, 0), s.units[rank]
         assert s.segment is not None
-        size = s.sizes[rank]
-        address = s.segment.address + s.shared_offsets[rank] if size else 0
-        return buffer.fromaddress(address, size), s.units[rank]
+        offset, size = s.shared_offsets[rank], s.sizes[rank]
+        if not size:
+            return buffer.fromaddress(0, 0), s.units[rank]
+        return buffer(s.segment.memory[offset:offset + size]), s.units[rank]
 
     def Get_attr(self, keyval: int) -> int | Any | None:
         """A window attribute (``MPI.WIN_BASE``, ``WIN_SIZE``, ``WIN_DISP_UNIT``,
@@ -894,8 +897,11 @@ class Win:
         self._live().check_passive(None)
 
     def Sync(self) -> None:
-        """Synchronise the public and private copies of the window (one copy here)."""
-        self._live()
+        """Synchronise the public and private copies of the window (one copy here); as
+        MPICH, only inside a passive-target epoch."""
+        s = self._live()
+        if not (s.locks or s.lock_all):
+            raise MPIException(C.ERR_RMA_SYNC, "Sync outside a passive-target epoch")
 
 
 def _delete_attr(win: Win, keyval: int, value: Any) -> None:
