@@ -129,6 +129,7 @@ if rank == size - 1:
     views[0][0] = 4242
 comm.Barrier()
 stored = int(views[0][0])
+comm.Barrier()  # everyone has read it before the puts below overwrite it
 units = [win.Shared_query(r)[1] for r in range(size)]
 proc_null = np.frombuffer(win.Shared_query(MPI.PROC_NULL)[0], "i8").size
 # an RMA put lands in the same memory
