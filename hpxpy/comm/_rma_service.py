@@ -265,8 +265,8 @@ class Service:
         win = target.win_id
         if kind == LOCK:
             with target.lock:
-                granted = target.request_lock(source, disp, tag)
-            if granted:
+                now = target.request_lock(source, disp, tag)
+            if now:
                 _reply(core, source, win, tag, OK)
             return
         if kind == UNLOCK:

@@ -295,7 +295,8 @@ class Win:
         return self._s is not None and not self._s.freed
 
     def __repr__(self) -> str:
-        return f"<MPI.Win {self._s.name if self else 'WIN_NULL'}>"
+        s = self._s
+        return f"<MPI.Win {s.name if s is not None and not s.freed else 'WIN_NULL'}>"
 
     def __reduce__(self) -> Any:
         if not self:

@@ -27,6 +27,11 @@ from typing import Any, Callable, List, Optional
 import numpy as np
 
 from hpxpy.comm import MPI
+from hpxpy.comm._ops import REPLACE, SUM
+
+# _INT and _BYTE are made at import time (invisible to the type checker)
+_INT = MPI.Datatype.fromcode("i")
+_BYTE = MPI.Datatype.fromcode("B")
 
 __all__ = ["Sequential", "Counter", "Mutex", "Condition", "Semaphore"]
 
@@ -53,13 +58,13 @@ class Sequential:
         """Wait for the previous rank to finish its turn."""
         comm, rank = self.comm, self.comm.Get_rank()
         if rank > 0:
-            comm.Recv([None, 0, MPI.BYTE], rank - 1, self.tag)
+            comm.Recv([None, 0, _BYTE], rank - 1, self.tag)
 
     def end(self) -> None:
         """Hand the turn to the next rank."""
         comm, rank = self.comm, self.comm.Get_rank()
         if rank < comm.Get_size() - 1:
-            comm.Send([None, 0, MPI.BYTE], rank + 1, self.tag)
+            comm.Send([None, 0, _BYTE], rank + 1, self.tag)
 
 
 def _free_window(win: Optional[MPI.Win], comm: Optional[MPI.Intracomm]) -> None:
@@ -103,7 +108,7 @@ class Counter:
         add = np.array([self._step if incr is None else incr], dtype=self._dtype)
         old = np.zeros(1, dtype=self._dtype)
         win.Lock(self._root, MPI.LOCK_SHARED)
-        win.Fetch_and_op([add, self._datatype], [old, self._datatype], self._root, 0, MPI.SUM)
+        win.Fetch_and_op([add, self._datatype], [old, self._datatype], self._root, 0, SUM)
         win.Unlock(self._root)
         return old[0].item()
 
@@ -120,10 +125,11 @@ class Mutex:
 
     def __init__(self, recursive: bool = False, *, comm: MPI.Intracomm = MPI.COMM_SELF,
                  info: MPI.Info = MPI.INFO_NULL) -> None:
-        self._comm: Optional[MPI.Intracomm] = comm.Dup()
-        rank = self._comm.Get_rank()
+        dup: Any = comm.Dup()
+        self._comm: Optional[MPI.Intracomm] = dup
+        rank = dup.Get_rank()
         self._win: Optional[MPI.Win] = MPI.Win.Allocate(
-            MPI.INT.Get_size() if rank == 0 else 0, MPI.INT.Get_size(), info, self._comm)
+            _INT.Get_size() if rank == 0 else 0, _INT.Get_size(), info, dup)
         if rank == 0:
             np.frombuffer(self._win.tomemory(), dtype="i")[0] = MPI.PROC_NULL  # no tail
         self._win.Fence()
@@ -137,7 +143,7 @@ class Mutex:
         mine = np.array([value], "i")
         old = np.zeros(1, "i")
         win.Lock(0, MPI.LOCK_SHARED)
-        win.Fetch_and_op([mine, MPI.INT], [old, MPI.INT], 0, 0, MPI.REPLACE)
+        win.Fetch_and_op([mine, _INT], [old, _INT], 0, 0, REPLACE)
         win.Unlock(0)
         return int(old[0])
 
@@ -146,7 +152,7 @@ class Mutex:
         assert win is not None
         mine, compare, old = np.array([value], "i"), np.array([expected], "i"), np.zeros(1, "i")
         win.Lock(0, MPI.LOCK_SHARED)
-        win.Compare_and_swap([mine, MPI.INT], [compare, MPI.INT], [old, MPI.INT], 0, 0)
+        win.Compare_and_swap([mine, _INT], [compare, _INT], [old, _INT], 0, 0)
         win.Unlock(0)
         return int(old[0])
 
@@ -158,8 +164,8 @@ class Mutex:
             return self._cas_tail(MPI.PROC_NULL, me) == MPI.PROC_NULL
         previous = self._swap_tail(me)
         if previous != MPI.PROC_NULL:
-            comm.Send([None, 0, MPI.BYTE], previous, _TAG_SUCCESSOR)
-            comm.Recv([None, 0, MPI.BYTE], previous, _TAG_GRANT)
+            comm.Send([None, 0, _BYTE], previous, _TAG_SUCCESSOR)
+            comm.Recv([None, 0, _BYTE], previous, _TAG_GRANT)
         return True
 
     def _release(self) -> None:
@@ -169,8 +175,8 @@ class Mutex:
         if self._cas_tail(me, MPI.PROC_NULL) == me:
             return  # nobody queued behind us
         status = MPI.Status()
-        comm.Recv([None, 0, MPI.BYTE], MPI.ANY_SOURCE, _TAG_SUCCESSOR, status)
-        comm.Send([None, 0, MPI.BYTE], status.Get_source(), _TAG_GRANT)
+        comm.Recv([None, 0, _BYTE], MPI.ANY_SOURCE, _TAG_SUCCESSOR, status)
+        comm.Send([None, 0, _BYTE], status.Get_source(), _TAG_GRANT)
 
     def _check(self) -> None:
         if self._win is None:
@@ -242,12 +248,12 @@ class Condition:
             self._own_mutex = False
             assert mutex._comm is not None
             comm = mutex._comm
-        self._comm: Optional[MPI.Intracomm] = comm.Dup()
-        size, rank = self._comm.Get_size(), self._comm.Get_rank()
+        dup: Any = comm.Dup()
+        self._comm: Optional[MPI.Intracomm] = dup
+        size, rank = dup.Get_size(), dup.Get_rank()
         # rank 0 keeps the queue of waiters: [count, rank, rank, ...]
-        nbytes = (size + 1) * MPI.INT.Get_size() if rank == 0 else 0
-        self._win: Optional[MPI.Win] = MPI.Win.Allocate(nbytes, MPI.INT.Get_size(), info,
-                                                         self._comm)
+        nbytes = (size + 1) * _INT.Get_size() if rank == 0 else 0
+        self._win: Optional[MPI.Win] = MPI.Win.Allocate(nbytes, _INT.Get_size(), info, dup)
         if rank == 0:
             np.frombuffer(self._win.tomemory(), dtype="i")[:] = 0
         self._win.Fence()
@@ -270,13 +276,13 @@ class Condition:
         assert win is not None
         table = np.zeros(self._size + 1, "i")
         win.Lock(0, MPI.LOCK_EXCLUSIVE)
-        win.Get([table, MPI.INT], 0)
+        win.Get([table, _INT], 0)
         waiters = [int(r) for r in table[1:1 + table[0]]]
         new = change(list(waiters))
         table[:] = 0
         table[0] = len(new)
         table[1:1 + len(new)] = new
-        win.Put([table, MPI.INT], 0)
+        win.Put([table, _INT], 0)
         win.Unlock(0)
         return waiters
 
@@ -305,7 +311,7 @@ class Condition:
         held = mutex._count
         mutex._count = 0
         mutex._release()
-        comm.Recv([None, 0, MPI.BYTE], MPI.ANY_SOURCE, _TAG_NOTIFY)
+        comm.Recv([None, 0, _BYTE], MPI.ANY_SOURCE, _TAG_NOTIFY)
         mutex._acquire(True)
         mutex._count = held
         return True
@@ -326,7 +332,7 @@ class Condition:
         assert comm is not None
         woken = self._queue(lambda waiters: waiters[n:])[:n]
         for rank in woken:
-            comm.Send([None, 0, MPI.BYTE], rank, _TAG_NOTIFY)
+            comm.Send([None, 0, _BYTE], rank, _TAG_NOTIFY)
         return len(woken)
 
     def notify_all(self) -> int:
