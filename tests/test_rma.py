@@ -299,6 +299,14 @@ dyn.Flush_all()
 dyn.Unlock_all()
 comm.Barrier()
 out["dynamic"] = mem.tolist()
+# a put to an address nothing is attached at: the target's error comes with the unlock
+dyn.Lock(right)
+dyn.Put(np.zeros(1), right, (8, 1, MPI.DOUBLE))
+try:
+    dyn.Unlock(right)
+    out["unattached"] = "no error"
+except MPI.Exception as e:
+    out["unattached"] = e.Get_error_class() == MPI.ERR_RMA_RANGE
 dyn.Detach(mem)
 dyn.Free()
 # accumulate with every op, get_accumulate, derived target type
@@ -334,6 +342,7 @@ def test_pscw_dynamic_and_accumulate():
         assert res["pscw"] == (r - 1) % 3
         assert res["dynamic"] == [0.0, float((r - 1) % 3), 0.0, 0.0]
         assert res["acc"] == [max(total, 10), total, max(total, 20), total]
+        assert res["unattached"] is True
 
 
 EXIT_ALIVE = r'''

@@ -85,6 +85,9 @@ class Target:
         self.exclusive: Optional[int] = None  # world rank holding the exclusive lock
         self.shared: Dict[int, int] = {}  # world rank -> shared locks held
         self.waiting: Deque[Tuple[int, int, int]] = collections.deque()  # (origin, type, tag)
+        # the first error of an unanswered put/accumulate, per origin: the answer to its
+        # next flush or unlock carries it
+        self.errors: Dict[int, Tuple[int, str]] = {}
 
     # -- memory ----------------------------------------------------------------------------
     def region(self, disp: int, count: int, dt: D.Datatype) -> Region:
@@ -258,6 +261,8 @@ class Service:
                         _reply(core, source, win_id, tag, ERROR, pickle.dumps(err))
                     except BaseException:  # noqa: BLE001
                         pass
+                else:
+                    target.errors.setdefault(source, err)
 
     def _handle(self, core: Any, target: Target, source: int, kind: int, tag: int,
                 disp: int, count: int, tdesc: Any, opname: str, extra: Any,
@@ -272,17 +277,27 @@ class Service:
         if kind == UNLOCK:
             with target.lock:
                 granted = target.release(source)
-            _reply(core, source, win, tag, OK)
+            _answer_flush(core, target, source, tag)
             for who, who_tag in granted:
                 _reply(core, who, win, who_tag, OK)
             return
         if kind == FLUSH:
-            _reply(core, source, win, tag, OK)
+            _answer_flush(core, target, source, tag)
             return
         with target.lock:
             result = target.apply(kind, disp, count, tdesc, opname, extra, data)
         if tag:
             _reply(core, source, win, tag, OK, result)
+
+
+def _answer_flush(core: Any, target: Target, origin: int, tag: int) -> None:
+    """Answer a flush or unlock: OK, or the first error of the origin's unanswered
+    operations since the last one."""
+    err = target.errors.pop(origin, None)
+    if err is None:
+        _reply(core, origin, target.win_id, tag, OK)
+    else:
+        _reply(core, origin, target.win_id, tag, ERROR, pickle.dumps(err))
 
 
 def _reply(core: Any, dest: int, win_id: int, tag: int, status: bytes,

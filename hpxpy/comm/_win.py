@@ -135,11 +135,18 @@ class _State:
         return self.answer(rank, self.send(rank, kind, **kwargs))
 
     def flush(self, ranks: Sequence[int]) -> None:
-        """Wait until every put/accumulate issued to ``ranks`` is applied."""
+        """Wait until every put/accumulate issued to ``ranks`` is applied; raise the first
+        error a target found in them."""
         pending = [(r, self.send(r, S.FLUSH)) for r in ranks if r in self.dirty]
+        error: Optional[MPIException] = None
         for r, tag in pending:
-            self.answer(r, tag)
             self.dirty.discard(r)
+            try:
+                self.answer(r, tag)
+            except MPIException as exc:
+                error = error or exc
+        if error is not None:
+            raise error
 
     # -- checks ------------------------------------------------------------------------------
     def check_rank(self, rank: Any) -> int:
@@ -443,7 +450,10 @@ class Win:
     def Free(self) -> None:
         """Free the window (collective): every operation on it completes first."""
         s = self._live()
-        s.flush(sorted(s.dirty))
+        try:
+            s.flush(sorted(s.dirty))
+        except MPIException:
+            pass  # an error of an operation nobody waited for: the window goes anyway
         s.comm.Barrier()  # every member's operations are applied
         S.SERVICE.unregister(s.win_id)
         with s.lock:
@@ -743,10 +753,12 @@ class Win:
         """Close the fence epoch (every operation of every member is complete) and open the
         next one (unless ``MPI.MODE_NOSUCCEED``); collective."""
         s = self._live()
-        s.flush(sorted(s.dirty))
-        s.comm.Barrier()
-        s.fence = not (assertion & C.MODE_NOSUCCEED)
-        s.fence_used = False
+        try:
+            s.flush(sorted(s.dirty))
+        finally:  # a target's error is raised after the barrier: the others must not hang
+            s.comm.Barrier()
+            s.fence = not (assertion & C.MODE_NOSUCCEED)
+            s.fence_used = False
 
     # -- active target: post/start/complete/wait -----------------------------------------------
     def _ranks_of(self, s: _State, group: Group) -> List[int]:
@@ -786,11 +798,13 @@ class Win:
         if s.access is None:
             raise MPIException(C.ERR_RMA_SYNC, "no access epoch (Start) to complete")
         ranks = sorted(s.access)
-        s.flush(ranks)
-        core = _runtime.core()
-        for r in ranks:
-            core.send(s.members[r], s.win_id, TAG_COMPLETE, [b""])
         s.access = None
+        try:
+            s.flush(ranks)
+        finally:  # the targets' Wait must end even if one of them reported an error
+            core = _runtime.core()
+            for r in ranks:
+                core.send(s.members[r], s.win_id, TAG_COMPLETE, [b""])
 
     def Wait(self) -> bool:
         """Close the exposure epoch opened by ``Post`` once every origin completed."""
@@ -844,9 +858,9 @@ class Win:
         rank = s.check_rank(rank)
         if rank not in s.locks:
             raise MPIException(C.ERR_RMA_SYNC, f"rank {rank} is not locked")
-        s.call(rank, S.UNLOCK)
-        s.dirty.discard(rank)
         del s.locks[rank]
+        s.dirty.discard(rank)
+        s.call(rank, S.UNLOCK)  # released at the target even if this raises
 
     def Lock_all(self, assertion: int = 0) -> None:
         """A shared lock on every rank of the window."""
@@ -865,10 +879,16 @@ class Win:
         if not s.lock_all:
             raise MPIException(C.ERR_RMA_SYNC, "no Lock_all epoch to close")
         tags = [(r, s.send(r, S.UNLOCK)) for r in range(len(s.members))]
-        for r, tag in tags:
-            s.answer(r, tag)
         s.dirty.clear()
         s.lock_all = False
+        error: Optional[MPIException] = None
+        for r, tag in tags:
+            try:
+                s.answer(r, tag)
+            except MPIException as exc:
+                error = error or exc
+        if error is not None:
+            raise error
 
     def Flush(self, rank: int) -> None:
         """Complete every operation issued to ``rank``, at ``rank``."""
