@@ -27,6 +27,8 @@ if rank == 0:
     start = time.monotonic()
     if mode == "sleep":
         time.sleep(4.0)  # in Python, not in hpxpy: the service thread answers meanwhile
+    elif mode == "recv":  # blocked in a receive that rank 1 satisfies only after its RMA
+        comm.recv(source=1, tag=5)
     else:  # busy computing in Python, holding the GIL most of the time
         x = 0
         while time.monotonic() - start < 4.0:
@@ -48,6 +50,8 @@ else:
     win.Unlock(0)
     out["elapsed"] = time.monotonic() - start
     out["old"] = int(old[0])
+    if mode == "recv" and rank == 1:
+        comm.send("done", dest=0, tag=5)
     comm.Barrier()
 win.Free()
 print("RESULT " + json.dumps(out))
@@ -55,7 +59,7 @@ print("RESULT " + json.dumps(out))
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("mode", ["sleep", "busy"])
+@pytest.mark.parametrize("mode", ["sleep", "busy", "recv"])
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_passive_target_progresses_while_the_target_is_busy(transport, mode):
     job = run_job(3, ["-c", PROGRESS, mode], timeout=90,
