@@ -114,8 +114,9 @@ class Target:
 
     def apply(self, kind: int, disp: int, count: int, tdesc: Any, opname: str, extra: Any,
               data: memoryview) -> Any:
-        """Apply a data request; returns the bytes to send back (or None)."""
-        dt = decode_type(tdesc)
+        """Apply a data request (``tdesc``: the target datatype, or its encoding); returns
+        the data to send back (or None)."""
+        dt = tdesc if isinstance(tdesc, D.Datatype) else decode_type(tdesc)
         region = self.region(disp, count, dt)
         if kind == PUT:
             incoming = np.frombuffer(data, dtype=dt.numpy_dtype)

@@ -134,6 +134,27 @@ class _State:
     def call(self, rank: int, kind: int, **kwargs: Any) -> memoryview:
         return self.answer(rank, self.send(rank, kind, **kwargs))
 
+    def data_op(self, rank: int, kind: int, disp: int = 0, count: int = 0,
+                dt: Optional[D.Datatype] = None, op: str = "", extra: Any = None,
+                data: Optional[np.ndarray] = None) -> memoryview:
+        """A data operation: applied here at once when this process is the target (under
+        the window's lock, as the service applies it), else a request to the target's
+        service; returns the fetched data (puts and accumulates: nothing, unanswered)."""
+        answered = kind not in (S.PUT, S.ACC)
+        target = self.target
+        if rank == self.rank and target is not None:
+            raw = np.ascontiguousarray(data).view(np.uint8).data \
+                if data is not None else memoryview(b"")
+            with target.lock:
+                result = target.apply(kind, disp, count, dt, op, extra, raw)
+            return result.view(np.uint8).data if result is not None else memoryview(b"")
+        if not answered:
+            self.send(rank, kind, disp=disp, count=count, dt=dt, op=op, extra=extra,
+                      data=data, reply=False)
+            return memoryview(b"")
+        return self.call(rank, kind, disp=disp, count=count, dt=dt, op=op, extra=extra,
+                         data=data)
+
     def flush(self, ranks: Sequence[int]) -> None:
         """Wait until every put/accumulate issued to ``ranks`` is applied; raise the first
         error a target found in them."""
@@ -618,7 +639,7 @@ class Win:
         s.check_access(rank)
         s.check_range(rank, disp, count, dt)
         _check_signature(region, count, dt)
-        s.send(rank, S.PUT, disp=disp, count=count, dt=dt, data=region.data(), reply=False)
+        s.data_op(rank, S.PUT, disp=disp, count=count, dt=dt, data=region.data())
 
     def Get(self, origin: BufSpec, target_rank: int,
             target: TargetSpec | None = None) -> None:
@@ -632,7 +653,7 @@ class Win:
         s.check_access(rank)
         s.check_range(rank, disp, count, dt)
         _check_signature(region, count, dt)
-        _store(region, s.call(rank, S.GET, disp=disp, count=count, dt=dt))
+        _store(region, s.data_op(rank, S.GET, disp=disp, count=count, dt=dt))
 
     def Accumulate(self, origin: BufSpec, target_rank: int,
                    target: TargetSpec | None = None, op: _ops.Op = _ops.SUM) -> None:
@@ -648,8 +669,8 @@ class Win:
         s.check_access(rank)
         s.check_range(rank, disp, count, dt)
         _check_signature(region, count, dt)
-        s.send(rank, S.ACC, disp=disp, count=count, dt=dt, op=op._name,
-               data=region.data(), reply=False)
+        s.data_op(rank, S.ACC, disp=disp, count=count, dt=dt, op=op._name,
+                  data=region.data())
 
     def Get_accumulate(self, origin: BufSpec, result: BufSpec, target_rank: int,
                        target: TargetSpec | None = None, op: _ops.Op = _ops.SUM) -> None:
@@ -671,7 +692,7 @@ class Win:
             _check_signature(oregion, count, dt)
         _check_signature(rregion, count, dt)
         data = oregion.data() if op is not _ops.NO_OP else None
-        _store(rregion, s.call(rank, S.GET_ACC, disp=disp, count=count, dt=dt, op=op._name,
+        _store(rregion, s.data_op(rank, S.GET_ACC, disp=disp, count=count, dt=dt, op=op._name,
                                data=data))
 
     def Fetch_and_op(self, origin: BufSpec, result: BufSpec, target_rank: int,
@@ -693,7 +714,7 @@ class Win:
         s.check_access(rank)
         s.check_range(rank, disp, 1, dt)
         data = oregion.data() if op is not _ops.NO_OP else None
-        _store(rregion, s.call(rank, S.GET_ACC, disp=disp, count=1, dt=dt, op=op._name,
+        _store(rregion, s.data_op(rank, S.GET_ACC, disp=disp, count=1, dt=dt, op=op._name,
                                data=data))
 
     def Compare_and_swap(self, origin: BufSpec, compare: BufSpec, result: BufSpec,
@@ -719,7 +740,7 @@ class Win:
         s.check_access(rank)
         s.check_range(rank, disp, 1, dt)
         compare_bytes = np.ascontiguousarray(cregion.data()).tobytes()
-        _store(rregion, s.call(rank, S.CAS, disp=disp, count=1, dt=dt, extra=compare_bytes,
+        _store(rregion, s.data_op(rank, S.CAS, disp=disp, count=1, dt=dt, extra=compare_bytes,
                                data=oregion.data()))
 
     # Request forms: the operation is complete when the request is returned.
