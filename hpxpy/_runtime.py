@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from . import _bootstrap, _core, _stall
 
@@ -178,6 +178,17 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
         _state.world_group = None
 
 
+_shutdown_hooks: List[Callable[[], None]] = []
+
+
+def on_shutdown(hook: Callable[[], None]) -> None:
+    """Call ``hook`` when the runtime stops: after finalize's barrier (every locality has
+    reached it, so none still needs this one's services), before the transports close.
+    hpxpy.comm's RMA service thread stops there."""
+    if hook not in _shutdown_hooks:
+        _shutdown_hooks.append(hook)
+
+
 def finalize() -> None:
     """Stop the runtime. In a job of several localities this waits for all of them."""
     with _state.lock:
@@ -195,6 +206,11 @@ def finalize() -> None:
             graceful = False
             raise
         finally:
+            for hook in list(_shutdown_hooks):
+                try:
+                    hook()
+                except BaseException:  # noqa: BLE001 - the runtime stops regardless
+                    pass
             core.shutdown(graceful)
             if _state.mesh is not None:
                 _state.mesh.close()

@@ -87,6 +87,7 @@ from ._ops import Op
 from ._pickle import Pickle
 from ._request import REQUEST_NULL, Grequest, Prequest, Request
 from ._status import Status
+from ._win import WIN_NULL, Win
 
 globals().update(_datatypes.PREDEFINED)
 # Types of MPI's that hpxpy has no element for: null datatypes, as mpi4py shows the types its
@@ -118,52 +119,6 @@ class Session(_Unsupported):
     Init = _Unsupported._unsupported
 
 
-class Win:
-    """One-sided communication windows are not supported: creating one raises
-    NotImplementedError (mpi4py's signal for a missing MPI feature). The operations of
-    ``MPI.WIN_NULL`` check their arguments as mpi4py does, then raise it too."""
-
-    def __init__(self, win: object = None) -> None:
-        pass
-
-    @classmethod
-    def _unsupported(cls, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError("MPI.Win (one-sided communication) is not supported by hpxpy")
-
-    Create = Allocate = Allocate_shared = Create_dynamic = _unsupported
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Win)
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __bool__(self) -> bool:
-        return False
-
-    def Fence(self, assertion: int = 0) -> None:
-        self._unsupported()
-
-    def Put(self, origin: _T.BufSpec, target_rank: int,
-            target: _T.TargetSpec | None = None) -> None:
-        _buffers.rma_check(origin, target, writable=False)
-        self._unsupported()
-
-    def Get(self, origin: _T.BufSpec, target_rank: int,
-            target: _T.TargetSpec | None = None) -> None:
-        _buffers.rma_check(origin, target, writable=True)
-        self._unsupported()
-
-    def Accumulate(self, origin: _T.BufSpec, target_rank: int,
-                   target: _T.TargetSpec | None = None,
-                   op: object = None) -> None:
-        _buffers.rma_check(origin, target, writable=False)
-        self._unsupported()
-
-    Free = Lock = Unlock = Lock_all = Unlock_all = Flush = Sync = _unsupported
-
-
-WIN_NULL = Win()
 
 
 _main_thread = threading.main_thread()

@@ -4,9 +4,10 @@ The methods here are the public surface, a few lines each: they check what is th
 check and call the operation modules underneath, which take the communicator (its base
 class ``_Handle``) as their first argument. hpxpy.comm's modules, bottom to top (a module
 imports only from its own layer or lower ones, without cycles; nothing imports ``_comm``
-but ``MPI`` and ``_channel``; tests/test_comm_layout.py checks this table):
+but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this table):
 
-    8  MPI            the namespace: names of every layer below, the runtime's start
+    9  MPI            the namespace: names of every layer below, the runtime's start
+    8  _win           Win: one-sided windows, the origin side of RMA
        _channel       channel(comm): a private duplicate for libraries (hpxpy.distributed)
     7  _comm          Comm, Intracomm, Topocomm, Cartcomm, Graphcomm, Distgraphcomm,
                       Intercomm, COMM_NULL/WORLD/SELF
@@ -18,6 +19,7 @@ but ``MPI`` and ``_channel``; tests/test_comm_layout.py checks this table):
        _neighbor      neighbour collectives over point to point on the collective context
     4  _p2p           point to point: wire header, send, receive, probe
        _objcoll       object collectives, pairwise exchange, per-operation locks
+       _rma_service   the target side of RMA: the service thread, windows' memory and locks
     3  _handle        a communicator's fields, argument checks, sequence numbers
        _group         Group            _contexts   the table that allocates contexts
        _topology      Cartesian grids, graphs, distributed graphs as data; Compute_dims
@@ -30,7 +32,7 @@ but ``MPI`` and ``_channel``; tests/test_comm_layout.py checks this table):
     1  _status        Status
        _interop       memory of objects: buffer protocol, DLPack, CUDA array interface
        _typing        Buffer, BufSpec, BufSpecB/V/W, TargetSpec ...
-    0  _constants  _errors  _errhandler  _datatypes  _info  _pickle
+    0  _constants  _errors  _errhandler  _datatypes  _info  _pickle  _shmwin
 
 This module is over 600 lines because it is the whole public ``Comm`` surface, about a
 hundred mpi4py methods of a few lines each; the work is all in the modules underneath.

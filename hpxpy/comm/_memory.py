@@ -132,6 +132,9 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
         return self._view[item]
 
     def __setitem__(self, item: Union[int, slice], value: Any) -> None:
+        if isinstance(item, slice) and isinstance(value, int):  # as mpi4py: fill the slice
+            np.frombuffer(self._host(), np.uint8)[item] = value
+            return
         if isinstance(item, slice) and not isinstance(value, (bytes, bytearray, memoryview)):
             value = np.asarray(value, dtype=np.uint8).data.cast("B")
         self._host()[item] = value

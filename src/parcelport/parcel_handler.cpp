@@ -169,7 +169,7 @@ bool ParcelHandler::Wait::step(const std::atomic<uint64_t>& news, uint64_t seen)
 }
 
 bool ParcelHandler::block(int timeout_ms, const std::atomic<uint64_t>& news, uint64_t seen) {
-    std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
+    std::unique_lock<FairToken> token(poll_token_, std::try_to_lock);
     if (!token.owns_lock()) {
         if (background_polling_) kick();  // it steps aside: app_waiting_ > 0
         token.lock();
@@ -242,7 +242,7 @@ void ParcelHandler::progress_loop() {
             rest(kStandAsideNs / 1000000);
             continue;
         }
-        std::unique_lock<std::mutex> token(poll_token_, std::try_to_lock);
+        std::unique_lock<FairToken> token(poll_token_, std::try_to_lock);
         if (!token.owns_lock()) {
             rest(10);
             continue;

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,6 +30,38 @@
 #include "parcelport.hpp"
 
 namespace hpxpy {
+
+// The poll token: a lock handed out in arrival order. With std::mutex a thread that
+// releases the token and comes straight back for it (a second application thread waiting
+// beside the program's own, e.g. the RMA service thread) takes it again before the
+// woken waiter runs, and the waiter starves until the holder's 100 ms slice ends.
+class FairToken {
+public:
+    void lock() {
+        std::unique_lock<std::mutex> guard(mu_);
+        const uint64_t ticket = next_++;
+        cv_.wait(guard, [&] { return serving_ == ticket; });
+    }
+    bool try_lock() {
+        std::lock_guard<std::mutex> guard(mu_);
+        if (next_ != serving_) return false;
+        ++next_;
+        return true;
+    }
+    void unlock() {
+        {
+            std::lock_guard<std::mutex> guard(mu_);
+            ++serving_;
+        }
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    uint64_t next_ = 0;     // the next ticket handed out
+    uint64_t serving_ = 0;  // the ticket that holds the token
+};
 
 class ParcelHandler final : private ParcelSink {
 public:
@@ -134,7 +167,7 @@ private:
     Parcelport* sleeper_ = nullptr;  // the only transport, when it sleeps in memory
 
     int wake_pipe_[2] = {-1, -1};  // written to wake whoever is blocked in poll()
-    std::mutex poll_token_;        // whoever holds it blocks in poll() for everyone
+    FairToken poll_token_;         // whoever holds it blocks in poll() for everyone
     std::atomic<std::thread::id> poller_{};
     std::atomic<bool> background_polling_{false};
     std::atomic<int> app_waiting_{0};

@@ -40,15 +40,22 @@ MODULES = [
     # tests, ranks 1..N-1 are the workers of every MPIPoolExecutor (hpxpy cannot spawn them).
     # test_futures is demo/futures/test_futures.py of the source archive.
     "futures:test_futures", "futures:test_util_pool",
+    # One-sided communication (MPI.Win) and mpi4py.util.sync, over it.
+    "test_win", "test_rma", "test_rma_nb", "test_util_sync",
 ]
+# Modules also asserted at 4 localities, more processes than this machine's cores: MPI-IO
+# (the shared file pointer and collective views) and the one-sided modules (the RMA service
+# threads must sleep, not spin).
+FOUR = ["test_io", "test_file", "test_win", "test_rma", "test_rma_nb", "test_util_sync"]
 # Modules that must run every test: a skip there is a missing feature, so it fails.
 NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:test_futures",
             "test_io", "test_file", "test_cco_pr_buf", "test_cco_pr_vec", "test_cco_pr_ngh_buf",
             "test_p2p_buf_matched", "test_p2p_obj_matched", "test_msgzero", "test_address",
-            "test_mpimem", "test_threads", "test_cco_obj_inter"}
-# Modules also asserted at 4 localities (MPI-IO: the shared file pointer and collective
-# views among more processes than cores).
-FOUR = ["test_io", "test_file"]
+            "test_mpimem", "test_threads", "test_cco_obj_inter",
+            "test_win", "test_rma", "test_rma_nb", "test_util_sync"}
+# Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
+# on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
+TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240}
 # Test modules that live elsewhere in the source archive than test/.
 LOCATIONS = {"test_futures": "demo/futures"}
 
@@ -158,9 +165,11 @@ _RAN = re.compile(r"^\[0\] Ran (\d+) tests?")
 _RESULT = re.compile(r"^\[0\] (OK|FAILED)(?: \((.*)\))?")
 
 
-def run_module(module: str, n: int, timeout: float = 120) -> Dict[str, object]:
+def run_module(module: str, n: int, timeout: Optional[float] = None) -> Dict[str, object]:
     """Run one module at n localities; counts from locality 0's unittest summary. A
     ``futures:`` module runs as ``python -m mpi4py.futures module.py``."""
+    if timeout is None:
+        timeout = TIMEOUTS.get(module, 120)
     name = module.split(":", 1)[-1]
     runner = ["-m", "mpi4py.futures"] if module.startswith("futures:") else []
     cmd = [sys.executable, "-m", "hpxpy.launcher", "-n", str(n), "--mpi4py", "--tag-output",
