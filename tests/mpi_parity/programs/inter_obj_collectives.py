@@ -1,10 +1,10 @@
-"""Inter-communicator between the lower and upper halves of COMM_WORLD: object collectives
-across the two groups (rooted ones with MPI.ROOT / MPI.PROC_NULL), point to point to the
-remote group, Merge, Dup and Split."""
+from mpi4py import MPI
 
 import json
 
-from mpi4py import MPI
+# An inter-communicator between the lower and upper halves of COMM_WORLD: object
+# collectives across the two groups (rooted ones with MPI.ROOT / MPI.PROC_NULL), point to
+# point to the remote group, Merge, Dup and Split.
 
 world = MPI.COMM_WORLD
 rank, size = world.Get_rank(), world.Get_size()
