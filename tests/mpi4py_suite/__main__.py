@@ -51,7 +51,7 @@ FOUR = ["test_io", "test_file", "test_win", "test_rma", "test_rma_nb", "test_uti
 NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:test_futures",
             "test_io", "test_file", "test_cco_pr_buf", "test_cco_pr_vec", "test_cco_pr_ngh_buf",
             "test_p2p_buf_matched", "test_p2p_obj_matched", "test_msgzero", "test_address",
-            "test_mpimem", "test_threads", "test_cco_obj_inter",
+            "test_mpimem", "test_threads",
             "test_win", "test_rma", "test_rma_nb", "test_util_sync"}
 # Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
 # on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
