@@ -8,8 +8,9 @@ on the inter-communicator's collective context: rooted operations go straight be
 the root and the other group's members, the others through the two local leaders (rank
 0 of each group), which swap values and broadcast what they got (``bridge``).
 
-Layer 6 of hpxpy.comm: imports ``hpxpy._runtime``, ``_constants``, ``_handle`` and
-``_pickle``; ``local`` is the caller's intra-communicator (its methods do the local part).
+Layer 6 of hpxpy.comm: imports ``hpxpy._runtime``, ``_constants``, ``_errors``,
+``_handle`` and ``_pickle``; ``local`` is the caller's intra-communicator (its methods
+do the local part).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, List, Optional, Sequence
 from .. import _runtime
 from . import _constants as C
 from . import _pickle
+from ._errors import Exception as MPIException
 from ._handle import _Handle
 
 
@@ -51,7 +53,6 @@ def check_root(comm: _Handle, root: int) -> None:
     """MPI.ROOT (the root itself), MPI.PROC_NULL (its group's others) or a remote rank."""
     size = len(comm._check())
     if root not in (C.ROOT, C.PROC_NULL) and not 0 <= root < size:
-        from ._errors import Exception as MPIException
         raise MPIException(C.ERR_ROOT, f"invalid root {root}; expected MPI.ROOT, "
                                        f"MPI.PROC_NULL or 0 <= root < {size}")
 

@@ -222,6 +222,7 @@ _IMMUTABLE = frozenset((int, float, complex, str, bytes, bool, type(None)))
 _RD_HEAD = struct.Struct("<I12x")
 _RD_OK = _RD_HEAD.pack(0)
 _MEET_BYTES = 248  # Collectives::kMeetBytes: what a meeting cell carries
+_TOO_BIG = bytes(_MEET_BYTES + 1)
 
 
 def allreduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
@@ -257,8 +258,8 @@ def allreduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
     except Exception as exc:  # noqa: BLE001 - raised on every rank
         own, failure = exc, failure_status(exc)
         blob = _RD_HEAD.pack(failure[0]) + failure[1].encode()[:200]
-    cells = core.meet(comm._group, tag, blob) if len(blob) <= _MEET_BYTES else \
-        core.meet(comm._group, tag, b"\0" * (_MEET_BYTES + 1))
+    # A pickle too large for a cell is not copied in: its size alone tells every rank so.
+    cells = core.meet(comm._group, tag, blob if len(blob) <= _MEET_BYTES else _TOO_BIG)
     if cells is not None and None not in cells:
         return _fold_cells(cells, op, own, failure)
     return _recursive_doubling(comm, core, context, tag, size, rank, value, op)

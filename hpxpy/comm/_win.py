@@ -280,6 +280,20 @@ def _one(region: Region, what: str) -> None:
         raise ValueError(f"{what}: expecting one item, got {region.count}")
 
 
+
+def _checked(s: Any, region: Any, target_rank: int, target: TargetSpec | None,
+             op: _ops.Op | None = None) -> Tuple[int, int, int, Any]:
+    """Put/Get/Accumulate's target: (rank, disp, count, datatype), checked in MPICH's
+    order (rank, target spec, op, epoch, range, signature)."""
+    rank = s.check_rank(target_rank)
+    disp, count, dt = _target(target, region.count, region.dt)
+    if op is not None:
+        _check_op(op, dt)
+    s.check_access(rank)
+    s.check_range(rank, disp, count, dt)
+    _check_signature(region, count, dt)
+    return rank, disp, count, dt
+
 class Win:
     """A window for one-sided communication (``MPI.Win``).
 
@@ -634,11 +648,7 @@ class Win:
         region = _origin(origin, False)
         if target_rank == C.PROC_NULL:
             return
-        rank = s.check_rank(target_rank)
-        disp, count, dt = _target(target, region.count, region.dt)
-        s.check_access(rank)
-        s.check_range(rank, disp, count, dt)
-        _check_signature(region, count, dt)
+        rank, disp, count, dt = _checked(s, region, target_rank, target)
         s.data_op(rank, S.PUT, disp=disp, count=count, dt=dt, data=region.data())
 
     def Get(self, origin: BufSpec, target_rank: int,
@@ -648,11 +658,7 @@ class Win:
         region = _origin(origin, True)
         if target_rank == C.PROC_NULL:
             return
-        rank = s.check_rank(target_rank)
-        disp, count, dt = _target(target, region.count, region.dt)
-        s.check_access(rank)
-        s.check_range(rank, disp, count, dt)
-        _check_signature(region, count, dt)
+        rank, disp, count, dt = _checked(s, region, target_rank, target)
         _store(region, s.data_op(rank, S.GET, disp=disp, count=count, dt=dt))
 
     def Accumulate(self, origin: BufSpec, target_rank: int,
@@ -663,12 +669,7 @@ class Win:
         region = _origin(origin, False)
         if target_rank == C.PROC_NULL:
             return
-        rank = s.check_rank(target_rank)
-        disp, count, dt = _target(target, region.count, region.dt)
-        _check_op(op, dt)
-        s.check_access(rank)
-        s.check_range(rank, disp, count, dt)
-        _check_signature(region, count, dt)
+        rank, disp, count, dt = _checked(s, region, target_rank, target, op)
         s.data_op(rank, S.ACC, disp=disp, count=count, dt=dt, op=op._name,
                   data=region.data())
 

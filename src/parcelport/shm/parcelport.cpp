@@ -779,11 +779,9 @@ const char* ShmParcelport::meet(int index, const std::vector<int>& members, int 
             if (m != self_) layout_of(m)->doorbell.ring_if_sleeping();
         return cells;
     }
-    std::vector<int> others;
-    for (int m : members)
-        if (m != self_) others.push_back(m);
+    // (wait_window's liveness check skips our own entry: we have no Peer for ourselves.)
     wait_window([&] { return slot->generation.load(std::memory_order_acquire) != generation; },
-                others, interrupt);
+                members, interrupt);
     return cells;
 }
 
