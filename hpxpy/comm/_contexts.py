@@ -15,10 +15,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import numpy as np
-
-from .. import _core, _runtime
-from .._items import DTYPE_CODES, OP_CODES, item_array
+from .. import _core, _items, _runtime
+from .._items import OP_CODES, item_array
+from .._numpy import np
 
 STRIDE = 4  # contexts per communicator: p2p, collectives, two spare
 P2P, COLLECTIVE, SPARE = 0, 1, 2  # offsets in a communicator's block
@@ -40,7 +39,7 @@ class ContextTable:
         with self._lock:
             mine = self._next
         agreed = np.array([mine], dtype=np.int64)
-        item = _runtime.core().all_reduce(group, agreed, DTYPE_CODES[agreed.dtype],
+        item = _runtime.core().all_reduce(group, agreed, _items.DTYPE_CODES[agreed.dtype],
                                           OP_CODES["max"], tag, 0, "")
         if item is not None:
             agreed = item_array(item, np.int64, 1)

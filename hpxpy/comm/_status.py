@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence
 
-import numpy as np
-
+from .._numpy import np
 from . import _constants as C
 from . import _datatypes as D
 
 # The fields of an empty status: source ANY_SOURCE, tag ANY_TAG, error SUCCESS.
-_EMPTY = np.array([0, 0, C.ANY_SOURCE, C.ANY_TAG, C.SUCCESS], dtype=np.intc)
+_EMPTY_FIELDS = (0, 0, C.ANY_SOURCE, C.ANY_TAG, C.SUCCESS)
+_template: Optional[np.ndarray] = None  # their array, made on first use (numpy loads lazily)
 
 
 def _field(index: int, doc: str) -> property:
@@ -42,7 +42,13 @@ class Status:
                             f"{__name__.rsplit('.', 1)[0]}.MPI.Status, got "
                             f"{type(status).__name__})")
         # A copy of a template: a third of the cost of filling fresh zeros field by field.
-        self._mem: np.ndarray = (status._mem if status is not None else _EMPTY).copy()
+        global _template
+        if status is not None:
+            self._mem: np.ndarray = status._mem.copy()
+        else:
+            if _template is None:
+                _template = np.array(_EMPTY_FIELDS, dtype=np.intc)
+            self._mem = _template.copy()
 
     # -- raw fields -------------------------------------------------------------------------
     source = _field(2, "The message's source rank.")

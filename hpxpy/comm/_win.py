@@ -29,9 +29,8 @@ import threading
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-import numpy as np
-
 from .. import _runtime
+from .._numpy import np
 from . import _constants as C
 from . import _datatypes as D
 from . import _ops
