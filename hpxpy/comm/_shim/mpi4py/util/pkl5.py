@@ -43,7 +43,7 @@ class _BigMPI:
 
     def __call__(self, buf: Any) -> Tuple[memoryview, int, Any]:
         view = memoryview(buf)
-        return (view, view.nbytes, MPI.BYTE)  # type: ignore[attr-defined]
+        return (view, view.nbytes, MPI.BYTE)
 
 
 _bigmpi = _BigMPI()
