@@ -51,7 +51,17 @@ from ._constants import (
     THREAD_MULTIPLE,
 )
 from ._datatypes import DATATYPE_NULL, Datatype
-from ._errors import Exception, Get_error_class, Get_error_string  # noqa: A004
+from ._errors import (  # noqa: A004 - mpi4py's names
+    Add_error_class,
+    Add_error_code,
+    Add_error_string,
+    Exception,
+    Get_error_class,
+    Get_error_string,
+    Remove_error_class,
+    Remove_error_code,
+    Remove_error_string,
+)
 from ._file import (
     DISPLACEMENT_CURRENT,
     FILE_NULL,
@@ -86,6 +96,7 @@ from ._message import MESSAGE_NO_PROC, MESSAGE_NULL, Message
 from ._ops import Op
 from ._pickle import Pickle
 from ._request import REQUEST_NULL, Grequest, Prequest, Request
+from ._session import SESSION_NULL, Session
 from ._status import Status
 from ._win import WIN_NULL, Win
 
@@ -99,26 +110,6 @@ globals().update({name: op for name, op in _ops.PREDEFINED.items()})
 
 Pickle._wrap = staticmethod(buffer)  # dumps_oob hands out MPI.buffer objects, as mpi4py
 pickle = Pickle()
-
-
-class _Unsupported:
-    """An MPI object kind hpxpy does not provide: creating one raises NotImplementedError
-    (mpi4py's signal for a feature the MPI library lacks)."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError(f"MPI.{type(self).__name__} is not supported by hpxpy")
-
-    @classmethod
-    def _unsupported(cls, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError(f"MPI.{cls.__name__} is not supported by hpxpy")
-
-
-class Session(_Unsupported):
-    """MPI sessions (not supported)."""
-
-    Init = _Unsupported._unsupported
-
-
 
 
 _main_thread = threading.main_thread()
@@ -231,7 +222,9 @@ __all__ = [
     "BOTTOM", "BUFFER_AUTOMATIC", "COMM_NULL", "COMM_SELF", "COMM_WORLD", "Comm",
     "DATATYPE_NULL", "Datatype", "ERRHANDLER_NULL", "ERRORS_ABORT", "ERRORS_ARE_FATAL",
     "ERRORS_RETURN", "Errhandler", "Exception", "GROUP_EMPTY", "GROUP_NULL", "Get_error_class",
-    "Get_error_string", "Grequest", "Group", "IN_PLACE", "Intercomm", "Intracomm",
+    "Get_error_string", "Add_error_class", "Add_error_code", "Add_error_string",
+    "Remove_error_class", "Remove_error_code", "Remove_error_string", "Grequest", "Group",
+    "IN_PLACE", "Intercomm", "Intracomm",
     "Topocomm", "Cartcomm", "Graphcomm", "Distgraphcomm",
     "MESSAGE_NO_PROC", "MESSAGE_NULL", "Message", "Op", "Prequest", "REQUEST_NULL", "Request",
     "Status",
@@ -241,8 +234,8 @@ __all__ = [
     "Aint_diff",
     "Info", "INFO_NULL", "INFO_ENV", "buffer", "memory", "Alloc_mem", "Free_mem",
     "Attach_buffer", "Detach_buffer", "Flush_buffer", "Iflush_buffer", "Pickle", "pickle",
-    "Session", "Win", "WIN_NULL", "File", "FILE_NULL", "Register_datarep", "MODE_RDONLY",
-    "MODE_WRONLY", "MODE_RDWR", "MODE_CREATE", "MODE_EXCL", "MODE_DELETE_ON_CLOSE",
+    "Session", "SESSION_NULL", "Win", "WIN_NULL", "File", "FILE_NULL", "Register_datarep",
+    "MODE_RDONLY", "MODE_WRONLY", "MODE_RDWR", "MODE_CREATE", "MODE_EXCL", "MODE_DELETE_ON_CLOSE",
     "MODE_UNIQUE_OPEN", "MODE_SEQUENTIAL", "MODE_APPEND", "SEEK_SET", "SEEK_CUR", "SEEK_END",
     "DISPLACEMENT_CURRENT", "MAX_DATAREP_STRING", "VERSION", "SUBVERSION", *_ABSENT_TYPES,
     *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],

@@ -93,6 +93,11 @@ class Op:
     __slots__ = ("_name", "_obj", "_arr", "_commute", "_user", "_core_code", "_freed",
                  "_named", "_slot", "_pyref")
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Op:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, op) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
+
     def __init__(self, name: Any = "", obj: Optional[Callable] = None,
                  arr: Optional[Callable] = None, commute: bool = True,
                  user: Optional[Callable] = None, core_code: Optional[int] = None) -> None:
@@ -222,8 +227,7 @@ class Op:
             user = _user_slots[arg - _USER_HANDLE_BASE]
             if user is not None:
                 op = cls(user)
-                op._pyref = False
-                op._slot = -1
+                op._pyref = False  # a reference: same slot, so it compares equal
                 return op
         else:
             for name, handle in _PREDEFINED_HANDLES.items():

@@ -63,6 +63,11 @@ class Request(Future):
     __slots__ = ("_state", "_core", "_finish", "_future", "_result", "_status", "_lock",
                  "_cancellable", "_handle", "_interop", "__weakref__")
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Request:
+        # Accepts the constructor's arguments, so that subclasses can call
+        # super().__new__(cls, request) as with mpi4py's classes.
+        return super().__new__(cls)
+
     def __init__(self, request: Optional[Request] = None, *, core_request: Any = None,
                  finish: Optional[Finish] = None,
                  future: Optional[concurrent.futures.Future] = None,
@@ -85,8 +90,9 @@ class Request(Future):
 
     # -- identity (REQUEST_NULL semantics) ---------------------------------------------------
     def _copy(self, other: Request) -> None:
-        if not isinstance(other, Request) or not (
-                isinstance(other, type(self)) or type(self) is Request):
+        if not isinstance(other, Request) or (
+                isinstance(self, Prequest) and isinstance(other, Grequest)) or (
+                isinstance(self, Grequest) and isinstance(other, Prequest)):
             raise TypeError(f"expecting a {type(self).__name__}, got {type(other).__name__}")
         for cls in type(self).__mro__:
             for slot in getattr(cls, "__slots__", ()):

@@ -36,6 +36,11 @@ class Status:
 
     __slots__ = ("_mem",)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Status:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, status) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
+
     def __init__(self, status: Optional[Status] = None) -> None:
         if status is not None and not isinstance(status, Status):
             raise TypeError(f"Argument 'status' has incorrect type (expected "
