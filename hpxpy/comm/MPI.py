@@ -132,6 +132,17 @@ def Get_processor_name() -> str:
     return socket.gethostname()
 
 
+def Get_hw_resource_info() -> Info:
+    """The hardware this process runs on (MPI 4.1): ``mpi_hw_resource_type`` and the
+    number of processors the process may run on, ``cpus``."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity masks on this platform
+        cpus = os.cpu_count() or 1
+    return Info.Create({"mpi_hw_resource_type": "Machine", "cpus": str(cpus),
+                        "host": socket.gethostname()})
+
+
 def Get_version() -> Tuple[int, int]:
     """The MPI standard version whose API this follows."""
     return (3, 1)
@@ -228,7 +239,8 @@ __all__ = [
     "Topocomm", "Cartcomm", "Graphcomm", "Distgraphcomm",
     "MESSAGE_NO_PROC", "MESSAGE_NULL", "Message", "Op", "Prequest", "REQUEST_NULL", "Request",
     "Status",
-    "Wtick", "Wtime", "Get_processor_name", "Get_version", "Get_library_version", "Init",
+    "Wtick", "Wtime", "Get_processor_name", "Get_hw_resource_info", "Get_version",
+    "Get_library_version", "Init",
     "Init_thread", "Finalize", "Is_initialized", "Is_finalized", "Query_thread",
     "Is_thread_main", "Compute_dims", "Pcontrol", "get_vendor", "Get_address", "Aint_add",
     "Aint_diff",

@@ -18,12 +18,12 @@ Layer 0 of hpxpy.comm: imports ``_constants`` and ``_errors`` only.
 from __future__ import annotations
 
 import itertools
-import traceback
 import weakref
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from . import _constants as C
 from ._errors import Exception as MPIException
+from ._errors import run_callback
 
 # The three kinds have separate keyvals in MPI (MPICH's ranges, as mpi4py shows them).
 _FIRST = {"Comm": 0x64400100, "Datatype": 0x6C400100, "Win": 0x68400100}
@@ -46,19 +46,6 @@ class Keyval:
 _keyvals: Dict[int, Keyval] = {}
 # An attribute: (value, its keyval's callbacks)
 Table = Dict[int, Tuple[Any, Keyval]]
-
-
-def _callback(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a user callback; its exception is printed and becomes ERR_OTHER."""
-    try:
-        return fn(*args)
-    except MPIException as exc:
-        traceback.print_exc()
-        raise MPIException(exc.Get_error_class()) from exc
-    except BaseException as exc:  # noqa: BLE001 - any error in user code, as mpi4py
-        traceback.print_exc()
-        raise MPIException(C.ERR_OTHER, f"{type(exc).__name__} in an attribute callback") \
-            from exc
 
 
 def create_keyval(kind: str, copy_fn: Any = None, delete_fn: Any = None,
@@ -108,7 +95,7 @@ def delete_attr(obj: Any, table: Table, keyval: int) -> None:
         return
     value, key = found
     if callable(key.delete_fn):
-        _callback(key.delete_fn, obj, keyval, value)
+        run_callback(key.delete_fn, obj, keyval, value)
 
 
 def copy_all(old: Any, table: Table, new_table: Table) -> None:
@@ -120,7 +107,7 @@ def copy_all(old: Any, table: Table, new_table: Table) -> None:
         if fn is True:
             new_table[keyval] = (value, key)
             continue
-        copied = _callback(fn, old, keyval, value)
+        copied = run_callback(fn, old, keyval, value)
         if copied is not NotImplemented:
             new_table[keyval] = (copied, key)
 

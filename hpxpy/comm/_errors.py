@@ -4,7 +4,8 @@ strings, MPI's predefined ones and those a program adds (``Add_error_class`` ...
 from __future__ import annotations
 
 import functools
-from typing import Dict, Optional
+import traceback
+from typing import Any, Callable, Dict, Optional
 
 from . import _constants as C
 
@@ -212,6 +213,20 @@ def Remove_error_string(errorcode: int) -> None:
     if errorcode not in _added:
         raise Exception(C.ERR_ARG, f"error code {errorcode} was not added by the program")
     _added_text.pop(errorcode, None)
+
+
+def run_callback(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a user callback MPI calls (attribute copy/delete, generalized request query/
+    free/cancel): its exception is printed and raised as ``MPI.Exception`` of its class
+    (``ERR_OTHER`` for a Python error), as mpi4py does."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        traceback.print_exc()
+        raise Exception(exc.Get_error_class()) from exc
+    except BaseException as exc:  # noqa: BLE001 - any error in user code, as mpi4py
+        traceback.print_exc()
+        raise Exception(C.ERR_OTHER, f"{type(exc).__name__} in a callback") from exc
 
 
 def raise_mpi(ierr: int, message: str = "") -> None:
