@@ -22,6 +22,7 @@ but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this ta
        _rma_service   the target side of RMA: the service thread, windows' memory and locks
     3  _handle        a communicator's fields, argument checks, sequence numbers
        _group         Group            _contexts   the table that allocates contexts
+       _session       Session: process sets mpi://WORLD and mpi://SELF
        _topology      Cartesian grids, graphs, distributed graphs as data; Compute_dims
        _failures      a collective's failure; truncation ("does it fit")
        _ops           Op (Reduce_local parses its buffers through _buffers)
@@ -33,6 +34,8 @@ but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this ta
        _interop       memory of objects: buffer protocol, DLPack, CUDA array interface
        _typing        Buffer, BufSpec, BufSpecB/V/W, TargetSpec ...
     0  _constants  _errors  _errhandler  _datatypes  _info  _pickle  _shmwin
+       _handles       integer handles (handle, toint, py2f and back) of every kind
+       _attributes    keyvals and attribute tables (Comm, Datatype, Win)
 
 This module is over 600 lines because it is the whole public ``Comm`` surface, about a
 hundred mpi4py methods of a few lines each; the work is all in the modules underneath.
@@ -49,7 +52,7 @@ import sys
 import warnings
 import weakref
 import zlib
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from .. import _core, _runtime
 from . import (
@@ -98,10 +101,19 @@ _FALLBACK = _core.FALLBACK
 _STANDARD, _SYNC, _SYNC_STARTED = 0, 1, 2
 
 
+CommT = TypeVar("CommT", bound="Comm")
+InterT = TypeVar("InterT", bound="Intercomm")
+
+
 class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
     """A communicator: a group of localities with private message contexts."""
 
-    def __new__(cls, members: Any = None, context: int = -1, name: str = "") -> Comm:
+    _handle_name: str  # the predefined one's name (COMM_WORLD ...), pickled by name
+    _info: Any  # hints (an Info) or None
+    _attrs: _attributes.Table  # shared by the references (Comm(comm))
+
+    def __new__(cls: Type[CommT], members: Any = None, context: int = -1,
+                name: str = "") -> CommT:
         """``Comm()`` is a null communicator and ``Comm(comm)`` a new reference to
         ``comm``'s handle (internally: world ranks of the members, context and name).
         The work is in ``__new__``, as mpi4py's, so that subclasses may call
@@ -115,8 +127,8 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
             return self
         if members is not None and context == -1:
             raise TypeError(f"expecting a communicator, got {type(members).__name__}")
-        self._info: Any = None
-        self._attrs: _attributes.Table = {}  # shared by the references (Comm(comm))
+        self._info = None
+        self._attrs = {}
         self._setup(members, context, name)
         return self
 
@@ -791,6 +803,18 @@ class Intracomm(Comm):
         _contexts.TABLE.reserve(base, 2)
         return Intercomm._make(list(members), list(remote), base)
 
+    @classmethod
+    def Create_from_group(cls, group: Group, stringtag: str = "org.mpi4py",
+                          info: Info = INFO_NULL, errhandler: Optional[_Errhandler] = None
+                          ) -> Intracomm:
+        """A communicator of ``group``'s processes (MPI 4, e.g. a session's process set),
+        collective over those processes only; concurrent calls on overlapping groups need
+        distinct ``stringtag``s, as in MPI."""
+        made: Any = COMM_WORLD.Create_group(group, zlib.crc32(stringtag.encode()) & 0x7FFF)
+        if errhandler is not None:
+            made.Set_errhandler(errhandler)
+        return made
+
     # -- topologies (the work is in _topo) ---------------------------------------------------
     def Create_cart(self, dims: Sequence[int], periods: Optional[Sequence[bool]] = None,
                     reorder: bool = False) -> Cartcomm:
@@ -856,7 +880,7 @@ class Intercomm(Comm):
     _local_members: List[int]  # world rank of each rank of the local group
     _local: Intracomm  # over the local group, on the second context block
 
-    def __new__(cls, comm: Optional[Comm] = None) -> Intercomm:
+    def __new__(cls: Type[InterT], comm: Optional[Comm] = None) -> InterT:
         if comm is not None and not isinstance(comm, Intercomm):
             raise TypeError(f"expecting an Intercomm, got {type(comm).__name__}")
         return super().__new__(cls, comm)

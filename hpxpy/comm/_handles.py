@@ -80,7 +80,7 @@ class HandleMethods:
         """A new reference to the object with integer handle ``handle``."""
         predefined = cls._numbered.get(int(handle))
         if predefined is not None:
-            return cls(predefined)
+            return cls(predefined)  # type: ignore[call-arg]
         return lookup(handle, cls)
 
     @classmethod

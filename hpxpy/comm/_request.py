@@ -32,7 +32,7 @@ import enum
 import itertools
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
 
 from .. import _runtime
 from ..futures import Future
@@ -56,6 +56,9 @@ NULL, INACTIVE, ACTIVE, COMPLETE = State.NULL, State.INACTIVE, State.ACTIVE, Sta
 Finish = Callable[[Optional[Status]], Any]
 
 
+R = TypeVar("R", bound="Request")
+
+
 class Request(Future):
     """A pending communication. Also an :class:`hpxpy.Future`: ``get()``, ``done()``,
     ``then()`` and ``await`` work on it. Completed requests compare equal to
@@ -64,7 +67,7 @@ class Request(Future):
     __slots__ = ("_state", "_core", "_finish", "_future", "_result", "_status", "_lock",
                  "_cancellable", "_handle", "_interop", "__weakref__")
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Request:
+    def __new__(cls: Type[R], *args: Any, **kwargs: Any) -> R:
         # Accepts the constructor's arguments, so that subclasses can call
         # super().__new__(cls, request) as with mpi4py's classes.
         return super().__new__(cls)
@@ -618,6 +621,13 @@ class Grequest(Request):
 
     __slots__ = ("_query_fn", "_free_fn", "_cancel_fn", "_args", "_kwargs", "_completed",
                  "_free_called")
+    _query_fn: Optional[Callable[..., None]]
+    _free_fn: Optional[Callable[..., None]]
+    _cancel_fn: Optional[Callable[..., None]]
+    _args: Tuple[Any, ...]
+    _kwargs: Dict[str, Any]
+    _completed: threading.Event
+    _free_called: bool
 
     @classmethod
     def Start(cls, query_fn: Optional[Callable[..., None]] = None,

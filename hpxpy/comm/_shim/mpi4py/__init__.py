@@ -55,7 +55,7 @@ def get_include():
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
 
 
-_profiles = []  # (name, (library handle, file name)) of the profilers loaded
+_profiles: list = []  # (name, (library handle, file name)) of the profilers loaded
 
 
 def profile(name, *, path=None, logfile=None):
