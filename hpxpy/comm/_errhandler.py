@@ -73,6 +73,8 @@ class _Errhandler:
 
     def __reduce__(self) -> Any:
         handler = self._handler
+        if self is ERRHANDLER_NULL:
+            return "ERRHANDLER_NULL"
         for name, predefined in _PREDEFINED.items():
             if self is predefined:
                 return name
@@ -121,6 +123,13 @@ class _Errhandler:
             _created.pop(id(handler), None)
             _handles.forget(handler)
         self._handler = None
+
+
+    def free(self) -> None:
+        """Release this reference if it is not null and not a predefined constant (those
+        are never freed): safe to call on any error handler."""
+        if self._handler is not None and not any(self is p for p in _PREDEFINED.values()):
+            self.Free()
 
 
 def _predefined(name: str, number: int) -> _Errhandler:

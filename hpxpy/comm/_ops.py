@@ -91,7 +91,7 @@ class Op:
     ``Op()`` is a null op and ``Op(op)`` a new reference to ``op``'s handle."""
 
     __slots__ = ("_name", "_obj", "_arr", "_commute", "_user", "_core_code", "_freed",
-                 "_named", "_slot", "_pyref")
+                 "_named", "_slot", "_pyref", "__weakref__")
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Op:
         # Takes the constructor's arguments, so that a subclass may call
@@ -103,7 +103,8 @@ class Op:
                  user: Optional[Callable] = None, core_code: Optional[int] = None) -> None:
         if isinstance(name, Op):
             for attr in Op.__slots__:
-                setattr(self, attr, getattr(name, attr))
+                if attr != "__weakref__":
+                    setattr(self, attr, getattr(name, attr))
             self._named = False
             return
         self._name = name

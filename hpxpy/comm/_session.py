@@ -119,6 +119,11 @@ class Session:
         _handles.forget(state)
         self._state = None
 
+    def free(self) -> None:
+        """``Finalize`` the session if it is not null (safe to call on any session)."""
+        if self._state is not None:
+            self.Finalize()
+
     def Get_num_psets(self, info: Info = INFO_NULL) -> int:
         """Number of process sets: ``mpi://WORLD`` and ``mpi://SELF``."""
         self._check()
