@@ -110,14 +110,17 @@ class Info(_handles.HandleMethods):
         return cls.Create({k: v for k, v in items.items() if v})
 
     def Free(self) -> None:
+        """Free the info (this reference becomes ``INFO_NULL``)."""
         self._check()
         if self._name:
             raise MPIException(C.ERR_ARG, f"cannot free {self._name}")
+        _handles.forget(id(self._data))  # its id may name another dict from now on
         self._data = None
 
     def free(self) -> None:
+        """``Free`` unless the info is null or predefined (safe on any info)."""
         if self._data is not None and not self._name:
-            self._data = None
+            self.Free()
 
     def Dup(self) -> Info:
         return type(self).Create(list(self._check().items()))
