@@ -158,7 +158,10 @@ class AttrMethods:
         predefined = self._predefined_attr(keyval)
         if predefined is not MISSING:
             return predefined
-        return get_attr(self._attr_table(), keyval)
+        table = self._attr_table()
+        if keyval not in table and keyval not in _keyvals:
+            raise MPIException(C.ERR_KEYVAL, f"invalid attribute key {keyval}")
+        return get_attr(table, keyval)
 
     def Set_attr(self, keyval: int, attrval: Any) -> None:
         """Set attribute ``keyval`` (the old value's delete callback runs first)."""

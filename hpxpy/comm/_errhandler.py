@@ -109,13 +109,14 @@ class _Errhandler:
     f2py = fromhandle
 
     def Free(self) -> None:
-        """Release this reference (it becomes ``ERRHANDLER_NULL``); the predefined
-        handlers themselves cannot be freed."""
+        """Release this reference (it becomes ``ERRHANDLER_NULL``). Freeing the predefined
+        constants themselves (``MPI.ERRORS_RETURN`` ...) does nothing, as with MPICH and
+        Open MPI: they stay valid."""
         handler = self._handler
         if handler is None:
             raise MPIException(C.ERR_ERRHANDLER, "the error handler is MPI.ERRHANDLER_NULL")
         if any(self is p for p in _PREDEFINED.values()):
-            raise MPIException(C.ERR_ERRHANDLER, f"cannot free MPI.{handler.name}")
+            return
         if handler.fn is not None and not handler.freed and self is _created.get(id(handler)):
             # the reference Create_errhandler gave: the user handler's slot is free again
             handler.freed = True

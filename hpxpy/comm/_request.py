@@ -649,6 +649,8 @@ class Grequest(Request):
         completed = getattr(self, "_completed", None)
         if self._state is NULL or completed is None:
             raise MPIException(C.ERR_REQUEST, "the request is MPI.REQUEST_NULL")
+        if completed.is_set():
+            raise MPIException(C.ERR_REQUEST, "the generalized request is already complete")
         completed.set()
 
     def complete(self, obj: Any = None) -> None:
