@@ -5,7 +5,7 @@ defines, ``mpi://WORLD`` (every locality) and ``mpi://SELF`` (this one). Their g
 communicators with ``Intracomm.Create_from_group``.
 
 Layer 3 of hpxpy.comm: imports ``hpxpy._runtime``, ``_constants``, ``_errors``,
-``_errhandler``, ``_group``, ``_handles``, ``_info`` and ``_memory``.
+``_errhandler``, ``_group``, ``_handles``, ``_info``, ``_memory`` and ``_request``.
 """
 
 from __future__ import annotations
