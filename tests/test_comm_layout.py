@@ -19,11 +19,11 @@ COMM = ROOT / "hpxpy" / "comm"
 # The layers of hpxpy.comm (as drawn in _comm.py's docstring and docs/architecture.md).
 LAYERS = {
     "_constants": 0, "_errors": 0, "_errhandler": 0, "_datatypes": 0, "_info": 0,
-    "_pickle": 0, "_shmwin": 0,
+    "_pickle": 0, "_shmwin": 0, "_handles": 0, "_attributes": 0,
     "_status": 1, "_interop": 1, "_typing": 1, "_fileview": 1,
     "_request": 2, "_memory": 2,
     "_message": 3, "_buffers": 3, "_ops": 3, "_failures": 3, "_group": 3, "_contexts": 3,
-    "_handle": 3, "_topology": 3,
+    "_handle": 3, "_topology": 3, "_session": 3,
     "_p2p": 4, "_objcoll": 4, "_file": 4, "_rma_service": 4,
     "_bufcoll": 5, "_create": 5, "_neighbor": 5,
     "_nbcoll": 6, "_topo": 6, "_persistent": 6, "_intercomm": 6,

@@ -22,6 +22,7 @@ but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this ta
        _rma_service   the target side of RMA: the service thread, windows' memory and locks
     3  _handle        a communicator's fields, argument checks, sequence numbers
        _group         Group            _contexts   the table that allocates contexts
+       _session       Session: process sets mpi://WORLD and mpi://SELF
        _topology      Cartesian grids, graphs, distributed graphs as data; Compute_dims
        _failures      a collective's failure; truncation ("does it fit")
        _ops           Op (Reduce_local parses its buffers through _buffers)
@@ -33,6 +34,8 @@ but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this ta
        _interop       memory of objects: buffer protocol, DLPack, CUDA array interface
        _typing        Buffer, BufSpec, BufSpecB/V/W, TargetSpec ...
     0  _constants  _errors  _errhandler  _datatypes  _info  _pickle  _shmwin
+       _handles       integer handles (handle, toint, py2f and back) of every kind
+       _attributes    keyvals and attribute tables (Comm, Datatype, Win)
 
 This module is over 600 lines because it is the whole public ``Comm`` surface, about a
 hundred mpi4py methods of a few lines each; the work is all in the modules underneath.
@@ -49,13 +52,15 @@ import sys
 import warnings
 import weakref
 import zlib
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from .. import _core, _runtime
 from . import (
+    _attributes,
     _bufcoll,
     _contexts,
     _create,
+    _errhandler,
     _intercomm,
     _nbcoll,
     _objcoll,
@@ -76,6 +81,7 @@ from ._errhandler import (  # noqa: F401 - the handlers' home was this module
     check_settable,
 )
 from ._errors import Exception as MPIException
+from ._errors import last_used_code
 from ._group import GROUP_EMPTY, GROUP_NULL, Group, _api_name  # noqa: F401
 from ._handle import NULL_PATH, _Handle
 from ._info import INFO_NULL, Info
@@ -95,22 +101,36 @@ _FALLBACK = _core.FALLBACK
 _STANDARD, _SYNC, _SYNC_STARTED = 0, 1, 2
 
 
-class Comm(_Handle, _persistent.PersistentMethods):
+CommT = TypeVar("CommT", bound="Comm")
+InterT = TypeVar("InterT", bound="Intercomm")
+
+
+class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
     """A communicator: a group of localities with private message contexts."""
 
-    def __init__(self, members: Any = None, context: int = -1, name: str = "") -> None:
+    _handle_name: str  # the predefined one's name (COMM_WORLD ...), pickled by name
+    _info: Any  # hints (an Info) or None
+    _attrs: _attributes.Table  # shared by the references (Comm(comm))
+
+    def __new__(cls: Type[CommT], members: Any = None, context: int = -1,
+                name: str = "") -> CommT:
         """``Comm()`` is a null communicator and ``Comm(comm)`` a new reference to
-        ``comm``'s handle (internally: world ranks of the members, context and name)."""
+        ``comm``'s handle (internally: world ranks of the members, context and name).
+        The work is in ``__new__``, as mpi4py's, so that subclasses may call
+        ``super().__new__(cls, comm)`` with a communicator of their own making."""
+        self = super().__new__(cls)
         self._handle_name = ""
         if isinstance(members, Comm):
             self._accept(members)
             self.__dict__.update({k: v for k, v in members.__dict__.items()
                                   if k != "_handle_name"})
-            return
+            return self
         if members is not None and context == -1:
             raise TypeError(f"expecting a communicator, got {type(members).__name__}")
-        self._info: Any = None
+        self._info = None
+        self._attrs = {}
         self._setup(members, context, name)
+        return self
 
     # -- identity ----------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -624,8 +644,9 @@ class Comm(_Handle, _persistent.PersistentMethods):
     # -- communicator management -------------------------------------------------------------
     def Dup(self, info: Optional[Info] = None) -> Comm:
         """A new communicator with the same group, topology and fresh contexts."""
-        made = type(self)(*_create.dup(self), "")
+        made = Comm.__new__(type(self), *_create.dup(self), "")  # not a subclass's __new__
         made._topology = self._topology
+        _attributes.copy_all(self, self._attrs, made._attrs)
         return made
 
     def Clone(self) -> Comm:
@@ -678,9 +699,12 @@ class Comm(_Handle, _persistent.PersistentMethods):
         self._check()
         if self is COMM_WORLD or self is COMM_SELF:
             raise MPIException(C.ERR_COMM, "cannot free a predefined communicator")
-        self._members = None
-        self._group = None
-        self._path = NULL_PATH
+        try:
+            _attributes.delete_all(self, self._attrs)  # the callbacks see it still alive
+        finally:
+            self._members = None
+            self._group = None
+            self._path = NULL_PATH
 
     def free(self) -> None:
         if self._members is not None and self is not COMM_WORLD and self is not COMM_SELF:
@@ -700,13 +724,29 @@ class Comm(_Handle, _persistent.PersistentMethods):
         os._exit(code)
 
     # -- attributes, hints, error handlers ---------------------------------------------------
-    def Get_attr(self, keyval: int) -> Optional[int]:
+    # Create_keyval, Free_keyval, Get_attr, Set_attr, Delete_attr: _attributes.AttrMethods
+    def _attr_table(self) -> _attributes.Table:
         self._check()
-        if keyval == C.KEYVAL_INVALID:
-            raise MPIException(C.ERR_KEYVAL, "invalid attribute key MPI.KEYVAL_INVALID")
+        return self._attrs
+
+    def _predefined_attr(self, keyval: int) -> Any:
+        """MPI's predefined attributes (every communicator answers them)."""
+        self._check()
         if keyval == C.TAG_UB:
             return C.TAG_MAX
-        return None
+        if keyval == C.HOST:  # no host is special
+            return C.PROC_NULL
+        if keyval == C.IO:  # every process can do I/O
+            return C.ANY_SOURCE
+        if keyval == C.WTIME_IS_GLOBAL:  # each process has its own clock
+            return False
+        if keyval == C.APPNUM:  # one program (no MPMD launch, no spawn)
+            return 0
+        if keyval == C.UNIVERSE_SIZE:
+            return _runtime.num_localities()
+        if keyval == C.LASTUSEDCODE:
+            return last_used_code()
+        return _attributes.MISSING
 
     def Get_info(self) -> Info:
         """A copy of the hints set on the communicator."""
@@ -721,14 +761,22 @@ class Comm(_Handle, _persistent.PersistentMethods):
 
     def Set_errhandler(self, errhandler: _Errhandler) -> None:
         self._check()
-        check_settable(errhandler)
+        self._errhandler = check_settable(errhandler)
 
     def Get_errhandler(self) -> _Errhandler:
+        """A new reference to the communicator's error handler."""
         self._check()
-        return ERRORS_RETURN
+        return _errhandler.reference(self.__dict__.get("_errhandler", ERRORS_RETURN))
 
     def Call_errhandler(self, errorcode: int) -> None:
-        pass
+        """Run the communicator's error handler with ``errorcode``."""
+        self._check()
+        _errhandler.call(self.__dict__.get("_errhandler", ERRORS_RETURN), self, errorcode)
+
+    @classmethod
+    def Create_errhandler(cls, errhandler_fn: Any) -> _Errhandler:
+        """A user error handler: ``errhandler_fn(comm, errorcode)``."""
+        return _errhandler.create("Comm", errhandler_fn)
 
 
 class Intracomm(Comm):
@@ -754,6 +802,18 @@ class Intracomm(Comm):
         base = max(nxt, remote_nxt)
         _contexts.TABLE.reserve(base, 2)
         return Intercomm._make(list(members), list(remote), base)
+
+    @classmethod
+    def Create_from_group(cls, group: Group, stringtag: str = "org.mpi4py",
+                          info: Info = INFO_NULL, errhandler: Optional[_Errhandler] = None
+                          ) -> Intracomm:
+        """A communicator of ``group``'s processes (MPI 4, e.g. a session's process set),
+        collective over those processes only; concurrent calls on overlapping groups need
+        distinct ``stringtag``s, as in MPI."""
+        made: Any = COMM_WORLD.Create_group(group, zlib.crc32(stringtag.encode()) & 0x7FFF)
+        if errhandler is not None:
+            made.Set_errhandler(errhandler)
+        return made
 
     # -- topologies (the work is in _topo) ---------------------------------------------------
     def Create_cart(self, dims: Sequence[int], periods: Optional[Sequence[bool]] = None,
@@ -820,18 +880,19 @@ class Intercomm(Comm):
     _local_members: List[int]  # world rank of each rank of the local group
     _local: Intracomm  # over the local group, on the second context block
 
-    def __init__(self, comm: Optional[Comm] = None) -> None:
+    def __new__(cls: Type[InterT], comm: Optional[Comm] = None) -> InterT:
         if comm is not None and not isinstance(comm, Intercomm):
             raise TypeError(f"expecting an Intercomm, got {type(comm).__name__}")
-        super().__init__(comm)
+        return super().__new__(cls, comm)
 
     @classmethod
     def _make(cls, local: list, remote: list, base: int) -> Intercomm:
         """The inter-communicator of the contexts ``base`` (between the groups) and
         ``base + STRIDE`` (its local intra-communicator)."""
-        made = cls.__new__(cls)
+        made = Comm.__new__(cls)
         made._handle_name = ""
         made._info = None
+        made._attrs = {}
         made._setup(remote, base, "")
         made._rank = local.index(_runtime.locality_id())
         made._path = _core.CommPath(base, made._rank, remote)
@@ -929,8 +990,10 @@ class Intercomm(Comm):
     def Dup(self, info: Optional[Info] = None) -> Intercomm:
         """A new inter-communicator of the same groups, with fresh contexts."""
         self._check()
-        return Intercomm._make(list(self._local_members), list(self._members or []),
-                               self._agree_base())
+        made = type(self)._make(list(self._local_members), list(self._members or []),
+                                self._agree_base())
+        _attributes.copy_all(self, self._attrs, made._attrs)
+        return made
 
     def Free(self) -> None:
         self._check()

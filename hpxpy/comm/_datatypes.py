@@ -8,10 +8,11 @@ from typing import Any, Dict, Optional, Sequence
 
 from .._numpy import np
 from . import _constants as C
+from ._attributes import AttrMethods, copy_all, delete_all, side_table
 from ._errors import Exception as MPIException
 
 
-class Datatype:
+class Datatype(AttrMethods):
     """An MPI datatype in MPI's own model: a type map of ``base`` numpy elements at byte
     offsets from the element's origin, a lower bound and an extent. Predefined types are one
     element at offset 0; derived types come from the ``Create_*`` constructors. A type whose
@@ -110,6 +111,9 @@ class Datatype:
     def f2py(cls, arg: int) -> Datatype:
         """The datatype of a Fortran handle (see ``py2f``)."""
         return cls.fromhandle(arg)
+
+    toint = py2f
+    fromint = f2py
 
     # -- properties ------------------------------------------------------------------------
     def _check(self) -> None:
@@ -386,6 +390,7 @@ class Datatype:
         self._check()
         dup = Datatype(self._name, self._base, offsets=self._offsets, lb=self._lb, ub=self._ub)
         dup._committed = self._committed
+        copy_all(self, side_table(self), side_table(dup))
         return dup
 
     Create_dup = Dup
@@ -395,17 +400,18 @@ class Datatype:
         self._committed = True
         return self
 
-    def Get_attr(self, keyval: int) -> None:
-        """Datatypes carry no attributes here: any valid key gives None."""
+    # attributes (Create_keyval ... Delete_attr): _attributes.AttrMethods
+    _attr_kind = "Datatype"
+
+    def _attr_table(self) -> Dict[int, Any]:
         self._check()
-        if keyval == C.KEYVAL_INVALID:
-            raise MPIException(C.ERR_KEYVAL, "invalid attribute key MPI.KEYVAL_INVALID")
-        return None
+        return side_table(self)
 
     def Free(self) -> None:
         self._check()
         if self._predefined:
             raise MPIException(C.ERR_TYPE, "cannot free a predefined datatype")
+        delete_all(self, side_table(self))  # the callbacks see the type still alive
         self._freed = True
 
     def free(self) -> None:

@@ -99,14 +99,20 @@ class Op:
     ``Op()`` is a null op and ``Op(op)`` a new reference to ``op``'s handle."""
 
     __slots__ = ("_name", "_obj", "_arr", "_commute", "_user", "_core_code", "_freed",
-                 "_named", "_slot", "_pyref")
+                 "_named", "_slot", "_pyref", "__weakref__")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Op:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, op) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
 
     def __init__(self, name: Any = "", obj: Optional[Callable] = None,
                  arr: Optional[Callable] = None, commute: bool = True,
                  user: Optional[Callable] = None, core_code: Optional[int] = None) -> None:
         if isinstance(name, Op):
             for attr in Op.__slots__:
-                setattr(self, attr, getattr(name, attr))
+                if attr != "__weakref__":
+                    setattr(self, attr, getattr(name, attr))
             self._named = False
             return
         self._name = name
@@ -230,8 +236,7 @@ class Op:
             user = _user_slots[arg - _USER_HANDLE_BASE]
             if user is not None:
                 op = cls(user)
-                op._pyref = False
-                op._slot = -1
+                op._pyref = False  # a reference: same slot, so it compares equal
                 return op
         else:
             for name, handle in _PREDEFINED_HANDLES.items():

@@ -34,7 +34,12 @@ class Status:
     The fields live in five C ints laid out as MPICH's ``MPI_Status`` (count low word,
     count high bits + cancelled flag, source, tag, error); ``tomemory()`` exposes them."""
 
-    __slots__ = ("_mem",)
+    __slots__ = ("_mem", "__weakref__")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Status:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, status) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
 
     def __init__(self, status: Optional[Status] = None) -> None:
         if status is not None and not isinstance(status, Status):
@@ -90,7 +95,7 @@ class Status:
 
     def __reduce__(self) -> Any:
         return (_rebuild_status, (self.source, self.tag, self.error, self._count,
-                                  self._cancelled))
+                                  self._cancelled, type(self)))
 
     def tomemory(self) -> memoryview:
         """The status fields as a writable memory of C ints (shared with the status)."""
@@ -167,8 +172,8 @@ class Status:
 
 
 def _rebuild_status(source: int, tag: int, error: int, count: int,
-                    cancelled: bool) -> Status:
-    st = Status()
+                    cancelled: bool, cls: type = Status) -> Status:
+    st = cls()  # a subclass's pickle gives back the subclass, as mpi4py
     st.source, st.tag, st.error, st._count, st._cancelled = source, tag, error, count, cancelled
     return st
 
