@@ -160,6 +160,11 @@ public:
     static constexpr std::size_t kWindowBroadcastMin = 1024 * 1024;
 
 private:
+    // Every entry point first checks the group it was given (and the root): a rank, root
+    // or member outside the group would index past its arrays. Throws
+    // std::invalid_argument (ValueError in Python) instead.
+    static constexpr int kNoRoot = -1;
+    void check_group(const Group& g, int root = kNoRoot) const;
     // Marks a broadcast header whose data follows through the root's shared window.
     static constexpr uint32_t kViaWindow = 0x57494e44;  // "WIND"
     SharedWindows* windows_of(const Group& g);
