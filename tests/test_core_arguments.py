@@ -96,3 +96,55 @@ def test_one_group_collective_on_an_intercomm_raises_and_pkl5_works():
         assert r["base"] == "ValueError"
         assert r["pkl5"] == [1 - rank]  # the remote group's object
         assert r["after"] == 2
+
+
+INTERCOMM_NONBLOCKING = r"""
+import json
+import numpy as np
+from mpi4py import MPI
+world = MPI.COMM_WORLD
+rank, size = world.rank, world.size
+color = 0 if rank < size // 2 else 1
+intra = world.Split(color, key=rank)
+inter = intra.Create_intercomm(0, world, size // 2 if color == 0 else 0, tag=7)
+out = {}
+for root_group in (0, 1):
+    if color == root_group:
+        root = MPI.ROOT if inter.rank == 0 else MPI.PROC_NULL
+    else:
+        root = 0
+    buf = np.full(3, rank, "i") if root == MPI.ROOT else np.full(3, -1, "i")
+    # a non-blocking broadcast beside a blocking allreduce of the same communicator
+    req = inter.Ibcast(None if root == MPI.PROC_NULL else buf, root=root)
+    total = np.zeros(1, "i")
+    inter.Allreduce(np.array([rank], "i"), total)
+    req.Wait()
+    out[f"ibcast{root_group}"] = buf.tolist()
+    out[f"allreduce{root_group}"] = int(total[0])
+try:
+    inter.Allgather(MPI.IN_PLACE, np.zeros(inter.remote_size, "i"))
+except MPI.Exception as exc:
+    out["in_place"] = exc.Get_error_class() == MPI.ERR_ARG
+try:
+    inter.Bcast(np.zeros(1, "i"), root=inter.remote_size)
+except MPI.Exception as exc:
+    out["bad_root"] = exc.Get_error_class() == MPI.ERR_ROOT
+print("RESULT " + json.dumps({"id": rank, **out}))
+"""
+
+
+def test_intercomm_nonblocking_broadcast_and_argument_errors():
+    job = run_job(3, ["-c", INTERCOMM_NONBLOCKING], launcher_args=["--mpi4py"], timeout=90)
+    assert job.returncode == 0, job
+    remote_sums = {0: 1 + 2, 1: 0}  # ranks 1, 2 form group 1; rank 0 group 0
+    for rank in range(3):
+        r = job.results[rank]
+        color = 0 if rank < 1 else 1
+        for root_group in (0, 1):
+            if color == root_group:
+                expected = [rank] * 3 if rank in (0, 1) else [-1] * 3
+            else:
+                expected = [0 if root_group == 0 else 1] * 3
+            assert r[f"ibcast{root_group}"] == expected, (rank, r)
+            assert r[f"allreduce{root_group}"] == remote_sums[color], (rank, r)
+        assert r["in_place"] is True and r["bad_root"] is True, (rank, r)

@@ -56,6 +56,7 @@ from . import (
     _bufcoll,
     _contexts,
     _create,
+    _interbuf,
     _intercomm,
     _nbcoll,
     _objcoll,
@@ -973,6 +974,135 @@ class Intercomm(Comm):
         """The reduction of the other group's objects, on every member."""
         return _intercomm.allreduce(self, self._local, sendobj, op)
 
+    # -- buffer collectives between the groups (the work is in _interbuf) ------------------
+    def Bcast(self, buf: BufSpec, root: int = 0) -> None:
+        """``root``: MPI.ROOT at the root, MPI.PROC_NULL at the rest of its group, the
+        root's rank at the other group's members (whose buffers get the root's)."""
+        _interbuf.bcast(self, None, buf, root)
+
+    def Gather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
+               root: int = 0) -> None:
+        """The other group's equal blocks, in its rank order, into the root's buffer."""
+        _interbuf.gather(self, None, sendbuf, recvbuf, root, True)
+
+    def Gatherv(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecV],
+                root: int = 0) -> None:
+        """As Gather, with the root's per-remote-rank counts and displacements."""
+        _interbuf.gather(self, None, sendbuf, recvbuf, root, False)
+
+    def Scatter(self, sendbuf: Optional[BufSpecB], recvbuf: Optional[BufSpec],
+                root: int = 0) -> None:
+        """Block j of the root's buffer to rank j of the other group."""
+        _interbuf.scatter(self, None, sendbuf, recvbuf, root, True)
+
+    def Scatterv(self, sendbuf: Optional[BufSpecV], recvbuf: Optional[BufSpec],
+                 root: int = 0) -> None:
+        """As Scatter, with the root's per-remote-rank counts and displacements."""
+        _interbuf.scatter(self, None, sendbuf, recvbuf, root, False)
+
+    def Allgather(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecB) -> None:
+        """The other group's equal blocks, in its rank order, on every member."""
+        _interbuf.allgather(self, None, sendbuf, recvbuf, True)
+
+    def Allgatherv(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecV) -> None:
+        """As Allgather, with per-remote-rank counts and displacements."""
+        _interbuf.allgather(self, None, sendbuf, recvbuf, False)
+
+    def Alltoall(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpecB) -> None:
+        """Block j to rank j of the other group; its rank j's block into block j."""
+        _interbuf.alltoall(self, None, sendbuf, recvbuf, True)
+
+    def Alltoallv(self, sendbuf: Optional[BufSpecV], recvbuf: BufSpecV) -> None:
+        """As Alltoall with per-remote-rank counts and displacements."""
+        _interbuf.alltoall(self, None, sendbuf, recvbuf, False)
+
+    def Alltoallw(self, sendbuf: Optional[BufSpecW], recvbuf: BufSpecW) -> None:
+        """As Alltoallv with a datatype per remote rank and displacements in bytes."""
+        _interbuf.alltoallw(self, None, sendbuf, recvbuf)
+
+    def Reduce(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpec],
+               op: O.Op = O.SUM, root: int = 0) -> None:
+        """The reduction of the other group's buffers into the root's receive buffer."""
+        _interbuf.reduce(self, None, sendbuf, recvbuf, op, root)
+
+    def Allreduce(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                  op: O.Op = O.SUM) -> None:
+        """The reduction of the other group's buffers, on every member."""
+        _interbuf.allreduce(self, None, sendbuf, recvbuf, op)
+
+    def Reduce_scatter_block(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpec,
+                             op: O.Op = O.SUM) -> None:
+        """The reduction of the other group's buffers; local rank i keeps block i."""
+        _interbuf.reduce_scatter_block(self, None, sendbuf, recvbuf, op)
+
+    def Reduce_scatter(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                       recvcounts: Optional[Sequence[int]] = None,
+                       op: O.Op = O.SUM) -> None:
+        """The reduction of the other group's buffers; local rank i keeps the next
+        ``recvcounts[i]`` elements."""
+        _interbuf.reduce_scatter(self, None, sendbuf, recvbuf, recvcounts, op)
+
+    # -- non-blocking: the same operations on the runtime's async thread ------------------
+    def Ibarrier(self) -> Request:
+        return _nbcoll.start(self, _interbuf.barrier)
+
+    def Ibcast(self, buf: BufSpec, root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.bcast, buf, root)
+
+    def Igather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
+                root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.gather, sendbuf, recvbuf, root, True)
+
+    def Igatherv(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecV],
+                 root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.gather, sendbuf, recvbuf, root, False)
+
+    def Iscatter(self, sendbuf: Optional[BufSpecB], recvbuf: Optional[BufSpec],
+                 root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.scatter, sendbuf, recvbuf, root, True)
+
+    def Iscatterv(self, sendbuf: Optional[BufSpecV], recvbuf: Optional[BufSpec],
+                  root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.scatter, sendbuf, recvbuf, root, False)
+
+    def Iallgather(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecB) -> Request:
+        return _nbcoll.start(self, _interbuf.allgather, sendbuf, recvbuf, True)
+
+    def Iallgatherv(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecV) -> Request:
+        return _nbcoll.start(self, _interbuf.allgather, sendbuf, recvbuf, False)
+
+    def Ialltoall(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpecB) -> Request:
+        return _nbcoll.start(self, _interbuf.alltoall, sendbuf, recvbuf, True)
+
+    def Ialltoallv(self, sendbuf: Optional[BufSpecV], recvbuf: BufSpecV) -> Request:
+        return _nbcoll.start(self, _interbuf.alltoall, sendbuf, recvbuf, False)
+
+    def Ialltoallw(self, sendbuf: Optional[BufSpecW], recvbuf: BufSpecW) -> Request:
+        return _nbcoll.start(self, _interbuf.alltoallw, sendbuf, recvbuf)
+
+    def Ireduce(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpec],
+                op: O.Op = O.SUM, root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.reduce, sendbuf, recvbuf, op, root)
+
+    def Iallreduce(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                   op: O.Op = O.SUM) -> Request:
+        return _nbcoll.start(self, _interbuf.allreduce, sendbuf, recvbuf, op)
+
+    def Ireduce_scatter_block(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpec,
+                              op: O.Op = O.SUM) -> Request:
+        return _nbcoll.start(self, _interbuf.reduce_scatter_block, sendbuf, recvbuf, op)
+
+    def Ireduce_scatter(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                        recvcounts: Optional[Sequence[int]] = None,
+                        op: O.Op = O.SUM) -> Request:
+        return _nbcoll.start(self, _interbuf.reduce_scatter, sendbuf, recvbuf, recvcounts, op)
+
 
 def _not_yet(name: str) -> Any:
     def method(self: Intercomm, *args: Any, **kwargs: Any) -> Any:
@@ -983,16 +1113,12 @@ def _not_yet(name: str) -> Any:
     return method
 
 
-# What Comm defines for one group and an inter-communicator does not have yet (the buffer
-# collectives between two groups, and communicator constructors): a clear error, never a
-# one-group algorithm run on two groups.
-for _name in ("Bcast", "Gather", "Gatherv", "Scatter", "Scatterv", "Allgather", "Allgatherv",
-              "Alltoall", "Alltoallv", "Alltoallw", "Reduce", "Allreduce", "Reduce_scatter",
-              "Reduce_scatter_block", "Scan", "Exscan", "scan", "exscan", "Ibarrier", "Ibcast",
-              "Igather", "Igatherv", "Iscatter", "Iscatterv", "Iallgather", "Iallgatherv",
-              "Ialltoall", "Ialltoallv", "Ialltoallw", "Ireduce", "Iallreduce",
-              "Ireduce_scatter", "Ireduce_scatter_block", "Iscan", "Iexscan",
-              "Split_type", "Create", "Create_group", "Idup", "Idup_with_info",
+# What Comm defines for one group and an inter-communicator does not have (the prefix
+# reductions, which mpi4py's Intercomm lacks) or not yet (the persistent collectives and
+# some communicator constructors): a clear error, never a one-group algorithm run on two
+# groups.
+for _name in ("Scan", "Exscan", "scan", "exscan", "Iscan", "Iexscan", "Split_type", "Create",
+              "Create_group", "Idup", "Idup_with_info",
               *(n for n in dir(_persistent.PersistentMethods) if n.endswith("_init"))):
     setattr(Intercomm, _name, _not_yet(_name))
 

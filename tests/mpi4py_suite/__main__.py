@@ -36,6 +36,7 @@ MODULES = [
     "test_io", "test_file", "test_cco_pr_buf", "test_cco_pr_vec", "test_cco_pr_ngh_buf",
     "test_p2p_buf_matched", "test_p2p_obj_matched", "test_msgzero", "test_address",
     "test_mpimem", "test_threads", "test_comm_inter", "test_cco_obj_inter",
+    "test_cco_buf_inter", "test_cco_vec_inter", "test_util_pkl5",
     # Run as `python -m mpi4py.futures test_x.py` (the "futures:" prefix): rank 0 runs the
     # tests, ranks 1..N-1 are the workers of every MPIPoolExecutor (hpxpy cannot spawn them).
     # test_futures is demo/futures/test_futures.py of the source archive.
