@@ -14,10 +14,13 @@ but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this ta
     6  _nbcoll        non-blocking collectives: seq taken at the call, run on the async thread
        _topo          topology communicators: constructors, the classes' methods (mix-ins)
        _persistent    persistent collectives (Barrier_init ...): each Start runs the I-form
+       _intercomm     inter-communicators' object collectives
+       _interbuf      inter-communicators' buffer collectives (and their I-forms)
     5  _bufcoll       buffer collectives: each operation's message parsing and checks
        _create        Dup/Split/Create/Create_group: members and agreed contexts
        _neighbor      neighbour collectives over point to point on the collective context
     4  _p2p           point to point: wire header, send, receive, probe
+       _partitioned   partitioned point to point (Psend_init/Precv_init, Pready, Parrived)
        _objcoll       object collectives, pairwise exchange, per-operation locks
        _rma_service   the target side of RMA: the service thread, windows' memory and locks
     3  _handle        a communicator's fields, argument checks, sequence numbers
@@ -44,6 +47,7 @@ from them in O(log N) rounds, except the all-to-all exchanges, which are pairwis
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import warnings
@@ -61,9 +65,11 @@ from . import (
     _nbcoll,
     _objcoll,
     _p2p,
+    _partitioned,
     _persistent,
     _pickle,
     _topo,
+    _ulfm,
 )
 from . import _constants as C
 from . import _ops as O
@@ -421,6 +427,19 @@ class Comm(_Handle, _persistent.PersistentMethods):
         self._check_recv_tag(tag)
         return Prequest(starter=lambda: self.Irecv(buf, source, tag))
 
+    # -- partitioned point to point (MPI 4; the work is in _partitioned) ----------------------
+    def Psend_init(self, buf: BufSpec, partitions: int, dest: int, tag: int = 0,
+                   info: Optional[Info] = None) -> Prequest:
+        """A persistent partitioned send: after ``Start()``, ``Pready(i)`` sends block i of
+        the buffer's ``partitions`` equal blocks."""
+        return _partitioned.psend_init(self, buf, partitions, dest, tag)
+
+    def Precv_init(self, buf: BufSpec, partitions: int, source: int = C.ANY_SOURCE,
+                   tag: int = C.ANY_TAG, info: Optional[Info] = None) -> Prequest:
+        """A persistent partitioned receive into the buffer's ``partitions`` equal blocks
+        (``Parrived(i)``: block i is there). The source and tag must be named."""
+        return _partitioned.precv_init(self, buf, partitions, source, tag)
+
     # -- probing ---------------------------------------------------------------------------------
     def probe(self, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
               status: Optional[Status] = None) -> bool:
@@ -642,6 +661,48 @@ class Comm(_Handle, _persistent.PersistentMethods):
 
     def Idup_with_info(self, info: Info) -> Tuple[Comm, Request]:
         return self.Idup(info)
+
+    # -- fault tolerance (MPI 5 / ULFM, as MPICH has it; the work is in _ulfm) --------------
+    def Agree(self, flag: int) -> int:
+        """The bitwise AND of every member's ``flag`` (both groups of an Intercomm)."""
+        self._check()
+        return _ulfm.agree_value(self, _ulfm.next_agreement(self), operator.index(flag))
+
+    def Iagree(self, flag: Buffer) -> Request:
+        """Start Agree on the one int in the buffer ``flag``; the result replaces it."""
+        self._check()
+        array = _ulfm.flag_array(flag)
+        number = _ulfm.next_agreement(self)
+        return Request(future=_runtime.executor().submit(_ulfm.iagree, self, number, array))
+
+    def Shrink(self) -> Comm:
+        """A communicator of the members that have not failed: all of them in hpxpy, whose
+        job ends when a locality is lost (a duplicate)."""
+        return self.Dup()
+
+    def Ishrink(self) -> Tuple[Comm, Request]:
+        """(Shrink's communicator, request); made at once, as Idup."""
+        return self.Shrink(), Request(finish=_DONE)
+
+    def Get_failed(self) -> Group:
+        """The members known to have failed: none while the job runs."""
+        self._check()
+        return Group([])
+
+    def Ack_failed(self, num_to_ack: Optional[int] = None) -> int:
+        """Acknowledge up to ``num_to_ack`` failures; returns how many are acknowledged."""
+        return _ulfm.ack_failed(self, num_to_ack)
+
+    def Is_revoked(self) -> bool:
+        """Whether the communicator was revoked: never, as Revoke is not provided."""
+        self._check()
+        return False
+
+    def Revoke(self) -> None:
+        """Not provided, as with MPICH (mpi4py raises NotImplementedError there)."""
+        self._check()
+        raise NotImplementedError("Comm.Revoke is not supported by hpxpy (nor by MPICH): a "
+                                  "lost locality ends the job")
 
     @classmethod
     def Create_from_group(cls, group: Group, stringtag: str = "org.mpi4py",
