@@ -4,6 +4,9 @@ mpi4py's test_cco_buf_inter, test_cco_vec_inter and test_p2p_buf_part cover the 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from conftest import run_job
 
 INTERCOMM_NONBLOCKING = r"""
@@ -115,3 +118,20 @@ def test_partitioned_messages_stay_apart_and_check_their_arguments():
         assert r["got"] == [10.0 * source + i for i in range(6)], (rank, r)
         assert r["status"] == [source, 6], (rank, r)
         assert r["inactive"] and r["range"] and r["recv_pready"], (rank, r)
+
+
+def test_intercomm_rooted_nonblocking_forms_match_the_blocking_ones():
+    program = Path(__file__).parent / "mpi_parity" / "programs" / "inter_buf_collectives.py"
+    for n in (3, 4):
+        job = run_job(n, [str(program), "--nonblocking-rooted"], launcher_args=["--mpi4py"],
+                      timeout=120)
+        assert job.returncode == 0, job
+        records = [json.loads(line) for line in job.stdout.splitlines()
+                   if line.startswith("{")]
+        for rank in range(n):
+            rooted = {(r["blocking"], r["root_group"]): r for r in records
+                      if r["rank"] == rank and "root_group" in r}
+            for root_group in (0, 1):
+                blocking = dict(rooted[(True, root_group)], blocking=None)
+                nonblocking = dict(rooted[(False, root_group)], blocking=None)
+                assert nonblocking == blocking, (n, rank, root_group)
