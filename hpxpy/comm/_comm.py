@@ -1103,6 +1103,12 @@ class Intercomm(Comm):
         ``recvcounts[i]`` elements."""
         _interbuf.reduce_scatter(self, None, sendbuf, recvbuf, recvcounts, op)
 
+    def _check_root(self, root: int) -> int:
+        """A root as an inter-communicator takes it: MPI.ROOT, MPI.PROC_NULL or a remote
+        rank (the persistent collectives check theirs through this)."""
+        _intercomm.check_root(self, root)
+        return root
+
     # -- non-blocking: the same operations on the runtime's async thread ------------------
     def Ibarrier(self) -> Request:
         return _nbcoll.start(self, _interbuf.barrier)
@@ -1175,12 +1181,12 @@ def _not_yet(name: str) -> Any:
 
 
 # What Comm defines for one group and an inter-communicator does not have (the prefix
-# reductions, which mpi4py's Intercomm lacks) or not yet (the persistent collectives and
-# some communicator constructors): a clear error, never a one-group algorithm run on two
-# groups.
-for _name in ("Scan", "Exscan", "scan", "exscan", "Iscan", "Iexscan", "Split_type", "Create",
-              "Create_group", "Idup", "Idup_with_info",
-              *(n for n in dir(_persistent.PersistentMethods) if n.endswith("_init"))):
+# reductions, which mpi4py's Intercomm lacks) or not yet (some communicator
+# constructors): a clear error, never a one-group algorithm run on two groups. The other
+# persistent collectives start the Intercomm's non-blocking forms.
+for _name in ("Scan", "Exscan", "scan", "exscan", "Iscan", "Iexscan", "Scan_init",
+              "Exscan_init", "Split_type", "Create", "Create_group", "Idup",
+              "Idup_with_info"):
     setattr(Intercomm, _name, _not_yet(_name))
 
 
