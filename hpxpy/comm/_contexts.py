@@ -2,7 +2,9 @@
 
 Every communicator owns a block of ``STRIDE`` contexts on the matching engine: point to
 point (``P2P``), collectives (``COLLECTIVE``, the block's number + 1, which is also its C++
-group's), and a spare one (``SPARE``) that carries ``Create_group``'s agreement. A new
+group's), a spare one (``SPARE``) that carries ``Create_group``'s agreement, and the last
+one (``STRIDE - 1``), partitioned messages' (``_partitioned``; on COMM_WORLD also
+``Create_from_groups``' handshake). A new
 communicator's block is agreed by its members: the maximum of each member's next free
 number, so no member has used it yet.
 
