@@ -27,9 +27,8 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable, List, Optional, Sequence
 
-import numpy as np
-
 from .. import _runtime
+from .._numpy import np
 from . import _constants as C
 from . import _ops as O
 from ._buffers import (

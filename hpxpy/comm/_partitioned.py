@@ -24,9 +24,8 @@ import concurrent.futures
 import operator
 from typing import Any, Callable, Iterable, List, Optional
 
-import numpy as np
-
 from .. import _runtime
+from .._numpy import np
 from . import _constants as C
 from . import _contexts
 from ._buffers import receive_vector, vector_array
@@ -36,7 +35,8 @@ from ._handle import _Handle
 from ._request import Prequest, Request
 from ._status import Status, fill_status
 
-_HEADER = np.dtype(np.int64)  # the partition number in front of each block
+_HEADER = "<i8"  # the partition number in front of each block (a numpy dtype spec)
+_HEADER_BYTES = 8
 
 
 def _partitions(value: Any) -> int:
@@ -148,8 +148,8 @@ class RecvSide(_Side):
     def _place(self, k: int) -> None:
         """Receive ``k`` of the round has completed: its block into place."""
         payload = np.frombuffer(self.posted[k].payload, np.uint8)
-        index = int(payload[:_HEADER.itemsize].view(_HEADER)[0])
-        data = payload[_HEADER.itemsize:]
+        index = int(payload[:_HEADER_BYTES].view(_HEADER)[0])
+        data = payload[_HEADER_BYTES:]
         check_fits(data.size, self.rooms[index], self.peer)
         self.raw[self.offsets[index]:self.offsets[index] + data.size] = data
         self.nbytes += data.size

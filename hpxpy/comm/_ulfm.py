@@ -18,9 +18,8 @@ from __future__ import annotations
 import threading
 from typing import Any, List, Optional
 
-import numpy as np
-
 from .. import _runtime
+from .._numpy import np
 from ._handle import _Handle
 from ._interop import to_numpy
 
