@@ -24,6 +24,7 @@ from ._runtime import (
     num_localities,
     runtime,
 )
+from ._status import CollectiveMismatchError
 
 if TYPE_CHECKING:  # the lazily imported names, for type checkers
     from . import collectives, distributed, launcher
@@ -94,6 +95,7 @@ def __dir__() -> list:
 
 
 __all__ = [
+    "CollectiveMismatchError",
     "DistributedArray",
     "DistributedArrayBool",
     "DistributedArrayF32",

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROGRAMS = ROOT / "tests" / "programs"
 DEADLOCK = PROGRAMS / "observe_deadlock.py"
 SLOW = PROGRAMS / "observe_slow.py"
+MISMATCH = PROGRAMS / "observe_mismatch.py"
 END = "-- end of hpxpy report --"
 
 
@@ -381,3 +382,58 @@ def test_trace_offsets_measured_as_across_hosts_keep_messages_causal(tmp_path: P
     worst = max(other["offset_error_ns"].values()) / 1000.0
     for fid, s in starts.items():
         assert ends[fid]["ts"] >= s["ts"] - 2 * worst, (s, ends[fid])
+
+
+# (mode, both calls as the error names them, the source markers of both calls when every
+# rank finds the mismatch in its call; None: found at finalize, where lines are not known)
+_MISMATCHES = [
+    ("bcast_gather", ("bcast(root=0)", "gather(root=0)"), None),
+    ("roots", ("bcast(root=0)", "bcast(root=1)"), None),
+    ("allreduce_barrier", ("allreduce()", "barrier()"),
+     ("MISMATCH-ALLREDUCE", "MISMATCH-BARRIER")),
+    ("Allreduce_barrier", ("Allreduce()", "barrier()"),
+     ("MISMATCH-BUFALLREDUCE", "MISMATCH-OBJBARRIER")),
+]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("parcelport", ["shm", "tcp"])
+@pytest.mark.parametrize("mode,calls,markers", _MISMATCHES, ids=[m[0] for m in _MISMATCHES])
+def test_collective_mismatch_raises_on_every_rank(mode: str, calls: Sequence[str],
+                                                  markers: Optional[Sequence[str]],
+                                                  parcelport: str) -> None:
+    """Rank 0 and rank 1 call different collectives (or roots) on COMM_WORLD: both raise
+    CollectiveMismatchError naming the communicator and both calls (with both source
+    lines when they found it in the call), instead of hanging or returning garbage."""
+    with Running(2, [str(MISMATCH), mode], ["--timeout", "60"],
+                 env={"HPXPY_PARCELPORT": parcelport}) as job:
+        rc = job.finish(timeout=90)
+    assert rc == 0, job.stdout + job.stderr
+    for rank in (0, 1):
+        raised = [line for line in job.out if line.startswith(f"rank {rank} raised")]
+        assert len(raised) == 1, job.stdout + job.stderr
+        text = raised[0]
+        assert "collective mismatch on COMM_WORLD: " in text, text
+        for call in calls:
+            assert call in text, text
+        assert "this rank called" in text, text
+        if markers is None:
+            assert text.startswith(f"rank {rank} raised at finalize: "), text
+            continue
+        own, other = markers if rank == 0 else markers[::-1]
+        assert f"this rank called {calls[rank]} at {MISMATCH}:{_line_of(MISMATCH, own)}" in text
+        assert f"rank {1 - rank} called {calls[1 - rank]} at {MISMATCH}:" \
+               f"{_line_of(MISMATCH, other)}" in text, text
+
+
+@pytest.mark.timeout(120)
+def test_collective_mismatch_left_to_the_runtime_fails_the_job() -> None:
+    """A program that does not catch the error found at finalize exits with status 1 on
+    every locality, the error on its stderr."""
+    with Running(3, [str(MISMATCH), "bcast_gather", "uncaught"], ["--timeout", "60"]) as job:
+        rc = job.finish(timeout=90)
+    assert rc == 1, job.stdout + job.stderr
+    errors = [line for line in job.err if "hpxpy: CollectiveMismatchError: collective "
+              "mismatch on COMM_WORLD" in line]
+    assert len(errors) == 3, job.stderr
+    assert all("bcast(root=0)" in line and "gather(root=0)" in line for line in errors)
