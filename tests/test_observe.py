@@ -246,17 +246,26 @@ def test_stats_counts_equal_the_programs_own() -> None:
         assert re.search(rf"^\s*{rank} send\s+5\s", table, re.M), table
 
 
-@pytest.mark.timeout(180)
-def test_trace_of_jacobi_is_valid_trace_event_json(tmp_path: Path) -> None:
-    import json
+JACOBI_RANKS = 4
 
-    out = tmp_path / "jacobi.json"
-    n = 4
-    with Running(n, [str(ROOT / "examples" / "mpi4py" / "jacobi.py")],
+
+@pytest.fixture(scope="module")
+def jacobi_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The merged --trace of examples/mpi4py/jacobi.py at 4 localities (made once)."""
+    out = tmp_path_factory.mktemp("jacobi") / "jacobi.json"
+    with Running(JACOBI_RANKS, [str(ROOT / "examples" / "mpi4py" / "jacobi.py")],
                  ["--mpi4py", "--trace", str(out)]) as job:
         assert job.finish(timeout=150) == 0, job.stderr
     assert "residual norm" in job.stdout
-    doc = json.loads(out.read_text())
+    return out
+
+
+@pytest.mark.timeout(180)
+def test_trace_of_jacobi_is_valid_trace_event_json(jacobi_trace: Path) -> None:
+    import json
+
+    n = JACOBI_RANKS
+    doc = json.loads(jacobi_trace.read_text())
     events = doc["traceEvents"]
     assert isinstance(events, list) and events
     complete = [e for e in events if e["ph"] == "X"]
@@ -308,6 +317,34 @@ def test_trace_of_jacobi_is_valid_trace_event_json(tmp_path: Path) -> None:
     assert doc["otherData"]["unmatched_sends"] == 0
     assert doc["otherData"]["unmatched_receives"] == 0
     assert doc["otherData"]["offsets_ns"] == {str(i): 0 for i in range(n)}  # one host
+
+
+@pytest.mark.timeout(300)
+def test_trace_of_jacobi_opens_in_chromiums_trace_engine(jacobi_trace: Path) -> None:
+    """A real reader, offline: Chromium's DevTools trace engine (the Performance panel's,
+    shipped inside the browser) parses the Jacobi trace; it must find one process per
+    locality under its name, each with one thread holding every call of that locality
+    as a slice: 12,004 per locality, 48,016 in all (tests/trace_reader.py says how
+    Chromium is brought up). CI installs Debian's chromium (.ci/run)."""
+    import json
+
+    import trace_reader
+
+    if trace_reader.chromium() is None:
+        pytest.skip("chromium is not installed (apt-get install chromium): no real trace "
+                    "reader to open the trace with")
+    doc = json.loads(jacobi_trace.read_text())
+    calls: Dict[tuple, int] = {}
+    for e in doc["traceEvents"]:
+        if e["ph"] == "X":
+            calls[(e["pid"], e["tid"])] = calls.get((e["pid"], e["tid"]), 0) + 1
+    seen = trace_reader.read_trace(jacobi_trace)
+    assert seen["generic"] is True  # read as a trace-event file, not a Chrome profile
+    assert sorted(map(tuple, seen["processes"])) == [
+        (i, f"locality {i}") for i in range(JACOBI_RANKS)]
+    assert {(t["pid"], t["tid"]): t["slices"] for t in seen["threads"]} == calls
+    assert all(t["name"] == "MainThread" for t in seen["threads"])
+    assert sum(calls.values()) == (2 * 6001 + 2) * JACOBI_RANKS  # Sendrecvs, allreduce, Gather
 
 
 @pytest.mark.timeout(60)
