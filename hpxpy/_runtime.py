@@ -257,14 +257,16 @@ def _unreceived_collectives(core: Any) -> Optional[BaseException]:
         mine = json.dumps(found).encode()
         tag = next_tag()
         items = core.gather(group, [mine], RAW, 0, tag, 0, "")
-        joined = None
+        joined: Optional[bytes] = None
         if items is not None:
             lists = [json.loads(bytes(item_bytes(it)).decode()) if it is not None
                      else found for it in items]
             joined = json.dumps([f for part in lists for f in part]).encode()
         got = core.broadcast(group, [joined] if joined is not None else None, RAW, 0,
                              next_tag(), 0, "")
-        found = json.loads((joined if got is None else bytes(item_bytes(got))).decode())
+        if got is not None:
+            joined = bytes(item_bytes(got))
+        found = json.loads((joined or b"[]").decode())
     if not found:
         return None
     # One line per communicator and collective: every rank whose message nobody received.

@@ -12,6 +12,7 @@ import pickle
 import re
 import sys
 import time
+from types import FrameType
 from typing import Optional, Tuple
 
 from . import _core
@@ -49,7 +50,7 @@ def _caller() -> Tuple[str, str]:
     """(the hpxpy function the program called, "file:line" of that call): the first frame
     outside this package and the hpxpy frame it called. Only on an error path: walking
     the stack costs about a microsecond, too much for every call."""
-    frame = sys._getframe(1)
+    frame: Optional[FrameType] = sys._getframe(1)
     api = ""
     while frame is not None:
         filename = frame.f_code.co_filename
