@@ -315,9 +315,9 @@ bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t si
     if (!m) return false;
     // The cell: the call word, 4 spare bytes, the length, the bytes.
     constexpr std::size_t kHead = 16;
-    alignas(16) char cell[SharedWindows::kCellBytes] = {};
-    const uint32_t word = call_word(CallKind::object_all_reduce);
-    std::memcpy(cell, &word, sizeof word);
+    alignas(16) char cell[SharedWindows::kCellBytes];
+    const uint32_t head[2] = {call_word(CallKind::object_all_reduce), 0};
+    std::memcpy(cell, head, sizeof head);
     const uint64_t length = size <= kMeetBytes ? size : ~uint64_t{0};  // ~0: does not fit
     std::memcpy(cell + 8, &length, sizeof length);
     const std::size_t kept = size <= kMeetBytes ? size : 0;
