@@ -239,11 +239,13 @@ def _unreceived_collectives(core: Any) -> Optional[BaseException]:
 
     offset = _core.CALL_OFFSET
     found = []
-    comms = _stall._communicators() if "hpxpy.comm._handle" in sys.modules else {}
+    comms: Optional[Dict[int, Any]] = None  # looked up (through gc) only if needed
     for context, source, tag, head in core.leftovers(_core.CONTEXT_FIRST_FREE, 1, offset + 4):
         word = int.from_bytes(head[offset:offset + 4], "little") if len(head) >= offset + 4 else 0
         if word >> 24 != _CALL_MAGIC:
             continue  # not a collective's header (a raw block): nothing to name
+        if comms is None:
+            comms = _stall._communicators() if "hpxpy.comm._handle" in sys.modules else {}
         comm = comms.get(context - 1)
         rank = getattr(comm, "_index", {}).get(source, source) if comm is not None else source
         found.append((context, tag >> 3, rank, _core.call_name(word)))
