@@ -465,12 +465,13 @@ def test_collective_mismatch_raises_on_every_rank(mode: str, calls: Sequence[str
 
 @pytest.mark.timeout(120)
 def test_collective_mismatch_left_to_the_runtime_fails_the_job() -> None:
-    """A program that does not catch the error found at finalize exits with status 1 on
-    every locality, the error on its stderr."""
+    """A program that does not catch the error found at finalize exits with status 1, the
+    error on stderr (hpxrun stops the others once the first locality has exited, so how
+    many print it first is a race; the caught cases above check every rank)."""
     with Running(3, [str(MISMATCH), "bcast_gather", "uncaught"], ["--timeout", "60"]) as job:
         rc = job.finish(timeout=90)
     assert rc == 1, job.stdout + job.stderr
     errors = [line for line in job.err if "hpxpy: CollectiveMismatchError: collective "
               "mismatch on COMM_WORLD" in line]
-    assert len(errors) == 3, job.stderr
+    assert errors, job.stderr
     assert all("bcast(root=0)" in line and "gather(root=0)" in line for line in errors)
