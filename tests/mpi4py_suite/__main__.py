@@ -55,7 +55,8 @@ NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:t
             "test_win", "test_rma", "test_rma_nb", "test_util_sync"}
 # Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
 # on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
-TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240}
+TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240,
+            "test_datatype": 300, "test_util_dtlib": 600}
 # Test modules that live elsewhere in the source archive than test/.
 LOCATIONS = {"test_futures": "demo/futures"}
 
