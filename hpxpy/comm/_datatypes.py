@@ -637,6 +637,46 @@ class Datatype:
         pair = _VALUE_INDEX.get(value._key) if value.is_named else None
         return PREDEFINED[pair] if pair else DATATYPE_NULL
 
+    # -- packing (hpxpy/comm/_pack.py) -----------------------------------------------------
+    def Pack(self, inbuf: Any, outbuf: Any, position: int, comm: Any) -> int:
+        """Pack the whole elements of this type in ``inbuf`` into ``outbuf`` from byte
+        ``position``; returns the position after them."""
+        from ._pack import pack
+
+        return pack(self, inbuf, outbuf, position)
+
+    def Unpack(self, inbuf: Any, position: int, outbuf: Any, comm: Any) -> int:
+        """Unpack ``inbuf`` from byte ``position`` into as many elements of this type as
+        ``outbuf`` holds; returns the position after them."""
+        from ._pack import unpack
+
+        return unpack(self, inbuf, position, outbuf)
+
+    def Pack_size(self, count: int, comm: Any) -> int:
+        """Bytes ``count`` elements of this type take packed."""
+        from ._pack import pack_size
+
+        return pack_size(self, count)
+
+    def Pack_external(self, datarep: str, inbuf: Any, outbuf: Any, position: int) -> int:
+        """As ``Pack`` in the portable representation ``datarep`` ('external32':
+        big-endian, MPI's sizes)."""
+        from ._pack import pack
+
+        return pack(self, inbuf, outbuf, position, datarep)
+
+    def Unpack_external(self, datarep: str, inbuf: Any, position: int, outbuf: Any) -> int:
+        """As ``Unpack`` from the portable representation ``datarep``."""
+        from ._pack import unpack
+
+        return unpack(self, inbuf, position, outbuf, datarep)
+
+    def Pack_external_size(self, datarep: str, count: int) -> int:
+        """Bytes ``count`` elements of this type take in representation ``datarep``."""
+        from ._pack import pack_size
+
+        return pack_size(self, count, datarep)
+
     def Dup(self) -> Datatype:
         """A new datatype with this one's type map."""
         self._check()
