@@ -19,7 +19,7 @@ from typing import Tuple
 from .. import _runtime
 
 # Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
-from . import _buffers, _constants, _datatypes, _ops, _topology
+from . import _buffers, _constants, _datatypes, _ops, _pickle, _topology
 from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
@@ -99,6 +99,7 @@ globals().update({name: op for name, op in _ops.PREDEFINED.items()})
 
 Pickle._wrap = staticmethod(buffer)  # dumps_oob hands out MPI.buffer objects, as mpi4py
 pickle = Pickle()
+_pickle._active = pickle  # the transport serializes objects with it when it is customised
 
 
 class _Unsupported:
