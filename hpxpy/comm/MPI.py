@@ -19,7 +19,7 @@ from typing import Tuple
 from .. import _runtime
 
 # Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
-from . import _buffers, _constants, _datatypes, _ops, _pickle, _topology
+from . import _buffers, _constants, _datatypes, _ops, _pack, _pickle, _topology  # noqa: F401
 from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,

@@ -38,6 +38,11 @@ class Datatype:
     2**31 bytes costs nothing until it is used."""
 
     __slots__ = (*_STATE, "__weakref__")
+    _base: Any  # np.dtype (None: the null type)
+    _offs: Any  # np.ndarray of int64 (None: not built yet, see _lazy)
+    _lazy: Any  # builds _offs on first use
+    _args: Dict[str, Any]
+    _old: Optional[Datatype]
 
     def __init__(self, datatype: Optional[Datatype] = None) -> None:
         """``MPI.Datatype()`` is a null datatype; ``MPI.Datatype(t)`` another object for
@@ -61,7 +66,7 @@ class Datatype:
         self._align, self._mixed = 1, False
 
     @classmethod
-    def _new(cls, base: np.dtype, count: int = 1, offsets: Optional[np.ndarray] = None,
+    def _new(cls, base: Any, count: int = 1, offsets: Optional[np.ndarray] = None,
              lb: int = 0, ub: Optional[int] = None, name: str = "", key: str = "") -> Datatype:
         """A type of ``count`` consecutive ``base`` elements, or of ``base`` elements at the
         given byte ``offsets``; lower bound ``lb`` and upper bound ``ub`` (default: the
@@ -641,41 +646,29 @@ class Datatype:
     def Pack(self, inbuf: Any, outbuf: Any, position: int, comm: Any) -> int:
         """Pack the whole elements of this type in ``inbuf`` into ``outbuf`` from byte
         ``position``; returns the position after them."""
-        from ._pack import pack
-
-        return pack(self, inbuf, outbuf, position)
+        return _PACK.pack(self, inbuf, outbuf, position)
 
     def Unpack(self, inbuf: Any, position: int, outbuf: Any, comm: Any) -> int:
         """Unpack ``inbuf`` from byte ``position`` into as many elements of this type as
         ``outbuf`` holds; returns the position after them."""
-        from ._pack import unpack
-
-        return unpack(self, inbuf, position, outbuf)
+        return _PACK.unpack(self, inbuf, position, outbuf)
 
     def Pack_size(self, count: int, comm: Any) -> int:
         """Bytes ``count`` elements of this type take packed."""
-        from ._pack import pack_size
-
-        return pack_size(self, count)
+        return _PACK.pack_size(self, count)
 
     def Pack_external(self, datarep: str, inbuf: Any, outbuf: Any, position: int) -> int:
         """As ``Pack`` in the portable representation ``datarep`` ('external32':
         big-endian, MPI's sizes)."""
-        from ._pack import pack
-
-        return pack(self, inbuf, outbuf, position, datarep)
+        return _PACK.pack(self, inbuf, outbuf, position, datarep)
 
     def Unpack_external(self, datarep: str, inbuf: Any, position: int, outbuf: Any) -> int:
         """As ``Unpack`` from the portable representation ``datarep``."""
-        from ._pack import unpack
-
-        return unpack(self, inbuf, position, outbuf, datarep)
+        return _PACK.unpack(self, inbuf, position, outbuf, datarep)
 
     def Pack_external_size(self, datarep: str, count: int) -> int:
         """Bytes ``count`` elements of this type take in representation ``datarep``."""
-        from ._pack import pack_size
-
-        return pack_size(self, count, datarep)
+        return _PACK.pack_size(self, count, datarep)
 
     def Dup(self) -> Datatype:
         """A new datatype with this one's type map."""
@@ -713,6 +706,8 @@ class Datatype:
 
 
 _INT_MAX = 2**31 - 1
+# The Pack/Unpack implementation: _pack.py, a layer above (it parses buffers), sets it.
+_PACK: Any = None
 
 
 def _ints(values: Sequence[int]) -> List[int]:

@@ -11,6 +11,7 @@ one and its external32 form is not supported.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
@@ -163,7 +164,7 @@ def _external_bytes(dt: D.Datatype, data: np.ndarray) -> np.ndarray:
     if len(codecs) == 1:
         return codecs[0][2][1](data)
     columns = [codec[1](np.ascontiguousarray(data[name])).reshape(len(data), -1)
-               for name, (_, _, codec) in zip(data.dtype.names, codecs)]
+               for name, (_, _, codec) in zip(data.dtype.names or (), codecs)]
     return np.concatenate(columns, axis=1).reshape(-1)
 
 
@@ -175,7 +176,7 @@ def _from_external(dt: D.Datatype, packed: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(n, base)
     rows = packed.reshape(n, -1)
     at = 0
-    for name, (_, _, codec) in zip(base.names, codecs):
+    for name, (_, _, codec) in zip(base.names or (), codecs):
         out[name] = codec[2](np.ascontiguousarray(rows[:, at:at + codec[0]]).reshape(-1))
         at += codec[0]
     return out
@@ -246,3 +247,6 @@ def pack_size(dt: D.Datatype, count: int, datarep: Optional[str] = None) -> int:
         return count * dt.Get_size()
     _check_datarep(datarep)
     return count * dt.base_count * _external_item(dt)
+
+
+D._PACK = sys.modules[__name__]  # Datatype.Pack and friends call the functions above

@@ -42,6 +42,10 @@ MODULES = [
     "futures:test_futures", "futures:test_util_pool",
     # One-sided communication (MPI.Win) and mpi4py.util.sync, over it.
     "test_win", "test_rma", "test_rma_nb", "test_util_sync",
+    # Datatypes (envelope/contents/decode, pickling), mpi4py.util.dtlib, Pack/Unpack and
+    # external32, MPI.buffer, MPI.pickle. test_pickle skips its dill and yaml tests when
+    # those packages are absent, as under MPICH.
+    "test_datatype", "test_util_dtlib", "test_pack", "test_buffer", "test_pickle",
 ]
 # Modules also asserted at 4 localities, more processes than this machine's cores: MPI-IO
 # (the shared file pointer and collective views) and the one-sided modules (the RMA service
@@ -52,7 +56,8 @@ NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:t
             "test_io", "test_file", "test_cco_pr_buf", "test_cco_pr_vec", "test_cco_pr_ngh_buf",
             "test_p2p_buf_matched", "test_p2p_obj_matched", "test_msgzero", "test_address",
             "test_mpimem", "test_threads",
-            "test_win", "test_rma", "test_rma_nb", "test_util_sync"}
+            "test_win", "test_rma", "test_rma_nb", "test_util_sync",
+            "test_datatype", "test_util_dtlib", "test_pack", "test_buffer"}
 # Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
 # on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
 TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240,

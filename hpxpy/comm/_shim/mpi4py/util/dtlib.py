@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional
 
-from hpxpy.comm import MPI
+import numpy as _numpy
 
-try:
-    from numpy import dtype as _np_dtype_impl
-except ImportError:  # pragma: no cover - numpy is a dependency of hpxpy
-    _np_dtype_impl = None
+from hpxpy.comm import MPI
 
 __all__ = ["from_numpy_dtype", "to_numpy_dtype"]
 
 # Tests set this to None to see the numpy-free results.
-_np_dtype: Optional[Callable[..., Any]] = _np_dtype_impl
+_np_dtype: Optional[Callable[..., Any]] = _numpy.dtype
 
 _PAIR_VALUES = {"SHORT_INT": "SHORT", "INT_INT": "INT", "TWOINT": "INT", "LONG_INT": "LONG",
                 "FLOAT_INT": "FLOAT", "DOUBLE_INT": "DOUBLE",
