@@ -25,7 +25,7 @@ class _Ident:
 # The slots one Datatype object copies from another (MPI.Datatype(t): same datatype)
 _STATE = ("_name", "_key", "_base", "_offs", "_lazy", "_n", "_tlo", "_thi", "_lb", "_ub",
           "_combiner", "_args", "_old", "_freed", "_committed", "_dense", "_ident", "_align",
-          "_mixed")
+          "_mixed", "_tags")
 
 
 class Datatype:
@@ -64,6 +64,9 @@ class Datatype:
         self._ident = _Ident()
         # alignment of the strictest element type; mixed: elements of more than one type
         self._align, self._mixed = 1, False
+        # Types mapped byte by byte (structs of several element types): per byte, which
+        # predefined type's element it belongs to and its place there (_tag); else None.
+        self._tags = None
 
     @classmethod
     def _new(cls, base: Any, count: int = 1, offsets: Optional[np.ndarray] = None,
@@ -364,7 +367,10 @@ class Datatype:
         offsets = (origins[:, None] + self._offsets[None, :]).reshape(-1)
         lb = int(origins.min()) + self._lb
         ub = int(origins.max()) + self._ub
-        return Datatype._new(self._base, offsets=offsets, lb=lb, ub=ub)
+        new = Datatype._new(self._base, offsets=offsets, lb=lb, ub=ub)
+        if self._tags is not None:
+            new._tags = np.tile(self._tags, len(origins))
+        return new
 
     @staticmethod
     def _blocks(blocklengths: Sequence[int], displacements: Sequence[int]) -> np.ndarray:
@@ -386,7 +392,7 @@ class Datatype:
     def _run(self, count: int) -> Datatype:
         """``count`` consecutive elements of this type, built without offsets: they are made
         when a message first needs them (a type of 2**31 bytes costs nothing until used)."""
-        if count == 0 or self._n == 0:
+        if count == 0 or self._n == 0 or self._tags is not None:
             return self._replicate(np.arange(count) * self.extent)
         new = Datatype._new(self._base, 0)
         extent, old = self.extent, self
@@ -550,6 +556,7 @@ class Datatype:
         """The same data with another lower bound and extent."""
         self._check()
         new = Datatype._new(self._base, offsets=self._offsets, lb=lb, ub=int(lb) + int(extent))
+        new._tags = self._tags
         return new._made("RESIZED", self, lb=int(lb), extent=int(extent))
 
     @classmethod
@@ -561,13 +568,15 @@ class Datatype:
         if not len(blocklengths) == len(displacements) == len(datatypes):
             raise ValueError(f"expecting {len(blocklengths)} items, got "
                              f"{len(displacements)} displacements and {len(datatypes)} types")
-        parts = []
+        parts, sources = [], []
         for n, d, t in zip(blocklengths, displacements, datatypes):
             t._check()
-            parts.append(t._replicate(np.arange(int(n), dtype=np.int64) * t.extent + int(d)))
+            part = t._replicate(np.arange(int(n), dtype=np.int64) * t.extent + int(d))
+            if part.base_count or part._lb != part._ub:
+                parts.append(part)
+                sources.append(t)
         args = dict(blocklengths=blocklengths, displacements=displacements,
                     datatypes=[_reference(t) for t in datatypes])
-        parts = [p for p in parts if p.base_count or p._lb != p._ub]
         if not parts:
             return Datatype._new(np.dtype("u1"), 0)._made("STRUCT", None, **args)
         bases = {p._base for p in parts if p.base_count}
@@ -590,6 +599,8 @@ class Datatype:
         new = Datatype._new(base, offsets=offsets.astype(np.int64), lb=lb, ub=ub)
         new._made("STRUCT", None, **args)
         new._align, new._mixed = align, mixed
+        if len(bases) > 1 or any(p._tags is not None for p in parts):
+            new._tags = _byte_tags(parts, sources)
         return new
 
     @classmethod
@@ -641,6 +652,16 @@ class Datatype:
             return DATATYPE_NULL
         pair = _VALUE_INDEX.get(value._key) if value.is_named else None
         return PREDEFINED[pair] if pair else DATATYPE_NULL
+
+    def _root_key(self) -> Optional[str]:
+        """The predefined type every element of this type is (None: a struct of several,
+        or a type of unknown history)."""
+        if self._key:
+            return self._key
+        if self._combiner == "STRUCT":
+            keys = {t._root_key() for t in self._args["datatypes"] if t._n}
+            return keys.pop() if len(keys) == 1 else None
+        return self._old._root_key() if self._old is not None else None
 
     # -- packing (hpxpy/comm/_pack.py) -----------------------------------------------------
     def Pack(self, inbuf: Any, outbuf: Any, position: int, comm: Any) -> int:
@@ -708,6 +729,32 @@ class Datatype:
 _INT_MAX = 2**31 - 1
 # The Pack/Unpack implementation: _pack.py, a layer above (it parses buffers), sets it.
 _PACK: Any = None
+
+
+_TAG_KEYS: List[str] = []  # predefined type names by the number a byte tag holds
+
+
+def _tag(key: str) -> int:
+    """The number of predefined type ``key`` in byte tags (``_TAG_KEYS``)."""
+    if key not in _TAG_KEYS:
+        _TAG_KEYS.append(key)
+    return _TAG_KEYS.index(key)
+
+
+def _byte_tags(parts: List[Datatype], sources: List[Datatype]) -> Optional[np.ndarray]:
+    """Per byte of a struct mapped byte by byte: (type number << 8) | byte in element
+    (None if some part's element type is unknown)."""
+    tags = []
+    for part, source in zip(parts, sources):
+        if part._tags is not None:
+            tags.append(part._tags)
+            continue
+        key = source._root_key()
+        if key is None:
+            return None
+        size = part.numpy_dtype.itemsize
+        tags.append(np.tile(np.arange(size, dtype=np.int64) | (_tag(key) << 8), part._n))
+    return np.concatenate(tags) if tags else np.empty(0, np.int64)
 
 
 def _ints(values: Sequence[int]) -> List[int]:

@@ -6,7 +6,7 @@ packing keeps this machine's byte order; ``external32`` (MPI's portable represen
 MPICH writes it) is big-endian, with ``long`` as 4 bytes, ``wchar_t`` as 2 and ``long
 double`` as an IEEE quad. A datatype's external form is found from the predefined type it
 was built from (``decode()`` history); a struct mixing several element types has no single
-one and its external32 form is not supported.
+one: its bytes carry tags naming each element's type (``Datatype._tags``).
 """
 
 from __future__ import annotations
@@ -124,24 +124,11 @@ def _scalar_codec(key: str, t: np.dtype) -> _Codec:
             lambda b: b.view(wire).astype(t))
 
 
-def _root_key(dt: D.Datatype) -> Optional[str]:
-    """The predefined type every element of ``dt`` is (None: a struct mixing several)."""
-    if dt._key:
-        return dt._key
-    if dt._combiner == "STRUCT":
-        keys = {_root_key(t) for t in dt._args["datatypes"] if t._n}
-        return keys.pop() if len(keys) == 1 else None
-    return _root_key(dt._old) if dt._old is not None else None
-
-
 _CODECS: Dict[str, list] = {}
 
 
-def _codecs(dt: D.Datatype) -> list:
-    """[(field dtype, offset in base element, codec)] for ``dt``'s external32 form."""
-    key = _root_key(dt)
-    if key is None:
-        raise NotImplementedError("external32 packing of a struct of several datatypes")
+def _codecs(key: str) -> list:
+    """[(field dtype, offset in base element, codec)] of predefined type ``key``."""
     codecs = _CODECS.get(key)
     if codecs is None:
         base = D.PREDEFINED[key].numpy_dtype
@@ -155,12 +142,9 @@ def _check_datarep(datarep: str) -> None:
                            f"{datarep!r} (hpxpy packs '{EXTERNAL32}')")
 
 
-def _external_item(dt: D.Datatype) -> int:
-    return sum(codec[0] for _, _, codec in _codecs(dt))
-
-
-def _external_bytes(dt: D.Datatype, data: np.ndarray) -> np.ndarray:
-    codecs = _codecs(dt)
+def _encode(key: str, data: np.ndarray) -> np.ndarray:
+    """External32 bytes of ``data``, elements of predefined type ``key``."""
+    codecs = _codecs(key)
     if len(codecs) == 1:
         return codecs[0][2][1](data)
     columns = [codec[1](np.ascontiguousarray(data[name])).reshape(len(data), -1)
@@ -168,9 +152,10 @@ def _external_bytes(dt: D.Datatype, data: np.ndarray) -> np.ndarray:
     return np.concatenate(columns, axis=1).reshape(-1)
 
 
-def _from_external(dt: D.Datatype, packed: np.ndarray, n: int) -> np.ndarray:
-    codecs = _codecs(dt)
-    base = dt.numpy_dtype
+def _decode(key: str, packed: np.ndarray, n: int) -> np.ndarray:
+    """``n`` elements of predefined type ``key`` from their external32 bytes."""
+    codecs = _codecs(key)
+    base = D.PREDEFINED[key].numpy_dtype
     if len(codecs) == 1:
         return codecs[0][2][2](packed)
     out = np.zeros(n, base)
@@ -179,6 +164,67 @@ def _from_external(dt: D.Datatype, packed: np.ndarray, n: int) -> np.ndarray:
     for name, (_, _, codec) in zip(base.names or (), codecs):
         out[name] = codec[2](np.ascontiguousarray(rows[:, at:at + codec[0]]).reshape(-1))
         at += codec[0]
+    return out
+
+
+def _external_size(key: str) -> int:
+    return sum(codec[0] for _, _, codec in _codecs(key))
+
+
+class _Layout:
+    """Where each element of a type's packed data lies: its predefined type, its native
+    bytes' start in the type-map data and its external32 bytes' start. A type of one
+    element type is one run; a struct of several is read from its byte tags."""
+
+    def __init__(self, dt: D.Datatype, count: int) -> None:
+        key = dt._root_key()
+        if key is not None:
+            self.key = key
+            self.external = count * dt.base_count * _external_size(key)
+            return
+        if dt._tags is None:
+            raise NotImplementedError("external32 packing of a datatype whose element types "
+                                      "are unknown")
+        self.key = None
+        tags = np.tile(dt._tags, count)
+        starts = np.flatnonzero((tags & 0xFF) == 0)
+        kinds = tags[starts] >> 8
+        sizes = np.array([_external_size(D._TAG_KEYS[k]) for k in range(len(D._TAG_KEYS))],
+                         dtype=np.int64)[kinds] if len(starts) else np.empty(0, np.int64)
+        self.groups = []
+        wire = np.concatenate([[0], np.cumsum(sizes)])[:-1] if len(starts) else sizes
+        for k in np.unique(kinds):
+            mine = kinds == k
+            self.groups.append((D._TAG_KEYS[int(k)], starts[mine], wire[mine]))
+        self.external = int(sizes.sum())
+
+
+def _external_bytes(dt: D.Datatype, data: np.ndarray, count: int) -> np.ndarray:
+    layout = _Layout(dt, count)
+    if layout.key is not None:
+        return _encode(layout.key, data)
+    out = np.zeros(layout.external, np.uint8)
+    for key, starts, wire in layout.groups:
+        base = D.PREDEFINED[key].numpy_dtype
+        native = data[starts[:, None] + np.arange(base.itemsize)].reshape(-1).view(base)
+        encoded = _encode(key, native).reshape(len(starts), -1)
+        out[wire[:, None] + np.arange(encoded.shape[1])] = encoded
+    return out
+
+
+def _from_external(dt: D.Datatype, packed: np.ndarray, count: int) -> np.ndarray:
+    layout = _Layout(dt, count)
+    n = count * dt.base_count
+    if layout.key is not None:
+        return _decode(layout.key, packed, n)
+    out = np.zeros(n, np.uint8)
+    for key, starts, wire in layout.groups:
+        base = D.PREDEFINED[key].numpy_dtype
+        size = _external_size(key)
+        values = _decode(key, packed[wire[:, None] + np.arange(size)].reshape(-1),
+                         len(starts))
+        out[starts[:, None] + np.arange(base.itemsize)] = \
+            values.view(np.uint8).reshape(len(starts), base.itemsize)
     return out
 
 
@@ -217,7 +263,7 @@ def pack(dt: D.Datatype, inbuf: Any, outbuf: Any, position: int,
         _check_datarep(datarep)
     region = _region(dt, inbuf, False)
     data = region.data()
-    packed = _external_bytes(dt, data) if datarep else _native_bytes(data)
+    packed = _external_bytes(dt, data, region.count) if datarep else _native_bytes(data)
     return _write(packed, outbuf, position)
 
 
@@ -231,7 +277,7 @@ def unpack(dt: D.Datatype, inbuf: Any, position: int, outbuf: Any,
     n = region.count * dt.base_count
     size = region.count * (pack_size(dt, 1, datarep))
     packed = _read(inbuf, position, size)
-    values = _from_external(dt, packed, n) if datarep else \
+    values = _from_external(dt, packed, region.count) if datarep else \
         _from_native(packed, dt.numpy_dtype, n)
     _store(region, values)
     return int(position) + size
@@ -246,7 +292,7 @@ def pack_size(dt: D.Datatype, count: int, datarep: Optional[str] = None) -> int:
     if datarep is None:
         return count * dt.Get_size()
     _check_datarep(datarep)
-    return count * dt.base_count * _external_item(dt)
+    return _Layout(dt, count).external
 
 
 D._PACK = sys.modules[__name__]  # Datatype.Pack and friends call the functions above

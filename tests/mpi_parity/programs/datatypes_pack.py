@@ -48,6 +48,19 @@ for name, (datatype, data) in cases.items():
                  "size32": datatype.Pack_external_size("external32", 2),
                  "unpacked": [repr(x) for x in back.tolist()],
                  "unpacked32": [repr(x) for x in back32.tolist()]}
+# A struct of several element types, packed natively (MPICH 5.0 cannot pack it in
+# external32: it aborts).
+struct = MPI.Datatype.Create_struct([1, 2, 1], [0, 8, 24], [MPI.INT, MPI.DOUBLE, MPI.SHORT])
+struct.Commit()
+record = np.zeros(2, dtype=np.dtype({"names": ["a", "b", "c"], "formats": ["i4", ("f8", 2), "i2"],
+                                     "offsets": [0, 8, 24], "itemsize": struct.extent}))
+record["a"], record["b"], record["c"] = [7, -rank], [[2.0, 0.5], [rank, 4]], [5, -6]
+packed = pack(struct, record, False)
+back = np.zeros_like(record)
+struct.Unpack(packed, 0, back, comm)
+out["struct"] = {"native": packed.hex(), "extent": struct.extent,
+                 "unpacked": [repr(x) for x in back.tolist()]}
+struct.Free()
 native_long = np.array([-2, 3 + rank], dtype="l")
 out["LONG"] = pack(MPI.LONG, native_long, False).hex()
 
