@@ -43,6 +43,7 @@ class Datatype:
     _lazy: Any  # builds _offs on first use
     _args: Dict[str, Any]
     _old: Optional[Datatype]
+    _tags: Optional[np.ndarray]
 
     def __init__(self, datatype: Optional[Datatype] = None) -> None:
         """``MPI.Datatype()`` is a null datatype; ``MPI.Datatype(t)`` another object for

@@ -176,6 +176,9 @@ class _Layout:
     bytes' start in the type-map data and its external32 bytes' start. A type of one
     element type is one run; a struct of several is read from its byte tags."""
 
+    key: Optional[str]
+    groups: list
+
     def __init__(self, dt: D.Datatype, count: int) -> None:
         key = dt._root_key()
         if key is not None:
