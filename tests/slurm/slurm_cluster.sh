@@ -96,7 +96,7 @@ down() {
 }
 
 case "${1:-}" in
-    install) apt-get install -y -q slurm-wlm munge ;;
+    install) apt-get update -q && apt-get install -y -q slurm-wlm munge ;;
     up) [ $# -eq 2 ] || usage; up "$2" ;;
     down) [ $# -eq 2 ] || usage; down "$2" ;;
     *) usage ;;
