@@ -75,6 +75,18 @@ def test_launcher_without_a_store_refuses() -> None:
     assert _launchenv.detect({**srun_no_pmi, "SLURM_NTASKS": "1"}) is None
 
 
+def test_multi_locality_mode_under_mpiexec(monkeypatch: pytest.MonkeyPatch) -> None:
+    """@spmd_main must not re-launch a program that mpiexec already started N times."""
+    from hpxpy.launcher import is_multi_locality_mode
+
+    monkeypatch.delenv("HPXPY_NUM_LOCALITIES", raising=False)
+    for key, value in {"PMI_FD": "9", "PMI_RANK": "0", "PMI_SIZE": "3"}.items():
+        monkeypatch.setenv(key, value)
+    assert is_multi_locality_mode()
+    monkeypatch.setenv("PMI_SIZE", "1")
+    assert not is_multi_locality_mode()
+
+
 # --- MPICH's Hydra mpiexec ---------------------------------------------------------------
 
 
