@@ -252,27 +252,28 @@ class PmixStore(_Store):
         self._check("PMIx_Finalize", self._lib.PMIx_Finalize(None, 0))
 
 
-def open_store(placement: Placement, env: Optional[Mapping[str, str]] = None,
-               timeout: float = 60.0) -> _Store:
-    """Connect to the launcher's key-value store."""
+def open_store(env: Optional[Mapping[str, str]] = None, timeout: float = 60.0) -> _Store:
+    """Connect to the store of the launcher that started this process."""
     env = os.environ if env is None else env
     if "PMIX_RANK" in env and "PMIX_NAMESPACE" in env:
         return PmixStore(env)
-    return Pmi1Store(int(env["PMI_FD"]), timeout)
+    if "PMI_FD" in env:
+        return Pmi1Store(int(env["PMI_FD"]), timeout)
+    raise LauncherError("no launcher's key-value store (PMI_FD or PMIx) to meet through")
 
 
-def exchange(placement: Placement, interface: str,
+def exchange(locality_id: int, num_localities: int, interface: str,
              timeout: float = 60.0) -> Tuple[str, str, Optional[_bootstrap.RendezvousServer]]:
     """Meet through the launcher's store: locality 0 starts a rendezvous server on an
     ephemeral port of ``interface`` and publishes its address with a fresh job secret; every
     other locality reads them. Returns (rendezvous address, secret, the server on locality 0,
     which the caller closes once its own mesh is up)."""
-    store = open_store(placement, timeout=timeout)
+    store = open_store(timeout=timeout)
     server = None
     try:
-        if placement.locality_id == 0:
+        if locality_id == 0:
             secret = _bootstrap.new_job_secret()
-            server = _bootstrap.RendezvousServer(placement.num_localities, secret,
+            server = _bootstrap.RendezvousServer(num_localities, secret,
                                                  host=interface, port=0)
             address = server.address_string
             store.put(RENDEZVOUS_KEY, f"{address},{secret}")
@@ -280,8 +281,7 @@ def exchange(placement: Placement, interface: str,
         if server is None:
             address, _, secret = store.get(RENDEZVOUS_KEY, 0).partition(",")
             if not address or len(secret) != 64:
-                raise LauncherError(f"malformed rendezvous record in the {placement.launcher} "
-                                    "launcher's store")
+                raise LauncherError("malformed rendezvous record in the launcher's store")
         store.close()  # done with the launcher: the rest is hpxpy's own bootstrap
     except BaseException:
         if server is not None:

@@ -163,9 +163,8 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
         if cfg.num_localities > 1:
             server = None
             if cfg.launcher and not cfg.secret:  # meet through the launcher's store
-                placement = _launchenv.Placement(cfg.launcher, cfg.locality_id,
-                                                 cfg.num_localities, False)
-                rendezvous, secret, server = _launchenv.exchange(placement, cfg.interface)
+                rendezvous, secret, server = _launchenv.exchange(
+                    cfg.locality_id, cfg.num_localities, cfg.interface)
                 cfg = dataclasses.replace(cfg, rendezvous=rendezvous, secret=secret,
                                           host_rendezvous=False)
             try:
