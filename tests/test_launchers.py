@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Dict
 
 import pytest
 from mpi_parity import harness
@@ -87,6 +90,57 @@ def test_multi_locality_mode_under_mpiexec(monkeypatch: pytest.MonkeyPatch) -> N
     assert not is_multi_locality_mode()
 
 
+def _fake_pmi(sock: socket.socket, replies: Dict[str, str], seen: list) -> None:
+    """A PMI-1 server for one client: answers each request line from `replies` by cmd."""
+    with sock, sock.makefile("rwb") as f:
+        for line in f:
+            request = dict(x.partition("=")[::2] for x in line.decode().split())
+            seen.append(request)
+            f.write(replies[request["cmd"]].encode() + b"\n")
+            f.flush()
+            if request["cmd"] == "finalize":
+                return
+
+
+def test_pmi1_wire_protocol() -> None:
+    ours, theirs = socket.socketpair()
+    replies = {
+        "init": "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0",
+        "get_my_kvsname": "cmd=my_kvsname kvsname=kvs_42_0",
+        "put": "cmd=put_result rc=0 msg=success",
+        "barrier_in": "cmd=barrier_out",
+        "get": "cmd=get_result rc=0 msg=success value=127.0.0.1:5,x=y",
+        "finalize": "cmd=finalize_ack",
+    }
+    seen: list = []
+    server = threading.Thread(target=_fake_pmi, args=(theirs, replies, seen), daemon=True)
+    server.start()
+    store = _launchenv.Pmi1Store(ours.detach(), timeout=10)
+    store.put("k", "v")
+    store.fence()
+    assert store.get("k", 0) == "127.0.0.1:5,x=y"  # a value may hold '=' and ','
+    store.close()
+    server.join(10)
+    assert [r["cmd"] for r in seen] == ["init", "get_my_kvsname", "put", "barrier_in", "get",
+                                        "finalize"]
+    assert seen[2] == {"cmd": "put", "kvsname": "kvs_42_0", "key": "k", "value": "v"}
+
+
+def test_pmi1_error_reply_raises() -> None:
+    ours, theirs = socket.socketpair()
+    replies = {
+        "init": "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0",
+        "get_my_kvsname": "cmd=my_kvsname kvsname=kvs_42_0",
+        "get": "cmd=get_result rc=-1 msg=key_not_found",
+        "finalize": "cmd=finalize_ack",
+    }
+    threading.Thread(target=_fake_pmi, args=(theirs, replies, []), daemon=True).start()
+    store = _launchenv.Pmi1Store(ours.detach(), timeout=10)
+    with pytest.raises(_launchenv.LauncherError, match="key_not_found"):
+        store.get("missing", 0)
+    store.close()
+
+
 # --- MPICH's Hydra mpiexec ---------------------------------------------------------------
 
 
@@ -108,6 +162,17 @@ def test_hydra_collectives() -> None:
 @pytest.mark.parametrize("program", PARITY)
 def test_hydra_parity(program: str) -> None:
     _parity(program, 4, _hydra())
+
+
+@pytest.mark.timeout(JOB_TIMEOUT + 60)
+def test_hydra_lost_locality_ends_the_job() -> None:
+    """hpxpy's own API under mpiexec: a locality killed mid-all_reduce ends the job with a
+    failure status, in bounded time, leaving nothing behind (harness.run reaps the session)."""
+    backend = _hydra()
+    program = Path(__file__).parent / "programs" / "die_mid_allreduce.py"
+    run = harness.run(backend.command(3, program), backend.env, JOB_TIMEOUT)
+    assert not run.timed_out and run.returncode != 0, run.tail()
+    assert run.stdout.count("PID {") == 3, run.tail()  # all three started
 
 
 # --- Open MPI's mpiexec ------------------------------------------------------------------
