@@ -317,8 +317,9 @@ def launcher_backend(launcher: str, openmpi_python: Optional[str] = None) -> Bac
     elif launcher == "mpiexec":
         prefix, extra, env = [str(Path(sys.executable).parent / "mpiexec")], [], base_env()
         env["MPIEXEC_TIMEOUT"] = str(int(RUN_TIMEOUT))
-    elif launcher == "srun":
-        prefix, extra, env = ["srun"], ["--time=2"], base_env()
+    elif launcher == "srun":  # one output file per task (srun mixes long lines of tasks)
+        srun = ROOT / "tests" / "slurm" / "srun_by_task.py"
+        prefix, extra, env = [sys.executable, str(srun)], ["--time=2"], base_env()
     else:
         raise ValueError(f"unknown launcher {launcher!r}")
     env["PYTHONPATH"] = os.pathsep.join(
