@@ -1,7 +1,8 @@
 """Runtime lifecycle: configuration, start-up (bootstrap + C++ core), shut-down.
 
 A plain ``python prog.py`` is a job of one locality. Under ``hpxrun`` (or any launcher
-that sets the ``HPXPY_*`` variables, or HPX-style ``--hpx:*`` arguments) it is one of N.
+that sets the ``HPXPY_*`` variables, or HPX-style ``--hpx:*`` arguments) it is one of N; so
+it is under MPICH's or Open MPI's ``mpiexec`` and Slurm's ``srun`` (see ``_launchenv``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
+import dataclasses
 import itertools
 import os
 import socket
@@ -17,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from . import _bootstrap, _core, _stall
+from . import _bootstrap, _core, _launchenv, _stall
 
 LocalityError = _core.LocalityError
 LocalityError.__doc__ = (
@@ -58,6 +60,9 @@ class RuntimeConfig:
     interface: str = "127.0.0.1"
     spin_us: Optional[int] = None  # None: _DEFAULT_SPIN_US, 0 when oversubscribed
     parcelport: str = _bootstrap.DEFAULT_PARCELPORT
+    # Another launcher started the job ("hydra", "slurm", "openmpi"): rendezvous and secret
+    # come from its key-value store at init (None: hpxrun, or no launcher).
+    launcher: Optional[str] = None
 
     @classmethod
     def from_environment(cls, args: Optional[Sequence[str]] = None) -> RuntimeConfig:
@@ -73,6 +78,12 @@ class RuntimeConfig:
             "spin_us": int(env["HPXPY_SPIN_US"]) if env.get("HPXPY_SPIN_US") else None,
             "parcelport": env.get(_bootstrap.ENV_PARCELPORT) or _bootstrap.DEFAULT_PARCELPORT,
         }
+        placement = _launchenv.detect(env)
+        if placement is not None:
+            values.update(locality_id=placement.locality_id,
+                          num_localities=placement.num_localities, launcher=placement.launcher)
+            if placement.multi_host and _bootstrap.ENV_INTERFACE not in env:
+                values["interface"] = _launchenv.host_interface()
         for arg in args or ():
             key, _, value = arg.partition("=")
             if key == "--hpx:localities":
@@ -96,7 +107,8 @@ class RuntimeConfig:
                 f"locality_id {self.locality_id} out of range; expected 0 <= locality_id < "
                 f"{self.num_localities}"
             )
-        if self.num_localities > 1 and not (self.rendezvous and self.secret):
+        if self.num_localities > 1 and not self.launcher and not (
+                self.rendezvous and self.secret):
             raise ValueError(
                 f"a job of {self.num_localities} localities needs a rendezvous address and a "
                 f"job secret ({_bootstrap.ENV_RENDEZVOUS}, {_bootstrap.ENV_JOB_SECRET}); "
@@ -149,15 +161,25 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
         shm_peers: List[tuple] = []
         spin_us = _spin_budget(cfg.spin_us, 1, False)
         if cfg.num_localities > 1:
-            mesh = _bootstrap.Mesh(
-                cfg.locality_id,
-                cfg.num_localities,
-                cfg.rendezvous or "",
-                cfg.secret or "",
-                interface=cfg.interface,
-                host_rendezvous=cfg.host_rendezvous,
-                parcelport=cfg.parcelport,
-            )
+            server = None
+            if cfg.launcher and not cfg.secret:  # meet through the launcher's store
+                rendezvous, secret, server = _launchenv.exchange(
+                    cfg.locality_id, cfg.num_localities, cfg.interface)
+                cfg = dataclasses.replace(cfg, rendezvous=rendezvous, secret=secret,
+                                          host_rendezvous=False)
+            try:
+                mesh = _bootstrap.Mesh(
+                    cfg.locality_id,
+                    cfg.num_localities,
+                    cfg.rendezvous or "",
+                    cfg.secret or "",
+                    interface=cfg.interface,
+                    host_rendezvous=cfg.host_rendezvous,
+                    parcelport=cfg.parcelport,
+                )
+            finally:
+                if server is not None:
+                    server.close()
             fds = mesh.detach_fds()
             parcelports = ",".join(mesh.parcelports)
             shm = mesh.shm

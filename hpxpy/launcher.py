@@ -66,6 +66,8 @@ from hpxpy._bootstrap import (
     new_job_secret,
     parse_address,
 )
+from hpxpy._launchenv import LauncherError, Placement
+from hpxpy._launchenv import detect as _detect_launcher
 from hpxpy._stall import END_MARKER, ENV_OBSERVE_DIR, ENV_TAG_OUTPUT, ready_localities
 
 __all__ = [
@@ -99,8 +101,20 @@ def find_free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _other_launcher() -> Placement | None:
+    """Where mpiexec or srun (not hpxrun) placed this process; None if neither did."""
+    try:
+        return _detect_launcher()
+    except LauncherError:
+        return None  # started by one, but unusable: init() reports why
+
+
 def is_multi_locality_mode() -> bool:
-    """True when this process is one locality of a job of more than one locality."""
+    """True when this process is one locality of a job of more than one locality (started
+    by hpxrun, or by mpiexec or srun)."""
+    placement = _other_launcher()
+    if placement is not None:
+        return placement.num_localities > 1
     try:
         return int(os.environ.get(ENV_NUM_LOCALITIES, "1")) > 1
     except ValueError:
@@ -690,10 +704,11 @@ def spmd_main(
 ) -> Any:
     """Decorate a program's entry point so that a plain run starts it as N localities.
 
-    Inside a locality (``HPXPY_NUM_LOCALITIES`` is set) the decorated function is simply
-    called. In a plain process, the program (``sys.argv[0]`` with ``sys.argv[1:]``) is
-    re-launched as ``num_localities`` localities and the process exits with the job's status.
-    Usable as ``@spmd_main(num_localities=4)`` or bare ``@spmd_main``.
+    Inside a locality (``HPXPY_NUM_LOCALITIES`` is set, or mpiexec or srun started the
+    process) the decorated function is simply called. In a plain process, the program
+    (``sys.argv[0]`` with ``sys.argv[1:]``) is re-launched as ``num_localities``
+    localities and the process exits with the job's status. Usable as
+    ``@spmd_main(num_localities=4)`` or bare ``@spmd_main``.
     """
     if callable(num_localities):  # bare @spmd_main
         return spmd_main()(num_localities)
@@ -703,8 +718,8 @@ def spmd_main(
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if ENV_NUM_LOCALITIES in os.environ:
-                return func(*args, **kwargs)
+            if ENV_NUM_LOCALITIES in os.environ or _other_launcher() is not None:
+                return func(*args, **kwargs)  # already one locality of a job
             status = run_job(_relaunch_command(), LaunchConfig(num_localities=count))
             sys.exit(status)
 

@@ -304,6 +304,31 @@ def hpx_backend(pythonpath: Sequence[str] = ()) -> Backend:
                    ["--mpi4py"], timeout_option="--timeout")
 
 
+def launcher_backend(launcher: str, openmpi_python: Optional[str] = None) -> Backend:
+    """hpxpy started by another launcher, no hpxrun (the mpi4py shim first on the path):
+    ``mpiexec`` (MPICH's Hydra next to this python), ``openmpi`` (the mpiexec next to
+    ``openmpi_python``) or ``srun`` (the Slurm that SLURM_CONF, or the system, names)."""
+    shim = ROOT / "hpxpy" / "comm" / "_shim"
+    if launcher == "openmpi":
+        if not openmpi_python:
+            raise ValueError("the openmpi launcher needs the python of an Open MPI environment")
+        base = mpi_backend("openmpi", openmpi_python)
+        prefix, extra, env = base.prefix, base.extra, base.env
+    elif launcher == "mpiexec":
+        prefix, extra, env = [str(Path(sys.executable).parent / "mpiexec")], [], base_env()
+        env["MPIEXEC_TIMEOUT"] = str(int(RUN_TIMEOUT))
+    elif launcher == "srun":  # one output file per task (srun mixes long lines of tasks)
+        srun = ROOT / "tests" / "slurm" / "srun_by_task.py"
+        prefix, extra, env = [sys.executable, str(srun)], ["--time=2"], base_env()
+    else:
+        raise ValueError(f"unknown launcher {launcher!r}")
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(shim), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    if os.environ.get("HPXPY_PARCELPORT"):  # the transport choice is kept (CI sets it)
+        env["HPXPY_PARCELPORT"] = os.environ["HPXPY_PARCELPORT"]
+    return Backend(f"hpxpy-{launcher}", prefix, sys.executable, env, extra)
+
+
 # --- one case and the table --------------------------------------------------------------
 
 
@@ -404,6 +429,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--hpx-pythonpath", action="append", default=[],
                         help="directory put first on PYTHONPATH of the hpxpy side only "
                              "(e.g. one holding a sitecustomize.py that breaks hpxpy)")
+    parser.add_argument("--hpx-launcher", choices=("hpxrun", "mpiexec", "openmpi", "srun"),
+                        default="hpxrun",
+                        help="what starts the hpxpy side (default hpxrun --mpi4py; openmpi "
+                             "takes its mpiexec from --mpi-python)")
     parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT,
                         help=f"seconds per job (default {RUN_TIMEOUT:g})")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -413,7 +442,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     sizes = [int(x) for x in args.sizes.split(",")]
     mpi = mpi_backend(args.mpi, args.mpi_python)
-    hpx = hpx_backend(args.hpx_pythonpath)
+    hpx = hpx_backend(args.hpx_pythonpath) if args.hpx_launcher == "hpxrun" else \
+        launcher_backend(args.hpx_launcher, args.mpi_python)
     selected = programs(args.programs)
     if not selected:
         print("no parity program matches", args.programs, file=sys.stderr)
