@@ -19,7 +19,7 @@ from typing import Tuple
 from .. import _runtime
 
 # Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
-from . import _buffers, _constants, _datatypes, _ops, _topology
+from . import _buffers, _constants, _datatypes, _ops, _spawn, _topology
 from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
@@ -160,11 +160,12 @@ def Get_library_version() -> str:
 def Init() -> None:
     """Start the runtime (it also starts on import)."""
     _runtime.core()
+    _spawn.connect_parent()
 
 
 def Init_thread(required: int = THREAD_MULTIPLE) -> int:
     """Start the runtime; every thread level is provided."""
-    _runtime.core()
+    Init()
     return THREAD_MULTIPLE
 
 
@@ -263,6 +264,7 @@ def _initialize_on_import() -> bool:
 # otherwise wait for it in the rendezvous.
 if _initialize_on_import():
     _runtime.core()
+    _spawn.connect_parent()  # a spawned process joins its parents now, as MPI_Init does
     # hpxrun --trace / --stats: record every communication call (hpxpy/_trace.py). Without
     # them the methods stay as they are: no cost, not even a flag test per call.
     if os.environ.get("HPXPY_TRACE") or os.environ.get("HPXPY_STATS"):

@@ -245,8 +245,11 @@ class Comm(_Handle, _persistent.PersistentMethods):
 
     @classmethod
     def Get_parent(cls) -> Intercomm:
-        """The parent of a spawned process: null here (hpxpy does not spawn)."""
-        return Intercomm()
+        """The inter-communicator to the parents of a spawned process; ``COMM_NULL`` (a
+        null Intercomm) in a process that was not spawned or after ``Disconnect``."""
+        from . import _spawn  # layer 8: above this module
+
+        return _spawn.get_parent()
 
     def Compare(self, comm: Comm) -> int:
         """IDENT, CONGRUENT (same members and order), SIMILAR or UNEQUAL."""
@@ -706,6 +709,10 @@ class Comm(_Handle, _persistent.PersistentMethods):
             raise MPIException(C.ERR_KEYVAL, "invalid attribute key MPI.KEYVAL_INVALID")
         if keyval == C.TAG_UB:
             return C.TAG_MAX
+        if keyval in (C.UNIVERSE_SIZE, C.APPNUM):
+            from . import _spawn  # layer 8: above this module
+
+            return _spawn.universe_size() if keyval == C.UNIVERSE_SIZE else _spawn.appnum()
         return None
 
     def Get_info(self) -> Info:
@@ -737,6 +744,26 @@ class Intracomm(Comm):
     def _accept(self, comm: _Handle) -> None:
         if isinstance(comm, Intercomm):
             raise TypeError("expecting an intra-communicator, got an Intercomm")
+
+    def Spawn(self, command: str, args: Optional[Sequence[str]] = None, maxprocs: int = 1,
+              info: Info = INFO_NULL, root: int = 0,
+              errcodes: Optional[list] = None) -> Intercomm:
+        """Start ``maxprocs`` processes of ``command`` as a new job and return the
+        inter-communicator to them (collective; the arguments count at ``root`` only).
+        info keys: ``wdir``, ``path``, ``env`` (``NAME=value`` lines)."""
+        from . import _spawn  # layer 8: above this module
+
+        return _spawn.spawn(self, command, args, maxprocs, info, root, errcodes, False)
+
+    def Spawn_multiple(self, command: Sequence[str],
+                       args: Optional[Sequence[Sequence[str]]] = None,
+                       maxprocs: Optional[Sequence[int]] = None,
+                       info: Union[Info, Sequence[Info]] = INFO_NULL, root: int = 0,
+                       errcodes: Optional[list] = None) -> Intercomm:
+        """``Spawn`` of several commands as one job (``MPI.APPNUM`` tells them apart)."""
+        from . import _spawn  # layer 8: above this module
+
+        return _spawn.spawn(self, command, args, maxprocs, info, root, errcodes, True)
 
     def Create_intercomm(self, local_leader: int, peer_comm: Intracomm, remote_leader: int,
                          tag: int = 0) -> Intercomm:
@@ -936,6 +963,14 @@ class Intercomm(Comm):
         self._check()
         self._local.Free()
         super().Free()
+
+    def Disconnect(self) -> None:
+        """Wait for both groups, end the connection to spawned or connected processes
+        (goodbye both ways), and free the communicator."""
+        from . import _spawn  # layer 8: above this module
+
+        _spawn.disconnect(self)
+        self.Free()
 
     # -- collectives between the groups (the work is in _intercomm) --------------------------
     def barrier(self) -> None:

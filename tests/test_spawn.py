@@ -1,0 +1,42 @@
+"""Dynamic processes: a parent job spawns children that join it (Spawn, Get_parent,
+Disconnect); they exchange messages and all exit, nothing left over; a child killed with
+SIGKILL makes every parent raise within 10 s."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import PROGRAMS, pid_alive, run_job
+
+
+def lines(stdout: str, prefix: str) -> list:
+    # Children share their parent's output pipe: their lines may run into each other.
+    return [json.loads(found) for found in
+            re.findall(prefix + r" (\{[^{}]*\}|\[.*?\])(?=$|\n|[A-Z]+ )", stdout, re.M)]
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_spawn_exchange_disconnect(n):
+    job = run_job(n, [str(PROGRAMS / "spawn_pair.py")], timeout=120)
+    assert job.returncode == 0, job
+    children = lines(job.stdout, "CHILD")
+    assert sorted(c["rank"] for c in children) == [0, 1], job
+    assert all(c["size"] == 2 and c["parents"] == n for c in children)
+    replies = lines(job.stdout, "REPLIES")
+    assert replies == [[{"rank": 0, "got": "hello 0"}, {"rank": 1, "got": "hello 1"}]], job
+    assert sorted(d["rank"] for d in lines(job.stdout, "DONE")) == list(range(n))
+    assert not any(pid_alive(c["pid"]) for c in children), "a spawned process outlived the job"
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_spawned_child_killed(n):
+    job = run_job(n, [str(PROGRAMS / "spawn_pair.py"), "kill"], timeout=120)
+    assert job.returncode != 0, job
+    raised = lines(job.stdout, "RAISED")
+    assert sorted(r["rank"] for r in raised) == list(range(n)), job
+    assert all(r["type"] == "LocalityError" and r["after"] < 10 for r in raised), raised
+    children = lines(job.stdout, "CHILD")
+    assert len(children) == 2, job
+    assert not any(pid_alive(c["pid"]) for c in children), "a spawned process outlived the job"
