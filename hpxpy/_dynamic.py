@@ -207,6 +207,7 @@ def start(apps: Sequence[Tuple[str, List[str], int, Dict[str, str]]], secret: st
         server.close()
         raise
     with _children_lock:
+        _children[:] = [p for p in _children if p.poll() is None]  # reap the finished
         _children.extend(procs)
     return Started(procs, server, [])
 

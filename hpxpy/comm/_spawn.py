@@ -72,7 +72,7 @@ def _apps(command: Any, args: Any, maxprocs: Any, info: Any, multiple: bool
         if value is None:
             return [default] * n
         if what != "args" and not isinstance(value, (list, tuple)):
-            return [value] * n if what == "info" else _fail(what)
+            return [value] * n  # one maxprocs or info for every command
         items = list(value)
         if len(items) != n:
             raise ValueError(f"expecting {n} items in {what}, got {len(items)}")
@@ -86,10 +86,6 @@ def _apps(command: Any, args: Any, maxprocs: Any, info: Any, multiple: bool
     infos = per_app(info, "info", None)
     return [(commands[i], [os.fspath(a) for a in (arglists[i] or [])], int(counts[i]),
              _info_dict(infos[i])) for i in range(n)]
-
-
-def _fail(what: str) -> list:
-    raise ValueError(f"expecting a sequence for {what}")
 
 
 def spawn(comm: Intracomm, command: Any, args: Any, maxprocs: Any, info: Any, root: int,
@@ -140,7 +136,7 @@ def spawn(comm: Intracomm, command: Any, args: Any, maxprocs: Any, info: Any, ro
     base = max(hello.get("context", proposal) for _, hello in joined)
     remote = _dynamic.join(_runtime.core(), [sock for sock, _ in joined])
     _contexts.TABLE.reserve(base, 2)
-    if errcodes is not None and me == root:
+    if errcodes is not None:  # every process learns them, as under MPICH
         errcodes[:] = ([[C.SUCCESS] * n for n in shape] if multiple
                        else [C.SUCCESS] * total)
     return Intercomm._make(list(members), remote, base)

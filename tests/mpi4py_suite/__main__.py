@@ -40,6 +40,9 @@ MODULES = [
     # tests, ranks 1..N-1 are the workers of every MPIPoolExecutor (hpxpy cannot spawn them).
     # test_futures is demo/futures/test_futures.py of the source archive.
     "futures:test_futures", "futures:test_util_pool",
+    # Dynamic processes: Spawn/Get_parent/Disconnect, and test_futures run as plain
+    # `python test_futures.py`, whose MPIPoolExecutors spawn their workers.
+    "test_spawn", "test_futures",
     # One-sided communication (MPI.Win) and mpi4py.util.sync, over it.
     "test_win", "test_rma", "test_rma_nb", "test_util_sync",
 ]
@@ -55,7 +58,10 @@ NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:t
             "test_win", "test_rma", "test_rma_nb", "test_util_sync"}
 # Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
 # on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
-TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240}
+TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240,
+            # Each spawn starts Python processes (~1 s each on a loaded 2-core machine):
+            # test_spawn starts 60-200, test_futures at one process ~100 (218 s there).
+            "test_spawn": 600, "test_futures": 900}
 # Test modules that live elsewhere in the source archive than test/.
 LOCATIONS = {"test_futures": "demo/futures"}
 
