@@ -243,3 +243,132 @@ def parent_info() -> Optional[dict]:
     """What a spawned process knows of its parents (None: not spawned)."""
     text = os.environ.get(ENV_PARENT)
     return json.loads(text) if text else None
+
+
+# -- ports and names (MPI_Open_port, MPI_Publish_name) ---------------------------------------
+
+class Port:
+    """An open port: a listener whose authenticated connections wait for an ``Accept``."""
+
+    def __init__(self, secret: str, interface: str = "127.0.0.1") -> None:
+        self._cond = threading.Condition()
+        self._waiting: List[socket.socket] = []
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind((interface, 0))
+        listener.listen(16)
+        host, port = listener.getsockname()[:2]
+        self.name = f"hpxpy:{host}:{port}"
+        self._acceptor = _bootstrap._Acceptor(listener, bytes.fromhex(secret), self._arrived)
+
+    def _arrived(self, sock: socket.socket, _rank: int) -> bool:
+        sock.settimeout(None)
+        with self._cond:
+            self._waiting.append(sock)
+            self._cond.notify_all()
+        return True
+
+    def take(self) -> socket.socket:
+        """The next connecting group's root (waits, as MPI_Comm_accept does; Ctrl-C works)."""
+        with self._cond:
+            while not self._waiting:
+                self._cond.wait(0.2)
+            return self._waiting.pop(0)
+
+    def close(self) -> None:
+        self._acceptor.close()
+        with self._cond:
+            for sock in self._waiting:
+                sock.close()
+            self._waiting.clear()
+
+
+def port_address(name: str) -> str:
+    """The listener address in a port name (ValueError if it is not one of ours)."""
+    prefix, sep, address = name.partition(":")
+    if prefix != "hpxpy" or not sep:
+        raise ValueError(f"not an hpxpy port name: {name!r}")
+    _bootstrap.parse_address(address)
+    return address
+
+
+def ask(address: str, secret: str, rank: int, request: dict,
+        timeout: float = JOIN_TIMEOUT) -> dict:
+    """Connect to a port, send ``request``, return the answer (one exchange)."""
+    sock = connect(address, secret, rank, request, timeout)
+    try:
+        sock.settimeout(timeout)
+        return json.loads(_bootstrap.recv_frame(sock))
+    except (_bootstrap.HandshakeError, OSError) as err:
+        raise JoinError(f"no answer from port {address}: {err}") from err
+    finally:
+        sock.close()
+
+
+def names_dir(secret: str) -> str:
+    """Where the job's published names live: one file per service, in a directory private
+    to the job (named by a hash of its secret, readable by this user only)."""
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(bytes.fromhex(secret)).hexdigest()[:24]
+    return os.path.join(tempfile.gettempdir(), f"hpxpy-names-{os.getuid()}-{digest}")
+
+
+_published: Dict[str, str] = {}  # service file -> port, published by this process
+
+
+def publish(secret: str, service: str, port: str) -> None:
+    folder = names_dir(secret)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    path = os.path.join(folder, _service_file(service))
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(port)
+    os.replace(tmp, path)
+    _published[path] = port
+
+
+def lookup(secret: str, service: str) -> Optional[str]:
+    try:
+        with open(os.path.join(names_dir(secret), _service_file(service))) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def unpublish(secret: str, service: str, port: str) -> bool:
+    """False if ``service`` is not published with ``port``."""
+    folder = names_dir(secret)
+    path = os.path.join(folder, _service_file(service))
+    if lookup(secret, service) != port:
+        return False
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    _published.pop(path, None)
+    try:
+        os.rmdir(folder)  # the last name gone: leave nothing behind
+    except OSError:
+        pass
+    return True
+
+
+def _service_file(service: str) -> str:
+    import urllib.parse
+
+    return urllib.parse.quote(service, safe="") or "%00"
+
+
+def _unpublish_all() -> None:
+    """At exit: the names this process published and did not withdraw."""
+    for path in list(_published):
+        try:
+            os.unlink(path)
+            os.rmdir(os.path.dirname(path))
+        except OSError:
+            pass
+    _published.clear()
+
+
+atexit.register(_unpublish_all)

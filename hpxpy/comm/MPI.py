@@ -176,6 +176,30 @@ def Finalize() -> None:
     _finalized = True
 
 
+def Open_port(info: Info = INFO_NULL) -> str:
+    """A new port name other processes of this job (or of jobs it spawned) can
+    ``Connect`` to while this one ``Accept``s."""
+    return _spawn.open_port()
+
+
+def Close_port(port_name: str) -> None:
+    _spawn.close_port(port_name)
+
+
+def Publish_name(service_name: str, port_name: str, info: Info = INFO_NULL) -> None:
+    """Make ``port_name`` findable as ``service_name`` by the job's processes."""
+    _spawn.publish_name(service_name, port_name)
+
+
+def Unpublish_name(service_name: str, port_name: str, info: Info = INFO_NULL) -> None:
+    _spawn.unpublish_name(service_name, port_name)
+
+
+def Lookup_name(service_name: str, info: Info = INFO_NULL) -> str:
+    """The port published as ``service_name`` (``ERR_NAME`` if none is)."""
+    return _spawn.lookup_name(service_name)
+
+
 def Is_initialized() -> bool:
     return _runtime.is_running() or _finalized
 
@@ -239,7 +263,7 @@ __all__ = [
     "Wtick", "Wtime", "Get_processor_name", "Get_version", "Get_library_version", "Init",
     "Init_thread", "Finalize", "Is_initialized", "Is_finalized", "Query_thread",
     "Is_thread_main", "Compute_dims", "Pcontrol", "get_vendor", "Get_address", "Aint_add",
-    "Aint_diff",
+    "Aint_diff", "Open_port", "Close_port", "Publish_name", "Unpublish_name", "Lookup_name",
     "Info", "INFO_NULL", "INFO_ENV", "buffer", "memory", "Alloc_mem", "Free_mem",
     "Attach_buffer", "Detach_buffer", "Flush_buffer", "Iflush_buffer", "Pickle", "pickle",
     "Session", "Win", "WIN_NULL", "File", "FILE_NULL", "Register_datarep", "MODE_RDONLY",

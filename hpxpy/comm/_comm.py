@@ -251,6 +251,14 @@ class Comm(_Handle, _persistent.PersistentMethods):
 
         return _spawn.get_parent()
 
+    @classmethod
+    def Join(cls, fd: int) -> Intercomm:
+        """The inter-communicator between the two processes at the ends of the connected
+        socket ``fd`` (which stays the caller's)."""
+        from . import _spawn  # layer 8: above this module
+
+        return _spawn.join(fd)
+
     def Compare(self, comm: Comm) -> int:
         """IDENT, CONGRUENT (same members and order), SIMILAR or UNEQUAL."""
         mine, theirs = self._check(), comm._check()
@@ -764,6 +772,20 @@ class Intracomm(Comm):
         from . import _spawn  # layer 8: above this module
 
         return _spawn.spawn(self, command, args, maxprocs, info, root, errcodes, True)
+
+    def Accept(self, port_name: str, info: Info = INFO_NULL, root: int = 0) -> Intercomm:
+        """Wait for a group connecting to ``port_name`` (opened at ``root`` by
+        ``MPI.Open_port``) and return the inter-communicator to it (collective)."""
+        from . import _spawn  # layer 8: above this module
+
+        return _spawn.accept(self, port_name, root)
+
+    def Connect(self, port_name: str, info: Info = INFO_NULL, root: int = 0) -> Intercomm:
+        """Connect to the group accepting on ``port_name`` (significant at ``root``); the
+        inter-communicator to it (collective)."""
+        from . import _spawn  # layer 8: above this module
+
+        return _spawn.connect(self, port_name, root)
 
     def Create_intercomm(self, local_leader: int, peer_comm: Intracomm, remote_leader: int,
                          tag: int = 0) -> Intercomm:

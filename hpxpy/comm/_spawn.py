@@ -1,4 +1,5 @@
-"""Dynamic processes: ``Spawn``/``Spawn_multiple``, ``Get_parent``, ``Disconnect``.
+"""Dynamic processes: ``Spawn``/``Spawn_multiple``, ``Get_parent``, ``Disconnect``, and
+ports (``Open_port``, ``Accept``/``Connect``, ``Publish_name``/``Lookup_name``, ``Join``).
 
 The spawning group's root starts the children (``hpxpy._dynamic.start``) as a job of
 their own; every parent listens, every child connects to every parent at start-up
@@ -6,17 +7,21 @@ their own; every parent listens, every child connects to every parent at start-u
 the joined localities. The context block both sides use is agreed without messages
 between them: the parents propose the largest free base among them (in the children's
 environment), the children take the maximum of that and theirs, and tell the parents
-in their hello.
+in their hello. ``Accept``/``Connect`` do the same between two groups of running
+processes that share the job secret (one job, or a job and the jobs it spawned): the
+accepting root's port answers the connecting root with its group's join addresses.
 
 Layer 8 of hpxpy.comm: imports ``_comm`` and lower layers.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 from typing import Any, List, Optional, Sequence, Tuple
 
-from .. import _dynamic, _runtime
+from .. import _bootstrap, _dynamic, _runtime
 from .._bootstrap import new_job_secret
 from . import _constants as C
 from . import _contexts
@@ -127,25 +132,50 @@ def spawn(comm: Intracomm, command: Any, args: Any, maxprocs: Any, info: Any, ro
         listener.close()
         raise MPIException(C.ERR_SPAWN, error)
     try:
-        joined = listener.wait(started.check if started is not None else None)
-    except _dynamic.JoinError as err:
-        raise MPIException(C.ERR_SPAWN, str(err)) from err
+        made = _wait_group(comm, listener, proposal,
+                           started.check if started is not None else None)
     finally:
         if started is not None:
             started.close()
-    base = max(hello.get("context", proposal) for _, hello in joined)
-    remote = _dynamic.join(_runtime.core(), [sock for sock, _ in joined])
-    _contexts.TABLE.reserve(base, 2)
     if errcodes is not None:  # every process learns them, as under MPICH
         errcodes[:] = ([[C.SUCCESS] * n for n in shape] if multiple
                        else [C.SUCCESS] * total)
-    return Intercomm._make(list(members), remote, base)
+    return made
 
 
 def _max() -> Any:
     from ._ops import MAX
 
     return MAX
+
+
+def _join_group(comm: Intracomm, ports: List[str], proposal: int, secret: str) -> Intercomm:
+    """The connecting side (spawned children, ``Connect``), collective over ``comm``: agree
+    on the context base, join every process listening at ``ports``, build the Intercomm."""
+    base = comm.allreduce(max(_contexts.TABLE.peek(), int(proposal)), op=_max())
+    rank = comm.Get_rank()
+    try:
+        sockets = [_dynamic.connect(address, secret, rank, {"context": base})
+                   for address in ports]
+    except _dynamic.JoinError as err:
+        raise MPIException(C.ERR_PORT, str(err)) from err
+    remote = _dynamic.join(_runtime.core(), sockets)
+    _contexts.TABLE.reserve(base, 2)
+    return Intercomm._make(list(comm._check()), remote, base)
+
+
+def _wait_group(comm: Intracomm, listener: _dynamic.JoinListener, proposal: int,
+                alive: Any = None) -> Intercomm:
+    """The listening side (parents, ``Accept``): every member takes its joins; the
+    Intercomm over them."""
+    try:
+        joined = listener.wait(alive)
+    except _dynamic.JoinError as err:
+        raise MPIException(C.ERR_SPAWN, str(err)) from err
+    base = max(hello.get("context", proposal) for _, hello in joined)
+    remote = _dynamic.join(_runtime.core(), [sock for sock, _ in joined])
+    _contexts.TABLE.reserve(base, 2)
+    return Intercomm._make(list(comm._check()), remote, base)
 
 
 def connect_parent() -> None:
@@ -156,15 +186,113 @@ def connect_parent() -> None:
     if parent is None or _parent is not None:
         return
     cfg = _runtime._state.config
-    secret = cfg.secret if cfg is not None else os.environ.get("HPXPY_JOB_SECRET", "")
-    base = COMM_WORLD.allreduce(max(_contexts.TABLE.peek(), int(parent["context"])),
-                                op=_max())
-    rank = COMM_WORLD.Get_rank()
-    sockets = [_dynamic.connect(address, secret, rank, {"context": base})
-               for address in parent["ports"]]
-    remote = _dynamic.join(_runtime.core(), sockets)
+    secret = (cfg.secret if cfg is not None else None) or os.environ.get("HPXPY_JOB_SECRET", "")
+    _parent = _join_group(COMM_WORLD, parent["ports"], parent["context"], secret)
+
+
+# -- ports: Open_port, Accept, Connect, names, Join ------------------------------------------
+_ports: dict = {}  # port name -> _dynamic.Port, opened by this process
+
+
+def open_port() -> str:
+    port = _dynamic.Port(_secret(), _interface())
+    _ports[port.name] = port
+    return port.name
+
+
+def close_port(name: str) -> None:
+    port = _ports.pop(name, None)
+    if port is None:
+        raise MPIException(C.ERR_PORT, f"no port {name!r} is open in this process")
+    port.close()
+
+
+def accept(comm: Intracomm, name: Optional[str], root: int) -> Intercomm:
+    """Collective over ``comm``: wait at ``root`` for a group connecting to port ``name``,
+    then join every member of it."""
+    comm._check()
+    me = comm.Get_rank()
+    request: Any = None
+    conn = None
+    if me == root:
+        port = _ports.get(name or "")
+        if port is None:
+            request = MPIException(C.ERR_PORT, f"no port {name!r} is open in this process")
+        else:
+            conn = port.take()
+            try:
+                request = json.loads(_bootstrap.recv_frame(conn))
+            except (OSError, ValueError, _bootstrap.HandshakeError) as err:
+                conn.close()
+                request = MPIException(C.ERR_PORT, f"a connection to {name} failed: {err}")
+    request = comm.bcast(request, root)
+    if isinstance(request, BaseException):
+        raise request
+    listener = _dynamic.JoinListener(_secret(), int(request["size"]), _interface())
+    ports = comm.gather(listener.address, root)
+    proposal = comm.allreduce(_contexts.TABLE.peek(), op=_max())
+    if conn is not None:
+        try:
+            _bootstrap.send_frame(conn, json.dumps({"ports": ports, "context": proposal}).encode())
+        except OSError:
+            pass  # the connecting side then fails; ours ends waiting for its joins
+        finally:
+            conn.close()
+    return _wait_group(comm, listener, proposal)
+
+
+def connect(comm: Intracomm, name: Optional[str], root: int) -> Intercomm:
+    """Collective over ``comm``: ``root`` asks the port ``name`` for the accepting group,
+    then every member joins each of its processes."""
+    comm._check()
+    me = comm.Get_rank()
+    answer: Any = None
+    if me == root:
+        try:
+            answer = _dynamic.ask(_dynamic.port_address(name or ""), _secret(), me,
+                                  {"size": comm.Get_size()})
+        except (ValueError, _dynamic.JoinError) as err:
+            answer = MPIException(C.ERR_PORT, str(err))
+    answer = comm.bcast(answer, root)
+    if isinstance(answer, BaseException):
+        raise answer
+    return _join_group(comm, answer["ports"], answer["context"], _secret())
+
+
+def join(fd: int) -> Intercomm:
+    """``Comm.Join``: the two processes at the ends of a connected socket (not taken over:
+    the core gets a duplicate) make an Intercomm of one process each."""
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        sock.settimeout(_dynamic.JOIN_TIMEOUT)
+        mine = _contexts.TABLE.peek()
+        _bootstrap.send_frame(sock, json.dumps({"context": mine}).encode())
+        theirs = json.loads(_bootstrap.recv_frame(sock))
+        base = max(mine, int(theirs["context"]))
+        sock.settimeout(None)
+    except (OSError, ValueError, KeyError, _bootstrap.HandshakeError) as err:
+        sock.close()
+        raise MPIException(C.ERR_OTHER, f"Join failed: {err}") from err
+    _bootstrap._tune(sock)
+    remote = _dynamic.join(_runtime.core(), [sock])
     _contexts.TABLE.reserve(base, 2)
-    _parent = Intercomm._make(list(COMM_WORLD._check()), remote, base)
+    return Intercomm._make([_runtime.locality_id()], remote, base)
+
+
+def publish_name(service: str, port: str) -> None:
+    _dynamic.publish(_secret(), service, port)
+
+
+def lookup_name(service: str) -> str:
+    port = _dynamic.lookup(_secret(), service)
+    if port is None:
+        raise MPIException(C.ERR_NAME, f"no port is published as {service!r}")
+    return port
+
+
+def unpublish_name(service: str, port: str) -> None:
+    if not _dynamic.unpublish(_secret(), service, port):
+        raise MPIException(C.ERR_SERVICE, f"{service!r} is not published with {port!r}")
 
 
 def get_parent() -> Intercomm:
@@ -200,4 +328,6 @@ def universe_size() -> int:
 
 
 __all__: Sequence[str] = ["spawn", "connect_parent", "get_parent", "disconnect", "appnum",
-                          "universe_size", "COMM_NULL"]
+                          "universe_size", "open_port", "close_port", "accept", "connect",
+                          "join", "publish_name", "lookup_name", "unpublish_name",
+                          "COMM_NULL"]
