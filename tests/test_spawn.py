@@ -40,3 +40,13 @@ def test_spawned_child_killed(n):
     children = lines(job.stdout, "CHILD")
     assert len(children) == 2, job
     assert not any(pid_alive(c["pid"]) for c in children), "a spawned process outlived the job"
+
+
+def test_parents_killed_children_reaped():
+    # The children wait for parents that die: they raise and exit; whatever is left is
+    # killed with the spawning locality's process group and reaped by hpxrun.
+    job = run_job(2, [str(PROGRAMS / "spawn_pair.py"), "killparent"], timeout=120)
+    assert job.returncode != 0, job
+    children = lines(job.stdout, "CHILD")
+    assert len(children) == 2, job
+    assert not any(pid_alive(c["pid"]) for c in children), "a spawned process outlived the job"

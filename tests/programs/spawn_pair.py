@@ -1,5 +1,6 @@
 """Parent side: spawn 2 children, exchange messages, disconnect; or (argv[1] == "kill")
-have child 1 SIGKILLed and report how the parents' next wait ends. Children run this file
+have child 1 SIGKILLed and report how the parents' next wait ends; or ("killparent") the
+parents die (SIGKILL) while the children wait for them. Children run this file
 too (they find their parent through MPI.Comm.Get_parent())."""
 
 import json
@@ -16,6 +17,8 @@ if parent != MPI.COMM_NULL:  # a child
     print("CHILD " + json.dumps({"rank": rank, "pid": os.getpid(),
                                  "size": MPI.COMM_WORLD.Get_size(),
                                  "parents": parent.Get_remote_size()}), flush=True)
+    if mode == "killparent":
+        parent.recv(source=0, tag=99)  # raises once the parents are gone
     if mode == "kill":
         if rank == 1:
             os.kill(os.getpid(), 9)
@@ -29,6 +32,9 @@ if parent != MPI.COMM_NULL:  # a child
 world = MPI.COMM_WORLD
 child = world.Spawn(sys.executable, [__file__, mode], maxprocs=2)
 assert child.Get_remote_size() == 2 and child.Get_size() == world.Get_size()
+if mode == "killparent":
+    time.sleep(1)  # the children are up (joined) and wait in a receive
+    os.kill(os.getpid(), 9)
 if mode == "kill":
     t0 = time.time()
     try:
