@@ -86,6 +86,10 @@ from ._request import Prequest, Request
 from ._status import Status
 from ._typing import Buffer, BufferAutomatic, BufSpec, BufSpecB, BufSpecV, BufSpecW
 
+# Dynamic processes (Spawn, Get_parent, ports) live in _spawn, a layer above this module:
+# it puts itself here when imported (hpxpy.comm.MPI imports it).
+_dynproc: Any = None
+
 _DONE = _p2p.no_result  # the finish of a request with nothing to hand back
 # What a fast path (self._path, one C++ call) returns when the general path must run: an
 # argument it does not take (derived datatype, list spec, PROC_NULL, numpy rank ...) or an
@@ -247,17 +251,13 @@ class Comm(_Handle, _persistent.PersistentMethods):
     def Get_parent(cls) -> Intercomm:
         """The inter-communicator to the parents of a spawned process; ``COMM_NULL`` (a
         null Intercomm) in a process that was not spawned or after ``Disconnect``."""
-        from . import _spawn  # layer 8: above this module
-
-        return _spawn.get_parent()
+        return _dynproc.get_parent()
 
     @classmethod
     def Join(cls, fd: int) -> Intercomm:
         """The inter-communicator between the two processes at the ends of the connected
         socket ``fd`` (which stays the caller's)."""
-        from . import _spawn  # layer 8: above this module
-
-        return _spawn.join(fd)
+        return _dynproc.join(fd)
 
     def Compare(self, comm: Comm) -> int:
         """IDENT, CONGRUENT (same members and order), SIMILAR or UNEQUAL."""
@@ -717,10 +717,10 @@ class Comm(_Handle, _persistent.PersistentMethods):
             raise MPIException(C.ERR_KEYVAL, "invalid attribute key MPI.KEYVAL_INVALID")
         if keyval == C.TAG_UB:
             return C.TAG_MAX
-        if keyval in (C.UNIVERSE_SIZE, C.APPNUM):
-            from . import _spawn  # layer 8: above this module
-
-            return _spawn.universe_size() if keyval == C.UNIVERSE_SIZE else _spawn.appnum()
+        if keyval == C.UNIVERSE_SIZE:
+            return _dynproc.universe_size()
+        if keyval == C.APPNUM:
+            return _dynproc.appnum()
         return None
 
     def Get_info(self) -> Info:
@@ -759,9 +759,7 @@ class Intracomm(Comm):
         """Start ``maxprocs`` processes of ``command`` as a new job and return the
         inter-communicator to them (collective; the arguments count at ``root`` only).
         info keys: ``wdir``, ``path``, ``env`` (``NAME=value`` lines)."""
-        from . import _spawn  # layer 8: above this module
-
-        return _spawn.spawn(self, command, args, maxprocs, info, root, errcodes, False)
+        return _dynproc.spawn(self, command, args, maxprocs, info, root, errcodes, False)
 
     def Spawn_multiple(self, command: Sequence[str],
                        args: Optional[Sequence[Sequence[str]]] = None,
@@ -769,23 +767,17 @@ class Intracomm(Comm):
                        info: Union[Info, Sequence[Info]] = INFO_NULL, root: int = 0,
                        errcodes: Optional[list] = None) -> Intercomm:
         """``Spawn`` of several commands as one job (``MPI.APPNUM`` tells them apart)."""
-        from . import _spawn  # layer 8: above this module
-
-        return _spawn.spawn(self, command, args, maxprocs, info, root, errcodes, True)
+        return _dynproc.spawn(self, command, args, maxprocs, info, root, errcodes, True)
 
     def Accept(self, port_name: str, info: Info = INFO_NULL, root: int = 0) -> Intercomm:
         """Wait for a group connecting to ``port_name`` (opened at ``root`` by
         ``MPI.Open_port``) and return the inter-communicator to it (collective)."""
-        from . import _spawn  # layer 8: above this module
-
-        return _spawn.accept(self, port_name, root)
+        return _dynproc.accept(self, port_name, root)
 
     def Connect(self, port_name: str, info: Info = INFO_NULL, root: int = 0) -> Intercomm:
         """Connect to the group accepting on ``port_name`` (significant at ``root``); the
         inter-communicator to it (collective)."""
-        from . import _spawn  # layer 8: above this module
-
-        return _spawn.connect(self, port_name, root)
+        return _dynproc.connect(self, port_name, root)
 
     def Create_intercomm(self, local_leader: int, peer_comm: Intracomm, remote_leader: int,
                          tag: int = 0) -> Intercomm:
@@ -989,9 +981,7 @@ class Intercomm(Comm):
     def Disconnect(self) -> None:
         """Wait for both groups, end the connection to spawned or connected processes
         (goodbye both ways), and free the communicator."""
-        from . import _spawn  # layer 8: above this module
-
-        _spawn.disconnect(self)
+        _dynproc.disconnect(self)
         self.Free()
 
     # -- collectives between the groups (the work is in _intercomm) --------------------------

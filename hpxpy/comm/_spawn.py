@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from typing import Any, List, Optional, Sequence, Tuple
 
 from .. import _bootstrap, _dynamic, _runtime
 from .._bootstrap import new_job_secret
+from . import _comm, _contexts
 from . import _constants as C
-from . import _contexts
 from ._comm import COMM_NULL, COMM_WORLD, Intercomm, Intracomm
 from ._errors import Exception as MPIException
 from ._info import Info
@@ -331,3 +332,5 @@ __all__: Sequence[str] = ["spawn", "connect_parent", "get_parent", "disconnect",
                           "universe_size", "open_port", "close_port", "accept", "connect",
                           "join", "publish_name", "lookup_name", "unpublish_name",
                           "COMM_NULL"]
+
+_comm._dynproc = sys.modules[__name__]  # Comm's dynamic-process methods call here

@@ -667,11 +667,21 @@ def _split(comm: Any, root: int) -> Tuple[Any, Any]:
     return private, workers
 
 
-def comm_split(comm: Any, root: int) -> Any:
-    """mpi4py splits a communicator into an inter-communicator (master, workers); hpxpy has
-    no inter-communicators."""
-    raise NotImplementedError("hpxpy has no inter-communicators: mpi4py.futures uses a "
-                              "private duplicate of the communicator instead")
+def comm_split(comm: Any, root: int) -> Tuple[Any, Any]:
+    """(the inter-communicator between ``root`` alone and the other ranks of ``comm``, the
+    others' intra-communicator or COMM_NULL at root); null ones on a communicator of one."""
+    if comm.Get_size() == 1:
+        return MPI.Intercomm(MPI.COMM_NULL), MPI.Intracomm(MPI.COMM_NULL)
+    rank = comm.Get_rank()
+    side = comm.Split(0 if rank == root else 1, 0)
+    # Each side's leader is its rank 0; the other side's, as a rank of comm: root, or the
+    # lowest rank other than root.
+    other = root if rank != root else (1 if root == 0 else 0)
+    intercomm = side.Create_intercomm(0, comm, other, 0)
+    if rank == root:
+        side.Free()
+        side = MPI.COMM_NULL
+    return intercomm, side
 
 
 # -- the shared team of ``python -m mpi4py.futures`` ---------------------------------------
