@@ -173,7 +173,7 @@ def _wait_group(comm: Intracomm, listener: _dynamic.JoinListener, proposal: int,
         joined = listener.wait(alive)
     except _dynamic.JoinError as err:
         raise MPIException(C.ERR_SPAWN, str(err)) from err
-    base = max(hello.get("context", proposal) for _, hello in joined)
+    base = max((hello.get("context", proposal) for _, hello in joined), default=proposal)
     remote = _dynamic.join(_runtime.core(), [sock for sock, _ in joined])
     _contexts.TABLE.reserve(base, 2)
     return Intercomm._make(list(comm._check()), remote, base)

@@ -62,7 +62,7 @@ NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:t
 TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240,
             # Each spawn starts Python processes (~1 s each on a loaded 2-core machine):
             # test_spawn starts 60-200, test_futures at one process ~100 (218 s there).
-            "test_spawn": 600, "test_futures": 900}
+            "test_spawn": 600, "test_futures": 600}
 # Test modules that live elsewhere in the source archive than test/.
 LOCATIONS = {"test_futures": "demo/futures"}
 
