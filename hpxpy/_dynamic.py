@@ -35,7 +35,7 @@ from . import _bootstrap
 ENV_PARENT = "HPXPY_PARENT"  # json: {"ports": [addr per parent rank], "context": int}
 ENV_APPNUM = "HPXPY_APPNUM"  # which command of a Spawn_multiple this process runs
 ENV_UNIVERSE = "HPXPY_UNIVERSE_SIZE"  # MPI.UNIVERSE_SIZE, if the user limits it
-JOIN_TIMEOUT = float(os.environ.get("HPXPY_JOIN_TIMEOUT", "60"))
+JOIN_TIMEOUT = float(os.environ.get("HPXPY_JOIN_TIMEOUT", "180"))
 
 
 class JoinError(RuntimeError):
