@@ -35,6 +35,7 @@ from . import _bootstrap
 ENV_PARENT = "HPXPY_PARENT"  # json: {"ports": [addr per parent rank], "context": int}
 ENV_APPNUM = "HPXPY_APPNUM"  # which command of a Spawn_multiple this process runs
 ENV_UNIVERSE = "HPXPY_UNIVERSE_SIZE"  # MPI.UNIVERSE_SIZE, if the user limits it
+ABORT_RANK = -1  # a "rank" in the handshake that carries a failure instead of a process
 JOIN_TIMEOUT = float(os.environ.get("HPXPY_JOIN_TIMEOUT", "180"))
 
 
@@ -50,6 +51,7 @@ class JoinListener:
         self._secret = bytes.fromhex(secret)
         self._cond = threading.Condition()
         self._joined: Dict[int, Tuple[socket.socket, dict]] = {}
+        self._abort: Optional[str] = None  # why the processes will never come (see abort())
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind((interface, 0))
         listener.listen(max(16, count))
@@ -59,6 +61,11 @@ class JoinListener:
 
     def _accept(self, sock: socket.socket, rank: int) -> bool:
         hello = json.loads(_bootstrap.recv_frame(sock))
+        if rank == ABORT_RANK:
+            with self._cond:
+                self._abort = str(hello.get("abort", "the spawn failed"))
+                self._cond.notify_all()
+            return False
         with self._cond:
             if not 0 <= rank < self.count or rank in self._joined:
                 return False
@@ -75,6 +82,8 @@ class JoinListener:
         try:
             with self._cond:
                 while len(self._joined) < self.count:
+                    if self._abort is not None:
+                        raise JoinError(self._abort)
                     if alive is not None:
                         alive()
                     left = deadline - time.monotonic()
@@ -92,6 +101,16 @@ class JoinListener:
             for sock, _ in self._joined.values():
                 sock.close()
             self._joined.clear()
+
+
+def abort(addresses: Sequence[str], secret: str, why: str) -> None:
+    """Tell the listeners at ``addresses`` (the other parents) that nobody will join, so they
+    fail now instead of at their timeout. Best effort."""
+    for address in addresses:
+        try:
+            connect(address, secret, ABORT_RANK, {"abort": why}, timeout=5.0).close()
+        except JoinError:
+            pass
 
 
 def connect(address: str, secret: str, rank: int, hello: dict,

@@ -50,3 +50,31 @@ def test_parents_killed_children_reaped():
     children = lines(job.stdout, "CHILD")
     assert len(children) == 2, job
     assert not any(pid_alive(c["pid"]) for c in children), "a spawned process outlived the job"
+
+
+FAILING_SPAWNS = """
+import json, sys, time
+from hpxpy.comm import MPI
+out = {"rank": MPI.COMM_WORLD.Get_rank()}
+for name, command, args in (("missing", "/nonexistent/command", []),
+                            ("exits", sys.executable, ["-c", "import sys; sys.exit(3)"])):
+    t0 = time.time()
+    try:
+        MPI.COMM_WORLD.Spawn(command, args, 2)
+        out[name] = None
+    except MPI.Exception as err:
+        out[name] = [err.Get_error_class() == MPI.ERR_SPAWN, time.time() - t0]
+print("FAILED " + json.dumps(out), flush=True)
+"""
+
+
+def test_failing_spawn_raises_everywhere():
+    # A command that cannot start, or children that exit before joining: every parent
+    # raises ERR_SPAWN at once (the root tells the others), nobody waits for the timeout.
+    job = run_job(3, ["-c", FAILING_SPAWNS], timeout=120)
+    assert job.returncode == 0, job
+    results = lines(job.stdout, "FAILED")
+    assert sorted(r["rank"] for r in results) == [0, 1, 2], job
+    for r in results:
+        for name in ("missing", "exits"):
+            assert r[name][0] and r[name][1] < 30, r
