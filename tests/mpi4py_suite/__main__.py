@@ -41,9 +41,10 @@ MODULES = [
     # test_futures is demo/futures/test_futures.py of the source archive.
     "futures:test_futures", "futures:test_util_pool",
     # Dynamic processes: Spawn/Get_parent/Disconnect, test_futures run as plain
-    # `python test_futures.py` (its MPIPoolExecutors spawn their workers), and ports
+    # `python test_futures.py` and test_util_pool as plain programs (their
+    # MPIPoolExecutors spawn their workers), and ports
     # (Open_port/Accept/Connect, names, Join; skipped at one process, as under MPICH).
-    "test_spawn", "test_futures", "test_dynproc",
+    "test_spawn", "test_futures", "test_dynproc", "test_util_pool",
     # One-sided communication (MPI.Win) and mpi4py.util.sync, over it.
     "test_win", "test_rma", "test_rma_nb", "test_util_sync",
 ]
