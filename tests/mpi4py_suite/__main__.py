@@ -37,13 +37,12 @@ MODULES = [
     "test_p2p_buf_matched", "test_p2p_obj_matched", "test_msgzero", "test_address",
     "test_mpimem", "test_threads", "test_comm_inter", "test_cco_obj_inter",
     # Run as `python -m mpi4py.futures test_x.py` (the "futures:" prefix): rank 0 runs the
-    # tests, ranks 1..N-1 are the workers of every MPIPoolExecutor (hpxpy cannot spawn them).
+    # tests, ranks 1..N-1 are the workers of every MPIPoolExecutor (the shared pool).
     # test_futures is demo/futures/test_futures.py of the source archive.
     "futures:test_futures", "futures:test_util_pool",
-    # Dynamic processes: Spawn/Get_parent/Disconnect, test_futures run as plain
-    # `python test_futures.py` and test_util_pool as plain programs (their
-    # MPIPoolExecutors spawn their workers), and ports
-    # (Open_port/Accept/Connect, names, Join; skipped at one process, as under MPICH).
+    # Dynamic processes: Spawn/Get_parent/Disconnect; test_futures and test_util_pool as
+    # plain programs (their MPIPoolExecutors spawn their workers); ports (Open_port/Accept/
+    # Connect, names, Join; test_dynproc skips itself at one process, as under MPICH).
     "test_spawn", "test_futures", "test_dynproc", "test_util_pool",
     # One-sided communication (MPI.Win) and mpi4py.util.sync, over it.
     "test_win", "test_rma", "test_rma_nb", "test_util_sync",
