@@ -56,7 +56,8 @@ NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:t
             "test_io", "test_file", "test_cco_pr_buf", "test_cco_pr_vec", "test_cco_pr_ngh_buf",
             "test_p2p_buf_matched", "test_p2p_obj_matched", "test_msgzero", "test_address",
             "test_mpimem", "test_threads",
-            "test_win", "test_rma", "test_rma_nb", "test_util_sync"}
+            "test_win", "test_rma", "test_rma_nb", "test_util_sync",
+            "test_spawn", "test_futures"}
 # Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
 # on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
 TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240,
