@@ -137,7 +137,7 @@ def spawn(comm: Intracomm, command: Any, args: Any, maxprocs: Any, info: Any, ro
                            started.check if started is not None else None)
     except MPIException as err:
         if started is not None:  # the root saw it first: the others need not wait
-            _dynamic.abort([p for i, p in enumerate(ports) if i != root], secret,
+            _dynamic.abort([p for i, p in enumerate(ports or []) if i != root], secret,
                            str(err.__cause__ or err))
         raise
     finally:
