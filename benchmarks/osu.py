@@ -95,7 +95,16 @@ def run_worker(impl: Impl, n: int, worker_args: List[str]) -> List[dict]:
 
 
 def startup_seconds(impl: Impl, n: int, runs: int) -> float:
-    """Median wall time of a job that imports MPI, runs a Barrier and exits."""
+    """Median wall time of a job that imports MPI, runs a Barrier and exits.
+
+    hpxpy's modules are byte-compiled first, as ``pip install`` leaves an installed package
+    (an editable install compiles them on first import, unless PYTHONDONTWRITEBYTECODE is
+    set, as it is on some machines: then every start-up would compile them again)."""
+    if not impl.is_mpi:
+        import compileall
+
+        import hpxpy
+        compileall.compile_dir(os.path.dirname(hpxpy.__file__), quiet=1)
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()

@@ -13,20 +13,18 @@ job of one locality.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import _core  # noqa: F401 - the compiled core, named here for type checkers
-from ._runtime import (
-    LocalityError,
-    finalize,
-    get_locality_name,
-    init,
-    is_running,
-    locality_id,
-    num_localities,
-    runtime,
-)
-
 if TYPE_CHECKING:  # the lazily imported names, for type checkers
-    from . import collectives, distributed, launcher
+    from . import _core, collectives, distributed, launcher  # noqa: F401 - _core: for mypy
+    from ._runtime import (
+        LocalityError,
+        finalize,
+        get_locality_name,
+        init,
+        is_running,
+        locality_id,
+        num_localities,
+        runtime,
+    )
     from .collectives import (
         ReduceOp,
         all_reduce,
@@ -62,9 +60,13 @@ __version__ = "0.1.0"
 
 # Submodules and the names they provide, imported on first use: a program that only needs
 # hpxpy.comm (an mpi4py program) does not pay for distributed arrays, futures or asyncio at
-# start-up, and `python -m hpxpy.launcher` never finds the package half-imported.
+# start-up; the launcher (hpxrun) loads neither the core nor the runtime; and
+# `python -m hpxpy.launcher` never finds the package half-imported.
 _SUBMODULES = ("collectives", "distributed", "futures", "launcher")
 _LAZY = {
+    **{name: "_runtime" for name in (
+        "LocalityError", "finalize", "get_locality_name", "init", "is_running", "locality_id",
+        "num_localities", "runtime")},
     **{name: "collectives" for name in (
         "ReduceOp", "all_reduce", "all_reduce_async", "barrier", "barrier_async", "broadcast",
         "broadcast_async", "gather", "gather_async", "get_locality_id", "get_num_localities",

@@ -29,9 +29,10 @@ import socket
 import struct
 import threading
 import time
-from typing import Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
-import hpxpy._core as _core
+if TYPE_CHECKING:  # the launcher imports this module; only localities load the core
+    import hpxpy._core as _core
 
 # Environment contract between the launcher and the localities.
 ENV_LOCALITY_ID = "HPXPY_LOCALITY_ID"
@@ -405,8 +406,10 @@ class ShmTransport:
 
     def __init__(self, locality_id: int, num_localities: int, secret: bytes,
                  interface: str = "127.0.0.1") -> None:
+        import hpxpy._core as core
+
         self.locality_id = locality_id
-        self.segment: Optional[_core.ShmSegment] = _core.ShmSegment(locality_id, num_localities)
+        self.segment: Optional[_core.ShmSegment] = core.ShmSegment(locality_id, num_localities)
         # (pid, fd, size) of each locality's segment; pid 0: not reached through shm.
         self.peers: List[Tuple[int, int, int]] = [(0, -1, 0)] * num_localities
 

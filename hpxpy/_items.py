@@ -9,15 +9,25 @@ they lie, without copying.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from . import _core
+from ._numpy import np
 
-DTYPE_CODES: Dict[np.dtype, int] = {np.dtype(name): code
-                                    for name, code in _core.DTYPE_CODES.items()}
-CODE_DTYPES: Dict[int, np.dtype] = {code: dtype for dtype, code in DTYPE_CODES.items()}
+if TYPE_CHECKING:
+    DTYPE_CODES: Dict[np.dtype, int]  # numpy dtype -> the core's element code
+    CODE_DTYPES: Dict[int, np.dtype]  # and back
+
+
+def __getattr__(name: str) -> Any:
+    # The dtype tables are made on first use: building them imports numpy (see _numpy).
+    if name not in ("DTYPE_CODES", "CODE_DTYPES"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    codes = {np.dtype(dtype_name): code for dtype_name, code in _core.DTYPE_CODES.items()}
+    globals().update(DTYPE_CODES=codes, CODE_DTYPES={code: dt for dt, code in codes.items()})
+    return globals()[name]
+
+
 OP_CODES: Dict[str, int] = dict(_core.OP_CODES)
 RAW: int = _core.ITEM_RAW        # bytes passed through untouched
 OBJECT: int = _core.ITEM_OBJECT  # a pickled Python object

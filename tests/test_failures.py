@@ -59,3 +59,24 @@ def test_sigint_interrupts_blocked_localities():
     assert elapsed < 15
     for line in lines:
         assert not pid_alive(json.loads(line[4:])["pid"])
+
+
+@pytest.mark.parametrize("mode", ["allreduce", "recv"])
+def test_stopped_locality_found_by_heartbeats(mode):
+    """SIGSTOP leaves the pid alive and every socket open: only heartbeats find it."""
+    n = 3
+    job = run_job(n, [str(PROGRAMS / "freeze_mid_collectives.py")], timeout=90,
+                  env={"MODE": mode})
+    assert job.returncode != 0, job
+    stopped = [json.loads(line[5:]) for line in job.stdout.splitlines()
+               if line.startswith("STOP ")]
+    lost = [json.loads(line[5:]) for line in job.stdout.splitlines() if line.startswith("LOST ")]
+    assert len(stopped) == 1, job
+    assert sorted(d["id"] for d in lost) == list(range(n - 1)), job  # every survivor raised
+    for d in lost:  # found by its own heartbeats, or told by a survivor that found it
+        assert f"locality {n - 1} was lost" in d["msg"], d
+        assert d["t"] - stopped[0]["t"] < 10, d
+    assert any("heartbeat" in d["msg"] for d in lost), lost
+    pids = pids_of(job.stdout)
+    assert len(pids) == n
+    assert not any(pid_alive(p) for p in pids.values()), "a locality outlived the job"

@@ -9,12 +9,13 @@ finalized at exit.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import sys
 import threading
 import time
-from typing import Tuple
+from typing import TYPE_CHECKING, Any, List, Tuple
 
 from .. import _runtime
 
@@ -51,25 +52,16 @@ from ._constants import (
     THREAD_MULTIPLE,
 )
 from ._datatypes import DATATYPE_NULL, Datatype
-from ._errors import Exception, Get_error_class, Get_error_string  # noqa: A004
-from ._file import (
-    DISPLACEMENT_CURRENT,
-    FILE_NULL,
-    MAX_DATAREP_STRING,
-    MODE_APPEND,
-    MODE_CREATE,
-    MODE_DELETE_ON_CLOSE,
-    MODE_EXCL,
-    MODE_RDONLY,
-    MODE_RDWR,
-    MODE_SEQUENTIAL,
-    MODE_UNIQUE_OPEN,
-    MODE_WRONLY,
-    SEEK_CUR,
-    SEEK_END,
-    SEEK_SET,
-    File,
-    Register_datarep,
+from ._errors import (  # noqa: A004 - mpi4py's names
+    Add_error_class,
+    Add_error_code,
+    Add_error_string,
+    Exception,
+    Get_error_class,
+    Get_error_string,
+    Remove_error_class,
+    Remove_error_code,
+    Remove_error_string,
 )
 from ._info import INFO_ENV, INFO_NULL, Info
 from ._memory import (
@@ -86,8 +78,56 @@ from ._message import MESSAGE_NO_PROC, MESSAGE_NULL, Message
 from ._ops import Op
 from ._pickle import Pickle
 from ._request import REQUEST_NULL, Grequest, Prequest, Request
+from ._session import SESSION_NULL, Session
 from ._status import Status
-from ._win import WIN_NULL, Win
+
+if TYPE_CHECKING:  # the names loaded on first use (below), for type checkers
+    from ._file import (
+        DISPLACEMENT_CURRENT,
+        FILE_NULL,
+        MAX_DATAREP_STRING,
+        MODE_APPEND,
+        MODE_CREATE,
+        MODE_DELETE_ON_CLOSE,
+        MODE_EXCL,
+        MODE_RDONLY,
+        MODE_RDWR,
+        MODE_SEQUENTIAL,
+        MODE_UNIQUE_OPEN,
+        MODE_WRONLY,
+        SEEK_CUR,
+        SEEK_END,
+        SEEK_SET,
+        File,
+        Register_datarep,
+    )
+    from ._win import WIN_NULL, Win
+
+# MPI-IO (File) and one-sided communication (Win) load when a program first names them:
+# together a quarter of hpxpy.comm's code, which a job would otherwise load in every
+# locality before its first message.
+_ON_FIRST_USE = {
+    **{name: "._file" for name in (
+        "DISPLACEMENT_CURRENT", "FILE_NULL", "MAX_DATAREP_STRING", "MODE_APPEND", "MODE_CREATE",
+        "MODE_DELETE_ON_CLOSE", "MODE_EXCL", "MODE_RDONLY", "MODE_RDWR", "MODE_SEQUENTIAL",
+        "MODE_UNIQUE_OPEN", "MODE_WRONLY", "SEEK_CUR", "SEEK_END", "SEEK_SET", "File",
+        "Register_datarep")},
+    "WIN_NULL": "._win", "Win": "._win",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __package__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_ON_FIRST_USE))
+
 
 globals().update(_datatypes.PREDEFINED)
 # Types of MPI's that hpxpy has no element for: null datatypes, as mpi4py shows the types its
@@ -99,26 +139,6 @@ globals().update({name: op for name, op in _ops.PREDEFINED.items()})
 
 Pickle._wrap = staticmethod(buffer)  # dumps_oob hands out MPI.buffer objects, as mpi4py
 pickle = Pickle()
-
-
-class _Unsupported:
-    """An MPI object kind hpxpy does not provide: creating one raises NotImplementedError
-    (mpi4py's signal for a feature the MPI library lacks)."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError(f"MPI.{type(self).__name__} is not supported by hpxpy")
-
-    @classmethod
-    def _unsupported(cls, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError(f"MPI.{cls.__name__} is not supported by hpxpy")
-
-
-class Session(_Unsupported):
-    """MPI sessions (not supported)."""
-
-    Init = _Unsupported._unsupported
-
-
 
 
 _main_thread = threading.main_thread()
@@ -139,6 +159,17 @@ def Wtick() -> float:
 def Get_processor_name() -> str:
     """The host name."""
     return socket.gethostname()
+
+
+def Get_hw_resource_info() -> Info:
+    """The hardware this process runs on (MPI 4.1): ``mpi_hw_resource_type`` and the
+    number of processors the process may run on, ``cpus``."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity masks on this platform
+        cpus = os.cpu_count() or 1
+    return Info.Create({"mpi_hw_resource_type": "Machine", "cpus": str(cpus),
+                        "host": socket.gethostname()})
 
 
 def Get_version() -> Tuple[int, int]:
@@ -256,18 +287,21 @@ __all__ = [
     "BOTTOM", "BUFFER_AUTOMATIC", "COMM_NULL", "COMM_SELF", "COMM_WORLD", "Comm",
     "DATATYPE_NULL", "Datatype", "ERRHANDLER_NULL", "ERRORS_ABORT", "ERRORS_ARE_FATAL",
     "ERRORS_RETURN", "Errhandler", "Exception", "GROUP_EMPTY", "GROUP_NULL", "Get_error_class",
-    "Get_error_string", "Grequest", "Group", "IN_PLACE", "Intercomm", "Intracomm",
+    "Get_error_string", "Add_error_class", "Add_error_code", "Add_error_string",
+    "Remove_error_class", "Remove_error_code", "Remove_error_string", "Grequest", "Group",
+    "IN_PLACE", "Intercomm", "Intracomm",
     "Topocomm", "Cartcomm", "Graphcomm", "Distgraphcomm",
     "MESSAGE_NO_PROC", "MESSAGE_NULL", "Message", "Op", "Prequest", "REQUEST_NULL", "Request",
     "Status",
-    "Wtick", "Wtime", "Get_processor_name", "Get_version", "Get_library_version", "Init",
+    "Wtick", "Wtime", "Get_processor_name", "Get_hw_resource_info", "Get_version",
+    "Get_library_version", "Init",
     "Init_thread", "Finalize", "Is_initialized", "Is_finalized", "Query_thread",
     "Is_thread_main", "Compute_dims", "Pcontrol", "get_vendor", "Get_address", "Aint_add",
     "Aint_diff", "Open_port", "Close_port", "Publish_name", "Unpublish_name", "Lookup_name",
     "Info", "INFO_NULL", "INFO_ENV", "buffer", "memory", "Alloc_mem", "Free_mem",
     "Attach_buffer", "Detach_buffer", "Flush_buffer", "Iflush_buffer", "Pickle", "pickle",
-    "Session", "Win", "WIN_NULL", "File", "FILE_NULL", "Register_datarep", "MODE_RDONLY",
-    "MODE_WRONLY", "MODE_RDWR", "MODE_CREATE", "MODE_EXCL", "MODE_DELETE_ON_CLOSE",
+    "Session", "SESSION_NULL", "Win", "WIN_NULL", "File", "FILE_NULL", "Register_datarep",
+    "MODE_RDONLY", "MODE_WRONLY", "MODE_RDWR", "MODE_CREATE", "MODE_EXCL", "MODE_DELETE_ON_CLOSE",
     "MODE_UNIQUE_OPEN", "MODE_SEQUENTIAL", "MODE_APPEND", "SEEK_SET", "SEEK_CUR", "SEEK_END",
     "DISPLACEMENT_CURRENT", "MAX_DATAREP_STRING", "VERSION", "SUBVERSION", *_ABSENT_TYPES,
     *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],

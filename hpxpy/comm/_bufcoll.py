@@ -22,10 +22,9 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-import numpy as np
-
-from .. import _runtime
-from .._items import DTYPE_CODES, RAW, item_array, item_bytes
+from .. import _items, _runtime
+from .._items import RAW, item_array, item_bytes
+from .._numpy import np
 from . import _constants as C
 from . import _datatypes as D
 from . import _ops as O
@@ -221,7 +220,7 @@ def _reduce_arrays(comm: _Handle, seq: int, send: np.ndarray, op: O.Op, dt: D.Da
                    root: Optional[int], meet: bool = False) -> Optional[np.ndarray]:
     """The reduction of every rank's array: on every rank (root None) or on the root.
     ``meet``: a blocking call (as the fast path's, which it must match on the wire)."""
-    code = DTYPE_CODES.get(send.dtype)
+    code = _items.DTYPE_CODES.get(send.dtype)
     if op._core_code is not None and code is not None and dt.base_count == 1:
         item = _runtime.core().all_reduce(comm._group, send, code, op._core_code,
                                           comm._tag(seq), 0, "", meet)

@@ -15,8 +15,7 @@ import ctypes
 import operator
 from typing import Any, Callable, List, Optional, Tuple
 
-import numpy as np
-
+from .._numpy import np
 from . import _constants as C
 from . import _datatypes as D
 from ._interop import _is_buffer, _is_integral, to_numpy

@@ -14,14 +14,18 @@ but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this ta
     6  _nbcoll        non-blocking collectives: seq taken at the call, run on the async thread
        _topo          topology communicators: constructors, the classes' methods (mix-ins)
        _persistent    persistent collectives (Barrier_init ...): each Start runs the I-form
+       _intercomm     inter-communicators' object collectives
+       _interbuf      inter-communicators' buffer collectives (and their I-forms)
     5  _bufcoll       buffer collectives: each operation's message parsing and checks
        _create        Dup/Split/Create/Create_group: members and agreed contexts
        _neighbor      neighbour collectives over point to point on the collective context
     4  _p2p           point to point: wire header, send, receive, probe
+       _partitioned   partitioned point to point (Psend_init/Precv_init, Pready, Parrived)
        _objcoll       object collectives, pairwise exchange, per-operation locks
        _rma_service   the target side of RMA: the service thread, windows' memory and locks
     3  _handle        a communicator's fields, argument checks, sequence numbers
        _group         Group            _contexts   the table that allocates contexts
+       _session       Session: process sets mpi://WORLD and mpi://SELF
        _topology      Cartesian grids, graphs, distributed graphs as data; Compute_dims
        _failures      a collective's failure; truncation ("does it fit")
        _ops           Op (Reduce_local parses its buffers through _buffers)
@@ -33,6 +37,8 @@ but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this ta
        _interop       memory of objects: buffer protocol, DLPack, CUDA array interface
        _typing        Buffer, BufSpec, BufSpecB/V/W, TargetSpec ...
     0  _constants  _errors  _errhandler  _datatypes  _info  _pickle  _shmwin
+       _handles       integer handles (handle, toint, py2f and back) of every kind
+       _attributes    keyvals and attribute tables (Comm, Datatype, Win)
 
 This module is over 600 lines because it is the whole public ``Comm`` surface, about a
 hundred mpi4py methods of a few lines each; the work is all in the modules underneath.
@@ -44,25 +50,31 @@ from them in O(log N) rounds, except the all-to-all exchanges, which are pairwis
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import warnings
 import weakref
 import zlib
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from .. import _core, _runtime
 from . import (
+    _attributes,
     _bufcoll,
     _contexts,
     _create,
+    _errhandler,
+    _interbuf,
     _intercomm,
     _nbcoll,
     _objcoll,
     _p2p,
+    _partitioned,
     _persistent,
     _pickle,
     _topo,
+    _ulfm,
 )
 from . import _constants as C
 from . import _ops as O
@@ -76,6 +88,7 @@ from ._errhandler import (  # noqa: F401 - the handlers' home was this module
     check_settable,
 )
 from ._errors import Exception as MPIException
+from ._errors import last_used_code
 from ._group import GROUP_EMPTY, GROUP_NULL, Group, _api_name  # noqa: F401
 from ._handle import NULL_PATH, _Handle
 from ._info import INFO_NULL, Info
@@ -99,22 +112,36 @@ _FALLBACK = _core.FALLBACK
 _STANDARD, _SYNC, _SYNC_STARTED = 0, 1, 2
 
 
-class Comm(_Handle, _persistent.PersistentMethods):
+CommT = TypeVar("CommT", bound="Comm")
+InterT = TypeVar("InterT", bound="Intercomm")
+
+
+class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
     """A communicator: a group of localities with private message contexts."""
 
-    def __init__(self, members: Any = None, context: int = -1, name: str = "") -> None:
+    _handle_name: str  # the predefined one's name (COMM_WORLD ...), pickled by name
+    _info: Any  # hints (an Info) or None
+    _attrs: _attributes.Table  # shared by the references (Comm(comm))
+
+    def __new__(cls: Type[CommT], members: Any = None, context: int = -1,
+                name: str = "") -> CommT:
         """``Comm()`` is a null communicator and ``Comm(comm)`` a new reference to
-        ``comm``'s handle (internally: world ranks of the members, context and name)."""
+        ``comm``'s handle (internally: world ranks of the members, context and name).
+        The work is in ``__new__``, as mpi4py's, so that subclasses may call
+        ``super().__new__(cls, comm)`` with a communicator of their own making."""
+        self = super().__new__(cls)
         self._handle_name = ""
         if isinstance(members, Comm):
             self._accept(members)
             self.__dict__.update({k: v for k, v in members.__dict__.items()
                                   if k != "_handle_name"})
-            return
+            return self
         if members is not None and context == -1:
             raise TypeError(f"expecting a communicator, got {type(members).__name__}")
-        self._info: Any = None
+        self._info = None
+        self._attrs = {}
         self._setup(members, context, name)
+        return self
 
     # -- identity ----------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -431,6 +458,19 @@ class Comm(_Handle, _persistent.PersistentMethods):
         self._check_recv_tag(tag)
         return Prequest(starter=lambda: self.Irecv(buf, source, tag))
 
+    # -- partitioned point to point (MPI 4; the work is in _partitioned) ----------------------
+    def Psend_init(self, buf: BufSpec, partitions: int, dest: int, tag: int = 0,
+                   info: Optional[Info] = None) -> Prequest:
+        """A persistent partitioned send: after ``Start()``, ``Pready(i)`` sends block i of
+        the buffer's ``partitions`` equal blocks."""
+        return _partitioned.psend_init(self, buf, partitions, dest, tag)
+
+    def Precv_init(self, buf: BufSpec, partitions: int, source: int = C.ANY_SOURCE,
+                   tag: int = C.ANY_TAG, info: Optional[Info] = None) -> Prequest:
+        """A persistent partitioned receive into the buffer's ``partitions`` equal blocks
+        (``Parrived(i)``: block i is there). The source and tag must be named."""
+        return _partitioned.precv_init(self, buf, partitions, source, tag)
+
     # -- probing ---------------------------------------------------------------------------------
     def probe(self, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
               status: Optional[Status] = None) -> bool:
@@ -635,8 +675,9 @@ class Comm(_Handle, _persistent.PersistentMethods):
     # -- communicator management -------------------------------------------------------------
     def Dup(self, info: Optional[Info] = None) -> Comm:
         """A new communicator with the same group, topology and fresh contexts."""
-        made = type(self)(*_create.dup(self), "")
+        made = Comm.__new__(type(self), *_create.dup(self), "")  # not a subclass's __new__
         made._topology = self._topology
+        _attributes.copy_all(self, self._attrs, made._attrs)
         return made
 
     def Clone(self) -> Comm:
@@ -652,6 +693,48 @@ class Comm(_Handle, _persistent.PersistentMethods):
 
     def Idup_with_info(self, info: Info) -> Tuple[Comm, Request]:
         return self.Idup(info)
+
+    # -- fault tolerance (MPI 5 / ULFM, as MPICH has it; the work is in _ulfm) --------------
+    def Agree(self, flag: int) -> int:
+        """The bitwise AND of every member's ``flag`` (both groups of an Intercomm)."""
+        self._check()
+        return _ulfm.agree_value(self, _ulfm.next_agreement(self), operator.index(flag))
+
+    def Iagree(self, flag: Buffer) -> Request:
+        """Start Agree on the one int in the buffer ``flag``; the result replaces it."""
+        self._check()
+        array = _ulfm.flag_array(flag)
+        number = _ulfm.next_agreement(self)
+        return Request(future=_runtime.executor().submit(_ulfm.iagree, self, number, array))
+
+    def Shrink(self) -> Comm:
+        """A communicator of the members that have not failed: all of them in hpxpy, whose
+        job ends when a locality is lost (a duplicate)."""
+        return self.Dup()
+
+    def Ishrink(self) -> Tuple[Comm, Request]:
+        """(Shrink's communicator, request); made at once, as Idup."""
+        return self.Shrink(), Request(finish=_DONE)
+
+    def Get_failed(self) -> Group:
+        """The members known to have failed: none while the job runs."""
+        self._check()
+        return Group([])
+
+    def Ack_failed(self, num_to_ack: Optional[int] = None) -> int:
+        """Acknowledge up to ``num_to_ack`` failures; returns how many are acknowledged."""
+        return _ulfm.ack_failed(self, num_to_ack)
+
+    def Is_revoked(self) -> bool:
+        """Whether the communicator was revoked: never, as Revoke is not provided."""
+        self._check()
+        return False
+
+    def Revoke(self) -> None:
+        """Not provided, as with MPICH (mpi4py raises NotImplementedError there)."""
+        self._check()
+        raise NotImplementedError("Comm.Revoke is not supported by hpxpy (nor by MPICH): a "
+                                  "lost locality ends the job")
 
     @classmethod
     def Create_from_group(cls, group: Group, stringtag: str = "org.mpi4py",
@@ -689,9 +772,12 @@ class Comm(_Handle, _persistent.PersistentMethods):
         self._check()
         if self is COMM_WORLD or self is COMM_SELF:
             raise MPIException(C.ERR_COMM, "cannot free a predefined communicator")
-        self._members = None
-        self._group = None
-        self._path = NULL_PATH
+        try:
+            _attributes.delete_all(self, self._attrs)  # the callbacks see it still alive
+        finally:
+            self._members = None
+            self._group = None
+            self._path = NULL_PATH
 
     def free(self) -> None:
         if self._members is not None and self is not COMM_WORLD and self is not COMM_SELF:
@@ -711,17 +797,30 @@ class Comm(_Handle, _persistent.PersistentMethods):
         os._exit(code)
 
     # -- attributes, hints, error handlers ---------------------------------------------------
-    def Get_attr(self, keyval: int) -> Optional[int]:
+    # Create_keyval, Free_keyval, Get_attr, Set_attr, Delete_attr: _attributes.AttrMethods
+    def _attr_table(self) -> _attributes.Table:
         self._check()
-        if keyval == C.KEYVAL_INVALID:
-            raise MPIException(C.ERR_KEYVAL, "invalid attribute key MPI.KEYVAL_INVALID")
+        return self._attrs
+
+    def _predefined_attr(self, keyval: int) -> Any:
+        """MPI's predefined attributes (every communicator answers them)."""
+        self._check()
         if keyval == C.TAG_UB:
             return C.TAG_MAX
-        if keyval == C.UNIVERSE_SIZE:
+        if keyval == C.HOST:  # no host is special
+            return C.PROC_NULL
+        if keyval == C.IO:  # every process can do I/O
+            return C.ANY_SOURCE
+        if keyval == C.WTIME_IS_GLOBAL:  # each process has its own clock
+            return False
+        if keyval == C.APPNUM:  # which command of a spawn; 0: the one program
+            appnum = _dynproc.appnum()
+            return 0 if appnum is None else appnum
+        if keyval == C.UNIVERSE_SIZE:  # what a spawn may reach (_dynamic.universe_size)
             return _dynproc.universe_size()
-        if keyval == C.APPNUM:
-            return _dynproc.appnum()
-        return None
+        if keyval == C.LASTUSEDCODE:
+            return last_used_code()
+        return _attributes.MISSING
 
     def Get_info(self) -> Info:
         """A copy of the hints set on the communicator."""
@@ -736,14 +835,22 @@ class Comm(_Handle, _persistent.PersistentMethods):
 
     def Set_errhandler(self, errhandler: _Errhandler) -> None:
         self._check()
-        check_settable(errhandler)
+        self._errhandler = check_settable(errhandler)
 
     def Get_errhandler(self) -> _Errhandler:
+        """A new reference to the communicator's error handler."""
         self._check()
-        return ERRORS_RETURN
+        return _errhandler.reference(self.__dict__.get("_errhandler", ERRORS_RETURN))
 
     def Call_errhandler(self, errorcode: int) -> None:
-        pass
+        """Run the communicator's error handler with ``errorcode``."""
+        self._check()
+        _errhandler.call(self.__dict__.get("_errhandler", ERRORS_RETURN), self, errorcode)
+
+    @classmethod
+    def Create_errhandler(cls, errhandler_fn: Any) -> _Errhandler:
+        """A user error handler: ``errhandler_fn(comm, errorcode)``."""
+        return _errhandler.create("Comm", errhandler_fn)
 
 
 class Intracomm(Comm):
@@ -795,6 +902,18 @@ class Intracomm(Comm):
         base = max(nxt, remote_nxt)
         _contexts.TABLE.reserve(base, 2)
         return Intercomm._make(list(members), list(remote), base)
+
+    @classmethod
+    def Create_from_group(cls, group: Group, stringtag: str = "org.mpi4py",
+                          info: Info = INFO_NULL, errhandler: Optional[_Errhandler] = None
+                          ) -> Intracomm:
+        """A communicator of ``group``'s processes (MPI 4, e.g. a session's process set),
+        collective over those processes only; concurrent calls on overlapping groups need
+        distinct ``stringtag``s, as in MPI."""
+        made: Any = COMM_WORLD.Create_group(group, zlib.crc32(stringtag.encode()) & 0x7FFF)
+        if errhandler is not None:
+            made.Set_errhandler(errhandler)
+        return made
 
     # -- topologies (the work is in _topo) ---------------------------------------------------
     def Create_cart(self, dims: Sequence[int], periods: Optional[Sequence[bool]] = None,
@@ -861,18 +980,19 @@ class Intercomm(Comm):
     _local_members: List[int]  # world rank of each rank of the local group
     _local: Intracomm  # over the local group, on the second context block
 
-    def __init__(self, comm: Optional[Comm] = None) -> None:
+    def __new__(cls: Type[InterT], comm: Optional[Comm] = None) -> InterT:
         if comm is not None and not isinstance(comm, Intercomm):
             raise TypeError(f"expecting an Intercomm, got {type(comm).__name__}")
-        super().__init__(comm)
+        return super().__new__(cls, comm)
 
     @classmethod
     def _make(cls, local: list, remote: list, base: int) -> Intercomm:
         """The inter-communicator of the contexts ``base`` (between the groups) and
         ``base + STRIDE`` (its local intra-communicator)."""
-        made = cls.__new__(cls)
+        made = Comm.__new__(cls)
         made._handle_name = ""
         made._info = None
+        made._attrs = {}
         made._setup(remote, base, "")
         made._rank = local.index(_runtime.locality_id())
         made._path = _core.CommPath(base, made._rank, remote)
@@ -970,8 +1090,10 @@ class Intercomm(Comm):
     def Dup(self, info: Optional[Info] = None) -> Intercomm:
         """A new inter-communicator of the same groups, with fresh contexts."""
         self._check()
-        return Intercomm._make(list(self._local_members), list(self._members or []),
-                               self._agree_base())
+        made = type(self)._make(list(self._local_members), list(self._members or []),
+                                self._agree_base())
+        _attributes.copy_all(self, self._attrs, made._attrs)
+        return made
 
     def Free(self) -> None:
         self._check()
@@ -1020,6 +1142,141 @@ class Intercomm(Comm):
         """The reduction of the other group's objects, on every member."""
         return _intercomm.allreduce(self, self._local, sendobj, op)
 
+    # -- buffer collectives between the groups (the work is in _interbuf) ------------------
+    def Bcast(self, buf: BufSpec, root: int = 0) -> None:
+        """``root``: MPI.ROOT at the root, MPI.PROC_NULL at the rest of its group, the
+        root's rank at the other group's members (whose buffers get the root's)."""
+        _interbuf.bcast(self, None, buf, root)
+
+    def Gather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
+               root: int = 0) -> None:
+        """The other group's equal blocks, in its rank order, into the root's buffer."""
+        _interbuf.gather(self, None, sendbuf, recvbuf, root, True)
+
+    def Gatherv(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecV],
+                root: int = 0) -> None:
+        """As Gather, with the root's per-remote-rank counts and displacements."""
+        _interbuf.gather(self, None, sendbuf, recvbuf, root, False)
+
+    def Scatter(self, sendbuf: Optional[BufSpecB], recvbuf: Optional[BufSpec],
+                root: int = 0) -> None:
+        """Block j of the root's buffer to rank j of the other group."""
+        _interbuf.scatter(self, None, sendbuf, recvbuf, root, True)
+
+    def Scatterv(self, sendbuf: Optional[BufSpecV], recvbuf: Optional[BufSpec],
+                 root: int = 0) -> None:
+        """As Scatter, with the root's per-remote-rank counts and displacements."""
+        _interbuf.scatter(self, None, sendbuf, recvbuf, root, False)
+
+    def Allgather(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecB) -> None:
+        """The other group's equal blocks, in its rank order, on every member."""
+        _interbuf.allgather(self, None, sendbuf, recvbuf, True)
+
+    def Allgatherv(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecV) -> None:
+        """As Allgather, with per-remote-rank counts and displacements."""
+        _interbuf.allgather(self, None, sendbuf, recvbuf, False)
+
+    def Alltoall(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpecB) -> None:
+        """Block j to rank j of the other group; its rank j's block into block j."""
+        _interbuf.alltoall(self, None, sendbuf, recvbuf, True)
+
+    def Alltoallv(self, sendbuf: Optional[BufSpecV], recvbuf: BufSpecV) -> None:
+        """As Alltoall with per-remote-rank counts and displacements."""
+        _interbuf.alltoall(self, None, sendbuf, recvbuf, False)
+
+    def Alltoallw(self, sendbuf: Optional[BufSpecW], recvbuf: BufSpecW) -> None:
+        """As Alltoallv with a datatype per remote rank and displacements in bytes."""
+        _interbuf.alltoallw(self, None, sendbuf, recvbuf)
+
+    def Reduce(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpec],
+               op: O.Op = O.SUM, root: int = 0) -> None:
+        """The reduction of the other group's buffers into the root's receive buffer."""
+        _interbuf.reduce(self, None, sendbuf, recvbuf, op, root)
+
+    def Allreduce(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                  op: O.Op = O.SUM) -> None:
+        """The reduction of the other group's buffers, on every member."""
+        _interbuf.allreduce(self, None, sendbuf, recvbuf, op)
+
+    def Reduce_scatter_block(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpec,
+                             op: O.Op = O.SUM) -> None:
+        """The reduction of the other group's buffers; local rank i keeps block i."""
+        _interbuf.reduce_scatter_block(self, None, sendbuf, recvbuf, op)
+
+    def Reduce_scatter(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                       recvcounts: Optional[Sequence[int]] = None,
+                       op: O.Op = O.SUM) -> None:
+        """The reduction of the other group's buffers; local rank i keeps the next
+        ``recvcounts[i]`` elements."""
+        _interbuf.reduce_scatter(self, None, sendbuf, recvbuf, recvcounts, op)
+
+    def _check_root(self, root: int) -> int:
+        """A root as an inter-communicator takes it: MPI.ROOT, MPI.PROC_NULL or a remote
+        rank (the persistent collectives check theirs through this)."""
+        _intercomm.check_root(self, root)
+        return root
+
+    # -- non-blocking: the same operations on the runtime's async thread ------------------
+    def Ibarrier(self) -> Request:
+        return _nbcoll.start(self, _interbuf.barrier)
+
+    def Ibcast(self, buf: BufSpec, root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.bcast, buf, root)
+
+    def Igather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
+                root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.gather, sendbuf, recvbuf, root, True)
+
+    def Igatherv(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecV],
+                 root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.gather, sendbuf, recvbuf, root, False)
+
+    def Iscatter(self, sendbuf: Optional[BufSpecB], recvbuf: Optional[BufSpec],
+                 root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.scatter, sendbuf, recvbuf, root, True)
+
+    def Iscatterv(self, sendbuf: Optional[BufSpecV], recvbuf: Optional[BufSpec],
+                  root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.scatter, sendbuf, recvbuf, root, False)
+
+    def Iallgather(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecB) -> Request:
+        return _nbcoll.start(self, _interbuf.allgather, sendbuf, recvbuf, True)
+
+    def Iallgatherv(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecV) -> Request:
+        return _nbcoll.start(self, _interbuf.allgather, sendbuf, recvbuf, False)
+
+    def Ialltoall(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpecB) -> Request:
+        return _nbcoll.start(self, _interbuf.alltoall, sendbuf, recvbuf, True)
+
+    def Ialltoallv(self, sendbuf: Optional[BufSpecV], recvbuf: BufSpecV) -> Request:
+        return _nbcoll.start(self, _interbuf.alltoall, sendbuf, recvbuf, False)
+
+    def Ialltoallw(self, sendbuf: Optional[BufSpecW], recvbuf: BufSpecW) -> Request:
+        return _nbcoll.start(self, _interbuf.alltoallw, sendbuf, recvbuf)
+
+    def Ireduce(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpec],
+                op: O.Op = O.SUM, root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.reduce, sendbuf, recvbuf, op, root)
+
+    def Iallreduce(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                   op: O.Op = O.SUM) -> Request:
+        return _nbcoll.start(self, _interbuf.allreduce, sendbuf, recvbuf, op)
+
+    def Ireduce_scatter_block(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpec,
+                              op: O.Op = O.SUM) -> Request:
+        return _nbcoll.start(self, _interbuf.reduce_scatter_block, sendbuf, recvbuf, op)
+
+    def Ireduce_scatter(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                        recvcounts: Optional[Sequence[int]] = None,
+                        op: O.Op = O.SUM) -> Request:
+        return _nbcoll.start(self, _interbuf.reduce_scatter, sendbuf, recvbuf, recvcounts, op)
+
 
 def _not_yet(name: str) -> Any:
     def method(self: Intercomm, *args: Any, **kwargs: Any) -> Any:
@@ -1030,17 +1287,13 @@ def _not_yet(name: str) -> Any:
     return method
 
 
-# What Comm defines for one group and an inter-communicator does not have yet (the buffer
-# collectives between two groups, and communicator constructors): a clear error, never a
-# one-group algorithm run on two groups.
-for _name in ("Bcast", "Gather", "Gatherv", "Scatter", "Scatterv", "Allgather", "Allgatherv",
-              "Alltoall", "Alltoallv", "Alltoallw", "Reduce", "Allreduce", "Reduce_scatter",
-              "Reduce_scatter_block", "Scan", "Exscan", "scan", "exscan", "Ibarrier", "Ibcast",
-              "Igather", "Igatherv", "Iscatter", "Iscatterv", "Iallgather", "Iallgatherv",
-              "Ialltoall", "Ialltoallv", "Ialltoallw", "Ireduce", "Iallreduce",
-              "Ireduce_scatter", "Ireduce_scatter_block", "Iscan", "Iexscan",
-              "Split_type", "Create", "Create_group", "Idup", "Idup_with_info",
-              *(n for n in dir(_persistent.PersistentMethods) if n.endswith("_init"))):
+# What Comm defines for one group and an inter-communicator does not have (the prefix
+# reductions, which mpi4py's Intercomm lacks) or not yet (some communicator
+# constructors): a clear error, never a one-group algorithm run on two groups. The other
+# persistent collectives start the Intercomm's non-blocking forms.
+for _name in ("Scan", "Exscan", "scan", "exscan", "Iscan", "Iexscan", "Scan_init",
+              "Exscan_init", "Split_type", "Create", "Create_group", "Idup",
+              "Idup_with_info"):
     setattr(Intercomm, _name, _not_yet(_name))
 
 

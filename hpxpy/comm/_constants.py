@@ -20,6 +20,12 @@ APPNUM = 1681915911
 
 COMM_TYPE_SHARED = 1
 
+# Status.py2f(): MPICH's layout (count low, count high and cancelled, source, tag, error)
+F_STATUS_SIZE = 5
+F_SOURCE = 2
+F_TAG = 3
+F_ERROR = 4
+
 # One-sided communication (MPI.Win): MPICH's values, as mpi4py shows them
 WIN_BASE = 1711276033
 WIN_SIZE = 1711276035
@@ -115,6 +121,8 @@ ERR_DIMS = 11
 ERR_ARG = 12
 ERR_UNKNOWN = 13
 ERR_PROC_FAILED = 13
+ERR_PROC_FAILED_PENDING = 13  # as MPICH: the ULFM classes are ERR_UNKNOWN
+ERR_REVOKED = 13
 ERR_TRUNCATE = 14
 ERR_OTHER = 15
 ERR_INTERN = 16

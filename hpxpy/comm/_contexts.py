@@ -2,7 +2,9 @@
 
 Every communicator owns a block of ``STRIDE`` contexts on the matching engine: point to
 point (``P2P``), collectives (``COLLECTIVE``, the block's number + 1, which is also its C++
-group's), and a spare one (``SPARE``) that carries ``Create_group``'s agreement. A new
+group's), a spare one (``SPARE``) that carries ``Create_group``'s agreement, and the last
+one (``STRIDE - 1``), partitioned messages' (``_partitioned``; on COMM_WORLD also
+``Create_from_groups``' handshake). A new
 communicator's block is agreed by its members: the maximum of each member's next free
 number, so no member has used it yet.
 
@@ -15,10 +17,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import numpy as np
-
-from .. import _core, _runtime
-from .._items import DTYPE_CODES, OP_CODES, item_array
+from .. import _core, _items, _runtime
+from .._items import OP_CODES, item_array
+from .._numpy import np
 
 STRIDE = 4  # contexts per communicator: p2p, collectives, two spare
 P2P, COLLECTIVE, SPARE = 0, 1, 2  # offsets in a communicator's block
@@ -40,7 +41,7 @@ class ContextTable:
         with self._lock:
             mine = self._next
         agreed = np.array([mine], dtype=np.int64)
-        item = _runtime.core().all_reduce(group, agreed, DTYPE_CODES[agreed.dtype],
+        item = _runtime.core().all_reduce(group, agreed, _items.DTYPE_CODES[agreed.dtype],
                                           OP_CODES["max"], tag, 0, "")
         if item is not None:
             agreed = item_array(item, np.int64, 1)

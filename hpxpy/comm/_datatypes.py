@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
-import numpy as np
-
+from .._numpy import np
 from . import _constants as C
+from ._attributes import AttrMethods, copy_all, delete_all, side_table
 from ._errors import Exception as MPIException
 
 
-class Datatype:
+class Datatype(AttrMethods):
     """An MPI datatype in MPI's own model: a type map of ``base`` numpy elements at byte
     offsets from the element's origin, a lower bound and an extent. Predefined types are one
     element at offset 0; derived types come from the ``Create_*`` constructors. A type whose
     elements mix base types is mapped byte by byte (it can be moved, not reduced)."""
 
     __slots__ = ("_name", "_base", "_offsets", "_lb", "_ub", "_predefined", "_freed",
-                 "_committed", "_dense", "_handle", "__weakref__")
+                 "_committed", "_dense", "_handle", "_spec", "__weakref__")
 
     def __init__(self, name: str = "", base: Optional[np.dtype] = None, count: int = 1,
                  predefined: bool = False, offsets: Optional[np.ndarray] = None,
@@ -29,7 +29,12 @@ class Datatype:
         self._predefined = predefined
         self._freed = base is None
         self._committed = predefined
-        itemsize = base.itemsize if base is not None else 0
+        self._handle = 0  # given on first use of .handle (predefined: at import)
+        self._spec: Any = None
+        if base is None:  # a null type (DATATYPE_NULL, or one this MPI lacks): no layout
+            self._offsets, self._lb, self._ub, self._dense = _NO_ELEMENTS, 0, 0, True
+            return
+        itemsize = base.itemsize
         if offsets is None:
             offsets = np.arange(count, dtype=np.int64) * itemsize
         self._offsets = offsets
@@ -38,7 +43,26 @@ class Datatype:
         # dense: a message of this type is one run of base elements (no gaps, no reordering)
         self._dense = bool(self._lb == 0 and self._ub == len(offsets) * itemsize
                            and np.array_equal(offsets, np.arange(len(offsets)) * itemsize))
-        self._handle = 0  # given on first use of .handle (predefined: at import)
+
+    @classmethod
+    def _predefined_lazily(cls, name: str, spec: Any) -> Datatype:
+        """A predefined type whose layout (numpy dtype ``spec``) is made on first use: the
+        predefined types exist from import, numpy is imported only when one is used."""
+        dt = cls.__new__(cls)
+        dt._name, dt._spec, dt._handle = name, spec, 0
+        dt._predefined = dt._committed = True
+        dt._freed = False
+        return dt
+
+    def __getattr__(self, attr: str) -> Any:
+        # Only reached for a slot not set yet: a lazily predefined type's layout.
+        if attr not in _LAYOUT_SLOTS or self._spec is None:
+            raise AttributeError(f"'Datatype' object has no attribute {attr!r}")
+        handle = self._handle
+        Datatype.__init__(self, self._name, np.dtype(self._spec, align=True), 1,
+                          predefined=True)
+        self._handle = handle
+        return getattr(self, attr)
 
     # -- identity --------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -87,6 +111,9 @@ class Datatype:
     def f2py(cls, arg: int) -> Datatype:
         """The datatype of a Fortran handle (see ``py2f``)."""
         return cls.fromhandle(arg)
+
+    toint = py2f
+    fromint = f2py
 
     # -- properties ------------------------------------------------------------------------
     def _check(self) -> None:
@@ -363,6 +390,7 @@ class Datatype:
         self._check()
         dup = Datatype(self._name, self._base, offsets=self._offsets, lb=self._lb, ub=self._ub)
         dup._committed = self._committed
+        copy_all(self, side_table(self), side_table(dup))
         return dup
 
     Create_dup = Dup
@@ -372,17 +400,18 @@ class Datatype:
         self._committed = True
         return self
 
-    def Get_attr(self, keyval: int) -> None:
-        """Datatypes carry no attributes here: any valid key gives None."""
+    # attributes (Create_keyval ... Delete_attr): _attributes.AttrMethods
+    _attr_kind = "Datatype"
+
+    def _attr_table(self) -> Dict[int, Any]:
         self._check()
-        if keyval == C.KEYVAL_INVALID:
-            raise MPIException(C.ERR_KEYVAL, "invalid attribute key MPI.KEYVAL_INVALID")
-        return None
+        return side_table(self)
 
     def Free(self) -> None:
         self._check()
         if self._predefined:
             raise MPIException(C.ERR_TYPE, "cannot free a predefined datatype")
+        delete_all(self, side_table(self))  # the callbacks see the type still alive
         self._freed = True
 
     def free(self) -> None:
@@ -390,9 +419,14 @@ class Datatype:
             self._freed = True
 
 
-def _pair(value: str, index: str) -> np.dtype:
-    """A packed (value, index) struct, as MPI's pair types for MINLOC/MAXLOC."""
-    return np.dtype([("v", value), ("i", index)], align=True)  # C layout: DOUBLE_INT is 16
+_LAYOUT_SLOTS = frozenset(("_base", "_offsets", "_lb", "_ub", "_dense"))
+_NO_ELEMENTS: Any = ()  # a null type's offsets (not an array: numpy is imported lazily)
+
+
+def _pair(value: str, index: str) -> Any:
+    """A (value, index) struct, as MPI's pair types for MINLOC/MAXLOC: the spec of a numpy
+    dtype made with align=True (C layout: DOUBLE_INT is 16 bytes)."""
+    return [("v", value), ("i", index)]
 
 
 DATATYPE_NULL = Datatype("DATATYPE_NULL")
@@ -402,38 +436,39 @@ _NULL_HANDLE = 0x0C000000
 _by_handle: weakref.WeakValueDictionary[int, Datatype] = weakref.WeakValueDictionary()
 _next_handle = itertools.count(0x4C100000)
 
-_PREDEFINED: Dict[str, np.dtype] = {
-    "BYTE": np.dtype("u1"), "PACKED": np.dtype("u1"), "CHAR": np.dtype("S1"),
-    "CHARACTER": np.dtype("S1"), "WCHAR": np.dtype("U1"),
-    "SIGNED_CHAR": np.dtype("i1"), "SHORT": np.dtype("i2"), "SIGNED_SHORT": np.dtype("i2"),
-    "INT": np.dtype("i4"), "SIGNED_INT": np.dtype("i4"), "LONG": np.dtype("i8"),
-    "SIGNED_LONG": np.dtype("i8"), "LONG_LONG": np.dtype("q"), "SIGNED_LONG_LONG": np.dtype("q"),
-    "UNSIGNED_CHAR": np.dtype("u1"), "UNSIGNED_SHORT": np.dtype("u2"),
-    "UNSIGNED": np.dtype("u4"), "UNSIGNED_INT": np.dtype("u4"), "UNSIGNED_LONG": np.dtype("u8"),
-    "UNSIGNED_LONG_LONG": np.dtype("Q"),
-    "FLOAT": np.dtype("f4"), "DOUBLE": np.dtype("f8"), "LONG_DOUBLE": np.dtype("g"),
-    "C_BOOL": np.dtype("?"), "BOOL": np.dtype("?"), "CXX_BOOL": np.dtype("?"),
-    "INT8_T": np.dtype("i1"), "INT16_T": np.dtype("i2"), "INT32_T": np.dtype("i4"),
-    "INT64_T": np.dtype("i8"), "UINT8_T": np.dtype("u1"), "UINT16_T": np.dtype("u2"),
-    "UINT32_T": np.dtype("u4"), "UINT64_T": np.dtype("u8"),
-    "SINT8_T": np.dtype("i1"), "SINT16_T": np.dtype("i2"), "SINT32_T": np.dtype("i4"),
-    "SINT64_T": np.dtype("i8"),
-    "FLOAT16_T": np.dtype("f2"), "FLOAT32_T": np.dtype("f4"), "FLOAT64_T": np.dtype("f8"),
-    "C_COMPLEX": np.dtype("F"), "C_FLOAT_COMPLEX": np.dtype("F"),
-    "C_DOUBLE_COMPLEX": np.dtype("D"), "C_LONG_DOUBLE_COMPLEX": np.dtype("G"),
-    "CXX_FLOAT_COMPLEX": np.dtype("F"), "CXX_DOUBLE_COMPLEX": np.dtype("D"),
-    "CXX_LONG_DOUBLE_COMPLEX": np.dtype("G"),
-    "AINT": np.dtype("i8"), "OFFSET": np.dtype("i8"), "COUNT": np.dtype("i8"),
-    "CHARACTER_KIND": np.dtype("S1"),
-    "LOGICAL": np.dtype("i4"), "INTEGER": np.dtype("i4"), "REAL": np.dtype("f4"),
-    "DOUBLE_PRECISION": np.dtype("f8"), "COMPLEX": np.dtype("F"),
-    "DOUBLE_COMPLEX": np.dtype("D"), "INTEGER1": np.dtype("i1"), "INTEGER2": np.dtype("i2"),
-    "INTEGER4": np.dtype("i4"), "INTEGER8": np.dtype("i8"), "REAL4": np.dtype("f4"),
-    "REAL8": np.dtype("f8"), "REAL16": np.dtype("g"), "COMPLEX8": np.dtype("F"),
-    "COMPLEX16": np.dtype("D"), "COMPLEX32": np.dtype("G"),
-    "F_BOOL": np.dtype("i4"), "F_INT": np.dtype("i4"), "F_FLOAT": np.dtype("f4"),
-    "F_DOUBLE": np.dtype("f8"), "F_COMPLEX": np.dtype("F"), "F_FLOAT_COMPLEX": np.dtype("F"),
-    "F_DOUBLE_COMPLEX": np.dtype("D"),
+# name -> numpy dtype spec of its element (made into a dtype on first use)
+_PREDEFINED: Dict[str, Any] = {
+    "BYTE": "u1", "PACKED": "u1", "CHAR": "S1",
+    "CHARACTER": "S1", "WCHAR": "U1",
+    "SIGNED_CHAR": "i1", "SHORT": "i2", "SIGNED_SHORT": "i2",
+    "INT": "i4", "SIGNED_INT": "i4", "LONG": "i8",
+    "SIGNED_LONG": "i8", "LONG_LONG": "q", "SIGNED_LONG_LONG": "q",
+    "UNSIGNED_CHAR": "u1", "UNSIGNED_SHORT": "u2",
+    "UNSIGNED": "u4", "UNSIGNED_INT": "u4", "UNSIGNED_LONG": "u8",
+    "UNSIGNED_LONG_LONG": "Q",
+    "FLOAT": "f4", "DOUBLE": "f8", "LONG_DOUBLE": "g",
+    "C_BOOL": "?", "BOOL": "?", "CXX_BOOL": "?",
+    "INT8_T": "i1", "INT16_T": "i2", "INT32_T": "i4",
+    "INT64_T": "i8", "UINT8_T": "u1", "UINT16_T": "u2",
+    "UINT32_T": "u4", "UINT64_T": "u8",
+    "SINT8_T": "i1", "SINT16_T": "i2", "SINT32_T": "i4",
+    "SINT64_T": "i8",
+    "FLOAT16_T": "f2", "FLOAT32_T": "f4", "FLOAT64_T": "f8",
+    "C_COMPLEX": "F", "C_FLOAT_COMPLEX": "F",
+    "C_DOUBLE_COMPLEX": "D", "C_LONG_DOUBLE_COMPLEX": "G",
+    "CXX_FLOAT_COMPLEX": "F", "CXX_DOUBLE_COMPLEX": "D",
+    "CXX_LONG_DOUBLE_COMPLEX": "G",
+    "AINT": "i8", "OFFSET": "i8", "COUNT": "i8",
+    "CHARACTER_KIND": "S1",
+    "LOGICAL": "i4", "INTEGER": "i4", "REAL": "f4",
+    "DOUBLE_PRECISION": "f8", "COMPLEX": "F",
+    "DOUBLE_COMPLEX": "D", "INTEGER1": "i1", "INTEGER2": "i2",
+    "INTEGER4": "i4", "INTEGER8": "i8", "REAL4": "f4",
+    "REAL8": "f8", "REAL16": "g", "COMPLEX8": "F",
+    "COMPLEX16": "D", "COMPLEX32": "G",
+    "F_BOOL": "i4", "F_INT": "i4", "F_FLOAT": "f4",
+    "F_DOUBLE": "f8", "F_COMPLEX": "F", "F_FLOAT_COMPLEX": "F",
+    "F_DOUBLE_COMPLEX": "D",
     # Pair types for MINLOC / MAXLOC
     "SHORT_INT": _pair("i2", "i4"), "TWOINT": _pair("i4", "i4"), "INT_INT": _pair("i4", "i4"),
     "LONG_INT": _pair("i8", "i4"), "FLOAT_INT": _pair("f4", "i4"),
@@ -442,7 +477,7 @@ _PREDEFINED: Dict[str, np.dtype] = {
 _PREDEFINED.pop("CHARACTER_KIND")
 
 PREDEFINED: Dict[str, Datatype] = {
-    name: Datatype(name, dtype, 1, predefined=True) for name, dtype in _PREDEFINED.items()
+    name: Datatype._predefined_lazily(name, spec) for name, spec in _PREDEFINED.items()
 }
 for _number, _dt in enumerate(PREDEFINED.values()):  # the same handles in every process
     _dt._handle = 0x4C000000 + _number

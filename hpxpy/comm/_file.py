@@ -45,10 +45,10 @@ import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-import numpy as np
-
+from .._numpy import np
 from . import _constants as C
 from . import _datatypes as D
+from . import _errhandler
 from ._buffers import message_array, receive_array
 from ._errhandler import ERRORS_RETURN, _Errhandler, check_settable
 from ._errors import Exception as MPIException
@@ -1029,24 +1029,26 @@ class File:
     def Get_errhandler(self) -> _Errhandler:
         """The file's error handler (``FILE_NULL``'s is the one new files get)."""
         if self._st is None:
-            return _default_errhandler[0]
-        return self._check().errhandler
+            return _errhandler.reference(_default_errhandler[0])
+        return _errhandler.reference(self._check().errhandler)
 
     def Set_errhandler(self, errhandler: _Errhandler) -> None:
         """Set the error handler (hpxpy always raises ``MPI.Exception``)."""
-        check_settable(errhandler)
+        errhandler = check_settable(errhandler)
         if self._st is None:
             _default_errhandler[0] = errhandler
         else:
             self._check().errhandler = errhandler
 
     def Call_errhandler(self, errorcode: int) -> None:
-        """Errors raise ``MPI.Exception``: nothing to call."""
+        """Run the file's error handler with ``errorcode``."""
+        handler = _default_errhandler[0] if self._st is None else self._check().errhandler
+        _errhandler.call(handler, self, errorcode)
 
     @classmethod
     def Create_errhandler(cls, errhandler_fn: Callable[..., None]) -> _Errhandler:
-        """User error handlers for files are not supported (``NotImplementedError``)."""
-        raise NotImplementedError("MPI.File.Create_errhandler is not supported by hpxpy")
+        """A user error handler: ``errhandler_fn(file, errorcode)``."""
+        return _errhandler.create("File", errhandler_fn)
 
     # -- Python properties ------------------------------------------------------------------
     size = property(Get_size, doc="The file's size in bytes.")

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import List, Sequence, Tuple
 
-import numpy as np
-
+from .._numpy import np
 from . import _constants as C
 from . import _datatypes as D
 from ._errors import Exception as MPIException

@@ -9,16 +9,22 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from .. import _runtime
 from . import _constants as C
+from . import _handles
 from ._errors import Exception as MPIException
 
 
-class Group:
+class Group(_handles.HandleMethods):
     """An ordered set of processes (world ranks)."""
 
     __slots__ = ("_ranks", "_freed", "_id", "_name")
     _ranks: List[int]
     _freed: bool
     _id: Optional[object]  # the handle's identity: equal groups share it
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Group:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, group) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
 
     def __init__(self, group: Any = None) -> None:
         """``Group()`` is a null group, ``Group(group)`` a new reference to ``group``'s
@@ -30,6 +36,9 @@ class Group:
             self._ranks, self._freed, self._id = [], True, None
         else:
             self._ranks, self._freed, self._id = [int(r) for r in group], False, object()
+
+    def _identity(self) -> Any:
+        return self._id
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Group):
@@ -140,6 +149,11 @@ class Group:
     def Difference(cls, group1: Group, group2: Group) -> Group:
         return Group([r for r in group1._ranks if r not in group2._ranks])
 
+    @classmethod
+    def Create_from_session_pset(cls, session: Any, pset_name: str) -> Group:
+        """The group of process set ``pset_name`` of ``session`` (``Session.Create_group``)."""
+        return cls(session.Create_group(pset_name))
+
     def Dup(self) -> Group:
         self._check()
         return Group(self._ranks)
@@ -156,6 +170,8 @@ GROUP_NULL = Group(None)
 GROUP_NULL._name = "GROUP_NULL"
 GROUP_EMPTY = Group([])
 GROUP_EMPTY._name = "GROUP_EMPTY"
+# MPICH's numbers, as mpi4py shows them there
+Group._numbered = {0x08000000: GROUP_NULL, 0x48000000: GROUP_EMPTY}
 
 
 def _api_name(obj: Any) -> str:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-import numpy as np
-
 from .. import _core as _core_module
 from .. import _runtime
+from .._numpy import np
 from . import _constants as C
 from ._errors import Exception as MPIException
 

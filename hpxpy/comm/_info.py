@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import socket
+import sys
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+from .. import _runtime
 from . import _constants as C
+from . import _handles
 from ._errors import Exception as MPIException
 
 _MISSING = object()
 
 
-class Info:
+class Info(_handles.HandleMethods):
     """An info object: string keys mapped to string values, in insertion order.
 
     ``Info()`` is a null info and ``Info(info)`` a new reference to ``info``'s handle."""
 
     __slots__ = ("_data", "_name")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Info:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, info) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
 
     def __init__(self, info: Optional[Info] = None) -> None:
         self._name = ""
@@ -27,6 +38,9 @@ class Info:
                             f"got {type(info).__name__})")
 
     # -- handle semantics --------------------------------------------------------------------
+    def _identity(self) -> Any:
+        return id(self._data)  # the table's reference keeps the dict, so the id is its own
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Info):
             return NotImplemented
@@ -47,7 +61,9 @@ class Info:
             return self._name
         if self._data is None:
             return (Info, (INFO_NULL,))
-        return (Info.Create, (list(self._data.items()),))
+        if self._data is INFO_ENV._data:
+            return (Info, (INFO_ENV,))
+        return (type(self).Create, (list(self._data.items()),))
 
     def _check(self) -> Dict[str, str]:
         if self._data is None:
@@ -76,21 +92,38 @@ class Info:
         return info
 
     @classmethod
-    def Create_env(cls, args: Optional[Sequence[str]] = None) -> Info:
-        return cls.Create()
+    def Create_env(cls, args: Union[None, str, Sequence[str]] = None) -> Info:
+        """An info describing how this process was started (MPI 4): ``command`` and
+        ``argv`` (from ``args``, a command line, or else this program's), ``maxprocs``,
+        ``host``, ``wdir``, ``thread_level``."""
+        if args is None:
+            args = [sys.executable, *sys.argv]
+        elif isinstance(args, str):
+            args = [args]
+        args = [str(a) for a in args]
+        items = {"maxprocs": str(_runtime.num_localities()), "soft": "",
+                 "host": socket.gethostname(), "arch": platform.machine(),
+                 "wdir": os.getcwd(), "thread_level": "MPI_THREAD_MULTIPLE"}
+        if args:
+            items["command"] = args[0]
+            items["argv"] = " ".join(args[1:])
+        return cls.Create({k: v for k, v in items.items() if v})
 
     def Free(self) -> None:
+        """Free the info (this reference becomes ``INFO_NULL``)."""
         self._check()
         if self._name:
             raise MPIException(C.ERR_ARG, f"cannot free {self._name}")
+        _handles.forget(id(self._data))  # its id may name another dict from now on
         self._data = None
 
     def free(self) -> None:
+        """``Free`` unless the info is null or predefined (safe on any info)."""
         if self._data is not None and not self._name:
-            self._data = None
+            self.Free()
 
     def Dup(self) -> Info:
-        return Info.Create(list(self._check().items()))
+        return type(self).Create(list(self._check().items()))
 
     def Get(self, key: str) -> Optional[str]:
         """The value of ``key``, or None if not set."""
@@ -138,10 +171,19 @@ class Info:
             raise KeyError(key)
         return value
 
+    def _mapping(self) -> Dict[str, str]:
+        """The data, for the dict-like methods: a null info raises KeyError there, as
+        mpi4py's."""
+        if self._data is None:
+            raise KeyError("MPI.INFO_NULL holds no keys")
+        return self._data
+
     def __setitem__(self, key: str, value: str) -> None:
+        self._mapping()
         self.Set(key, value)
 
     def __delitem__(self, key: str) -> None:
+        self._mapping()
         if key not in self:
             raise KeyError(key)
         self.Delete(key)
@@ -162,12 +204,14 @@ class Info:
         return list(self._data.items()) if self._data is not None else []
 
     def copy(self) -> Info:
-        return self.Dup()
+        return self.Dup() if self._data is not None else type(self)(INFO_NULL)
 
     def clear(self) -> None:
-        self._check().clear()
+        if self._data is not None:
+            self._data.clear()
 
     def update(self, other: Any = (), **kwds: str) -> None:
+        self._mapping()
         pairs = other.items() if hasattr(other, "items") else other
         for key, value in pairs:
             self.Set(key, value)
@@ -181,10 +225,11 @@ class Info:
             return value
         if default:
             return default[0]
+        self._mapping()
         raise KeyError(key)
 
     def popitem(self) -> Tuple[str, str]:
-        data = self._check()
+        data = self._mapping()
         if not data:
             raise KeyError("popitem(): info is empty")
         return data.popitem()
@@ -192,5 +237,7 @@ class Info:
 
 INFO_NULL = Info()
 INFO_NULL._name = "INFO_NULL"
-INFO_ENV = Info.Create()
+INFO_ENV = Info.Create_env()
 INFO_ENV._name = "INFO_ENV"
+# MPICH's numbers, as mpi4py shows them there
+Info._numbered = {0x1c000000: INFO_NULL, 0x5c000001: INFO_ENV}

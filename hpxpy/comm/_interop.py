@@ -14,9 +14,8 @@ import sys
 import warnings
 from typing import Any, Sequence
 
-import numpy as np
-
 from .. import _core
+from .._numpy import np
 
 
 def _cai_format(kind: str, itemsize: int) -> np.dtype:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import ctypes
 from typing import Any, Optional, Union
 
-import numpy as np
-
 from .. import _core
+from .._numpy import np
 from . import _constants as C
 from ._interop import to_numpy
 from ._request import Request

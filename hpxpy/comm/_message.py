@@ -9,19 +9,25 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from . import _constants as C
+from . import _handles
 from ._errors import Exception as MPIException
 from ._request import Request
 from ._status import Status, fill_status
 from ._typing import BufSpec
 
 
-class Message:
+class Message(_handles.HandleMethods):
     """A message matched by ``mprobe``/``improbe``, to be received with ``recv``/``Recv``.
 
     ``Message(msg)`` is a new reference to ``msg``'s handle (equal to it until one of them
     is received or freed, which makes that reference ``MESSAGE_NULL``)."""
 
     __slots__ = ("_source", "_tag", "_payload", "_unpack", "_used", "_ident", "_noproc")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Message:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, message) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
 
     def __init__(self, source: Any = C.PROC_NULL, tag: int = C.ANY_TAG, payload: Any = None,
                  unpack: Optional[Callable] = None) -> None:
@@ -34,6 +40,9 @@ class Message:
         self._used = payload is None and unpack is None
         self._ident: object = self
         self._noproc = False
+
+    def _identity(self) -> Any:
+        return self._ident
 
     def __bool__(self) -> bool:
         return not self._used
@@ -124,3 +133,5 @@ def no_proc_message() -> Message:
 
 MESSAGE_NULL = Message()
 MESSAGE_NO_PROC = no_proc_message()
+# MPICH's numbers, as mpi4py shows them there
+Message._numbered = {0x2c000000: MESSAGE_NULL, 0x6c000000: MESSAGE_NO_PROC}

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional, Sequence
 
-import numpy as np
-
 from .. import _runtime
+from .._numpy import np
 from . import _constants as C
 from . import _contexts, _pickle
 from ._buffers import message_array, receive_vector, vector_array, vector_w_regions

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional
 
-import numpy as np
-
 from .._items import OP_CODES
+from .._numpy import np
 from . import _constants as C
 from ._buffers import message_array
 from ._errors import Exception as MPIException
@@ -49,9 +48,18 @@ def _pairs(fn: Callable[[Any, Any], Any]) -> Callable[[np.ndarray, np.ndarray], 
     return apply
 
 
-def _logical(ufunc: np.ufunc) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def _ufunc(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """numpy's ufunc ``name``, looked up at the first reduction (numpy loads lazily)."""
+
     def apply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return ufunc(a, b).astype(a.dtype)
+        return getattr(np, name)(a, b)
+
+    return apply
+
+
+def _logical(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def apply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return getattr(np, name)(a, b).astype(a.dtype)
 
     return apply
 
@@ -91,14 +99,20 @@ class Op:
     ``Op()`` is a null op and ``Op(op)`` a new reference to ``op``'s handle."""
 
     __slots__ = ("_name", "_obj", "_arr", "_commute", "_user", "_core_code", "_freed",
-                 "_named", "_slot", "_pyref")
+                 "_named", "_slot", "_pyref", "__weakref__")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Op:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, op) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
 
     def __init__(self, name: Any = "", obj: Optional[Callable] = None,
                  arr: Optional[Callable] = None, commute: bool = True,
                  user: Optional[Callable] = None, core_code: Optional[int] = None) -> None:
         if isinstance(name, Op):
             for attr in Op.__slots__:
-                setattr(self, attr, getattr(name, attr))
+                if attr != "__weakref__":
+                    setattr(self, attr, getattr(name, attr))
             self._named = False
             return
         self._name = name
@@ -222,8 +236,7 @@ class Op:
             user = _user_slots[arg - _USER_HANDLE_BASE]
             if user is not None:
                 op = cls(user)
-                op._pyref = False
-                op._slot = -1
+                op._pyref = False  # a reference: same slot, so it compares equal
                 return op
         else:
             for name, handle in _PREDEFINED_HANDLES.items():
@@ -280,16 +293,16 @@ class Op:
 
 OP_NULL = Op("OP_NULL")
 # Codes understood by the C++ all_reduce (hpxpy._core): sum, prod, min, max.
-SUM = Op("SUM", lambda x, y: x + y, np.add, core_code=OP_CODES["sum"])
-PROD = Op("PROD", lambda x, y: x * y, np.multiply, core_code=OP_CODES["prod"])
-MIN = Op("MIN", lambda x, y: y if y < x else x, np.minimum, core_code=OP_CODES["min"])
-MAX = Op("MAX", lambda x, y: y if y > x else x, np.maximum, core_code=OP_CODES["max"])
-LAND = Op("LAND", lambda x, y: bool(x) and bool(y), _logical(np.logical_and))
-LOR = Op("LOR", lambda x, y: bool(x) or bool(y), _logical(np.logical_or))
-LXOR = Op("LXOR", lambda x, y: bool(x) != bool(y), _logical(np.logical_xor))
-BAND = Op("BAND", lambda x, y: x & y, np.bitwise_and)
-BOR = Op("BOR", lambda x, y: x | y, np.bitwise_or)
-BXOR = Op("BXOR", lambda x, y: x ^ y, np.bitwise_xor)
+SUM = Op("SUM", lambda x, y: x + y, _ufunc("add"), core_code=OP_CODES["sum"])
+PROD = Op("PROD", lambda x, y: x * y, _ufunc("multiply"), core_code=OP_CODES["prod"])
+MIN = Op("MIN", lambda x, y: y if y < x else x, _ufunc("minimum"), core_code=OP_CODES["min"])
+MAX = Op("MAX", lambda x, y: y if y > x else x, _ufunc("maximum"), core_code=OP_CODES["max"])
+LAND = Op("LAND", lambda x, y: bool(x) and bool(y), _logical("logical_and"))
+LOR = Op("LOR", lambda x, y: bool(x) or bool(y), _logical("logical_or"))
+LXOR = Op("LXOR", lambda x, y: bool(x) != bool(y), _logical("logical_xor"))
+BAND = Op("BAND", lambda x, y: x & y, _ufunc("bitwise_and"))
+BOR = Op("BOR", lambda x, y: x | y, _ufunc("bitwise_or"))
+BXOR = Op("BXOR", lambda x, y: x ^ y, _ufunc("bitwise_xor"))
 MINLOC = Op("MINLOC", _minloc, _pairs(_minloc))
 MAXLOC = Op("MAXLOC", _maxloc, _pairs(_maxloc))
 REPLACE = Op("REPLACE", lambda x, y: y, lambda a, b: b.copy(), commute=False)

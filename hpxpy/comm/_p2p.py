@@ -15,10 +15,9 @@ import pickle
 import struct
 from typing import Any, Callable, List, Optional, Tuple
 
-import numpy as np
-
 from .. import _core as _core_module
 from .. import _runtime
+from .._numpy import np
 from . import _constants as C
 from . import _pickle
 from ._buffers import message_array, message_region, receive_array

@@ -32,12 +32,13 @@ import enum
 import itertools
 import threading
 import weakref
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
 
 from .. import _runtime
 from ..futures import Future
 from . import _constants as C
 from ._errors import Exception as MPIException
+from ._errors import run_callback
 from ._status import Status, _empty
 
 
@@ -55,6 +56,9 @@ NULL, INACTIVE, ACTIVE, COMPLETE = State.NULL, State.INACTIVE, State.ACTIVE, Sta
 Finish = Callable[[Optional[Status]], Any]
 
 
+R = TypeVar("R", bound="Request")
+
+
 class Request(Future):
     """A pending communication. Also an :class:`hpxpy.Future`: ``get()``, ``done()``,
     ``then()`` and ``await`` work on it. Completed requests compare equal to
@@ -62,6 +66,11 @@ class Request(Future):
 
     __slots__ = ("_state", "_core", "_finish", "_future", "_result", "_status", "_lock",
                  "_cancellable", "_handle", "_interop", "__weakref__")
+
+    def __new__(cls: Type[R], *args: Any, **kwargs: Any) -> R:
+        # Accepts the constructor's arguments, so that subclasses can call
+        # super().__new__(cls, request) as with mpi4py's classes.
+        return super().__new__(cls)
 
     def __init__(self, request: Optional[Request] = None, *, core_request: Any = None,
                  finish: Optional[Finish] = None,
@@ -85,8 +94,9 @@ class Request(Future):
 
     # -- identity (REQUEST_NULL semantics) ---------------------------------------------------
     def _copy(self, other: Request) -> None:
-        if not isinstance(other, Request) or not (
-                isinstance(other, type(self)) or type(self) is Request):
+        if not isinstance(other, Request) or (
+                isinstance(self, Prequest) and isinstance(other, Grequest)) or (
+                isinstance(self, Grequest) and isinstance(other, Prequest)):
             raise TypeError(f"expecting a {type(self).__name__}, got {type(other).__name__}")
         for cls in type(self).__mro__:
             for slot in getattr(cls, "__slots__", ()):
@@ -552,15 +562,18 @@ class Prequest(Request):
     number of times with ``Start``; completing it makes it inactive, not null, until
     ``Free``."""
 
-    __slots__ = ("_starter",)
+    __slots__ = ("_starter", "_partitioned")
 
     def __init__(self, request: Optional[Request] = None, *,
-                 starter: Optional[Callable[[], Request]] = None) -> None:
+                 starter: Optional[Callable[[], Request]] = None,
+                 partitioned: Any = None) -> None:
         if request is not None:
             super().__init__(request)
             return
         super().__init__(complete=True)
         self._starter = starter
+        # a partitioned side (``_partitioned``): what Pready*/Parrived act on
+        self._partitioned = partitioned
         self._state = INACTIVE if starter is not None else NULL
 
     def _settle(self) -> State:
@@ -601,9 +614,128 @@ class Prequest(Request):
         """Release the request (it becomes ``REQUEST_NULL``)."""
         self._state = NULL
 
+    # -- partitioned communication (MPI 4) ----------------------------------------------------
+    def _side(self) -> Any:
+        side = getattr(self, "_partitioned", None)
+        if side is None or self._state is NULL:
+            raise MPIException(C.ERR_REQUEST, "not a partitioned request")
+        return side
+
+    def Pready(self, partition: int) -> None:
+        """Partition ``partition`` of a partitioned send is ready: it is sent."""
+        self._side().ready([partition])
+
+    def Pready_range(self, partition_low: int, partition_high: int) -> None:
+        """Partitions ``partition_low`` to ``partition_high`` (inclusive) are ready."""
+        self._side().ready(range(partition_low, partition_high + 1))
+
+    def Pready_list(self, partitions: Sequence[int]) -> None:
+        """The listed partitions are ready."""
+        self._side().ready(list(partitions))
+
+    def Parrived(self, partition: int) -> bool:
+        """Whether partition ``partition`` of a partitioned receive has arrived."""
+        return self._side().arrived(partition)
+
 
 class Grequest(Request):
-    """Generalized requests are not supported yet."""
+    """A generalized request: an operation the program carries out itself and reports
+    with ``Complete`` (``complete(obj)`` also hands ``wait()`` a result). MPI calls
+    ``query_fn(status, *args, **kwargs)`` to fill the status on completion,
+    ``free_fn(*args, **kwargs)`` when the request is freed and
+    ``cancel_fn(completed, *args, **kwargs)`` on ``Cancel``."""
+
+    __slots__ = ("_query_fn", "_free_fn", "_cancel_fn", "_args", "_kwargs", "_completed",
+                 "_free_called")
+    _query_fn: Optional[Callable[..., None]]
+    _free_fn: Optional[Callable[..., None]]
+    _cancel_fn: Optional[Callable[..., None]]
+    _args: Tuple[Any, ...]
+    _kwargs: Dict[str, Any]
+    _completed: threading.Event
+    _free_called: bool
+
+    @classmethod
+    def Start(cls, query_fn: Optional[Callable[..., None]] = None,
+              free_fn: Optional[Callable[..., None]] = None,
+              cancel_fn: Optional[Callable[..., None]] = None,
+              args: Optional[Tuple[Any, ...]] = None,
+              kwargs: Optional[Dict[str, Any]] = None) -> Grequest:
+        """Start a generalized request."""
+        req = Request.__new__(cls)
+        Request.__init__(req, finish=_no_finish)  # active until Complete
+        req._query_fn, req._free_fn, req._cancel_fn = query_fn, free_fn, cancel_fn
+        req._args, req._kwargs = tuple(args or ()), dict(kwargs or {})
+        req._completed = threading.Event()
+        req._free_called = False
+        return req
+
+    def Complete(self) -> None:
+        """The operation is done: a Wait returns, a Test succeeds."""
+        completed = getattr(self, "_completed", None)
+        if self._state is NULL or completed is None:
+            raise MPIException(C.ERR_REQUEST, "the request is MPI.REQUEST_NULL")
+        if completed.is_set():
+            raise MPIException(C.ERR_REQUEST, "the generalized request is already complete")
+        completed.set()
+
+    def complete(self, obj: Any = None) -> None:
+        """``Complete``, with ``obj`` as what ``wait()`` and ``test()`` return."""
+        self._result = obj
+        self.Complete()
+
+    def _ready(self) -> bool:
+        if self._state is not ACTIVE:
+            return True
+        return self._completed.is_set()
+
+    def _block(self) -> None:
+        while not self._completed.wait(0.1):  # slices keep Ctrl-C working
+            pass
+
+    def _compute(self) -> None:
+        st = Status()
+        _empty(st)
+        if self._query_fn is not None:
+            try:
+                run_callback(self._query_fn, st, *self._args, **self._kwargs)
+            except MPIException:
+                self._state = NULL  # MPI has freed it: the error is reported once
+                raise
+        self._status, self._finish = st, None
+        self._state = COMPLETE
+
+    def _finalize(self, status: Optional[Status], consume: bool = True) -> Any:
+        result = super()._finalize(status, consume)
+        if consume and self._state is NULL:
+            self._call_free()
+        return result
+
+    def _call_free(self) -> None:
+        if getattr(self, "_free_called", True):
+            return
+        self._free_called = True
+        if self._free_fn is not None:
+            run_callback(self._free_fn, *self._args, **self._kwargs)
+
+    def Cancel(self) -> None:
+        """Run ``cancel_fn(completed)`` (whether ``Complete`` was called)."""
+        if self._state is NULL:
+            raise MPIException(C.ERR_REQUEST, "the request is MPI.REQUEST_NULL")
+        if self._cancel_fn is not None:
+            run_callback(self._cancel_fn, self._completed.is_set(), *self._args,
+                         **self._kwargs)
+
+    def Free(self) -> None:
+        """Free the request (``free_fn`` runs)."""
+        if self._state is NULL:
+            raise MPIException(C.ERR_REQUEST, "the request is MPI.REQUEST_NULL")
+        self._state = NULL
+        self._call_free()
+
+
+def _no_finish(status: Optional[Status]) -> None:
+    """A generalized request's placeholder finish (its status comes from query_fn)."""
 
 
 _handle_counter = itertools.count(1)

@@ -26,9 +26,8 @@ import struct
 import threading
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
-import numpy as np
-
 from .. import _core, _runtime
+from .._numpy import np
 from . import _constants as C
 from . import _contexts, _ops
 from . import _datatypes as D

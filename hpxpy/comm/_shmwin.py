@@ -16,7 +16,7 @@ import mmap
 import os
 from typing import Optional, Tuple
 
-import numpy as np
+from .._numpy import np
 
 ALIGN = 64  # each rank's part starts on a cache line
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence
 
-import numpy as np
-
+from .._numpy import np
 from . import _constants as C
 from . import _datatypes as D
 
 # The fields of an empty status: source ANY_SOURCE, tag ANY_TAG, error SUCCESS.
-_EMPTY = np.array([0, 0, C.ANY_SOURCE, C.ANY_TAG, C.SUCCESS], dtype=np.intc)
+_EMPTY_FIELDS = (0, 0, C.ANY_SOURCE, C.ANY_TAG, C.SUCCESS)
+_template: Optional[np.ndarray] = None  # their array, made on first use (numpy loads lazily)
 
 
 def _field(index: int, doc: str) -> property:
@@ -34,7 +34,12 @@ class Status:
     The fields live in five C ints laid out as MPICH's ``MPI_Status`` (count low word,
     count high bits + cancelled flag, source, tag, error); ``tomemory()`` exposes them."""
 
-    __slots__ = ("_mem",)
+    __slots__ = ("_mem", "__weakref__")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Status:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, status) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
 
     def __init__(self, status: Optional[Status] = None) -> None:
         if status is not None and not isinstance(status, Status):
@@ -42,7 +47,13 @@ class Status:
                             f"{__name__.rsplit('.', 1)[0]}.MPI.Status, got "
                             f"{type(status).__name__})")
         # A copy of a template: a third of the cost of filling fresh zeros field by field.
-        self._mem: np.ndarray = (status._mem if status is not None else _EMPTY).copy()
+        global _template
+        if status is not None:
+            self._mem: np.ndarray = status._mem.copy()
+        else:
+            if _template is None:
+                _template = np.array(_EMPTY_FIELDS, dtype=np.intc)
+            self._mem = _template.copy()
 
     # -- raw fields -------------------------------------------------------------------------
     source = _field(2, "The message's source rank.")
@@ -84,7 +95,7 @@ class Status:
 
     def __reduce__(self) -> Any:
         return (_rebuild_status, (self.source, self.tag, self.error, self._count,
-                                  self._cancelled))
+                                  self._cancelled, type(self)))
 
     def tomemory(self) -> memoryview:
         """The status fields as a writable memory of C ints (shared with the status)."""
@@ -161,8 +172,8 @@ class Status:
 
 
 def _rebuild_status(source: int, tag: int, error: int, count: int,
-                    cancelled: bool) -> Status:
-    st = Status()
+                    cancelled: bool, cls: type = Status) -> Status:
+    st = cls()  # a subclass's pickle gives back the subclass, as mpi4py
     st.source, st.tag, st.error, st._count, st._cancelled = source, tag, error, count, cancelled
     return st
 

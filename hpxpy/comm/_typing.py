@@ -21,9 +21,8 @@ import mmap
 import sys
 from typing import Any, Dict, List, Protocol, Sequence, Tuple, Union
 
-import numpy as np
-
 from .._core import HostMemory
+from .._numpy import np
 from ._constants import _Sentinel
 from ._datatypes import Datatype
 

@@ -29,12 +29,11 @@ import threading
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-import numpy as np
-
 from .. import _runtime
+from .._numpy import np
+from . import _attributes, _errhandler, _ops
 from . import _constants as C
 from . import _datatypes as D
-from . import _ops
 from . import _rma_service as S
 from ._buffers import Region, _raw, get_address, message_region
 from ._comm import COMM_SELF, Intracomm
@@ -56,10 +55,6 @@ _NULL_HANDLE = 0x20000000  # MPICH's MPI_WIN_NULL
 _USER_HANDLE_BASE = -1610612736  # 0xa0000000 as a C int, MPICH's first window handle
 _handle_numbers = itertools.count()
 _by_handle: weakref.WeakValueDictionary[int, _State] = weakref.WeakValueDictionary()
-
-# Attribute keys made with Win.Create_keyval: keyval -> (copy_fn, delete_fn)
-_keyvals: Dict[int, Tuple[Any, Any]] = {}
-_next_keyval = itertools.count(1711276100)
 
 
 def _no_result(status: Any) -> None:
@@ -87,8 +82,8 @@ class _State:
         self.shared_offsets: List[int] = []
         self.name = ""
         self.info: Optional[Info] = None
-        self.errhandler = "ERRORS_RETURN"
-        self.attrs: Dict[int, Any] = {}
+        self.errhandler = ERRORS_RETURN
+        self.attrs: _attributes.Table = {}
         self.handle = 0
         # origin side
         self.lock = threading.Lock()
@@ -294,7 +289,7 @@ def _checked(s: Any, region: Any, target_rank: int, target: TargetSpec | None,
     _check_signature(region, count, dt)
     return rank, disp, count, dt
 
-class Win:
+class Win(_attributes.AttrMethods):
     """A window for one-sided communication (``MPI.Win``).
 
     ``Win()`` is a null window, ``Win(win)`` a new reference to ``win``; windows are made
@@ -303,6 +298,11 @@ class Win:
 
     __slots__ = ("_s", "__weakref__")
     _s: Optional[_State]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Win:
+        # Takes the constructor's arguments, so that a subclass may call
+        # super().__new__(cls, win) as with mpi4py's classes; __init__ does the work.
+        return super().__new__(cls)
 
     def __init__(self, win: Optional[Win] = None) -> None:
         if win is None:
@@ -493,9 +493,7 @@ class Win:
         S.SERVICE.unregister(s.win_id)
         with s.lock:
             s.freed = True
-        for keyval, value in list(s.attrs.items()):
-            _delete_attr(self, keyval, value)
-        s.attrs.clear()
+        _attributes.delete_all(self, s.attrs)
         s.comm.Free()
         s.target = None
         s.segment = None
@@ -532,46 +530,19 @@ class Win:
             return buffer.fromaddress(0, 0), s.units[rank]
         return buffer(s.segment.memory[offset:offset + size]), s.units[rank]
 
-    def Get_attr(self, keyval: int) -> int | Any | None:
-        """A window attribute (``MPI.WIN_BASE``, ``WIN_SIZE``, ``WIN_DISP_UNIT``,
-        ``WIN_CREATE_FLAVOR``, ``WIN_MODEL``) or one set with ``Set_attr``."""
+    # Create_keyval, Free_keyval, Get_attr, Set_attr, Delete_attr: _attributes.AttrMethods
+    _attr_kind = "Win"
+
+    def _attr_table(self) -> _attributes.Table:
+        return self._live().attrs
+
+    def _predefined_attr(self, keyval: int) -> Any:
+        """``MPI.WIN_BASE``, ``WIN_SIZE``, ``WIN_DISP_UNIT``, ``WIN_CREATE_FLAVOR``,
+        ``WIN_MODEL``."""
         s = self._live()
-        if keyval == C.KEYVAL_INVALID:
-            raise MPIException(C.ERR_KEYVAL, "invalid attribute key MPI.KEYVAL_INVALID")
         fixed = {C.WIN_BASE: s.base, C.WIN_SIZE: s.size, C.WIN_DISP_UNIT: s.disp_unit,
                  C.WIN_CREATE_FLAVOR: s.flavor, C.WIN_MODEL: C.WIN_UNIFIED}
-        if keyval in fixed:
-            return fixed[keyval]
-        return s.attrs.get(keyval)
-
-    def Set_attr(self, keyval: int, attrval: Any) -> None:
-        s = self._live()
-        if keyval not in _keyvals:
-            raise MPIException(C.ERR_KEYVAL, f"invalid attribute key {keyval}")
-        if keyval in s.attrs:
-            _delete_attr(self, keyval, s.attrs[keyval])
-        s.attrs[keyval] = attrval
-
-    def Delete_attr(self, keyval: int) -> None:
-        s = self._live()
-        if keyval not in _keyvals:
-            raise MPIException(C.ERR_KEYVAL, f"invalid attribute key {keyval}")
-        if keyval in s.attrs:
-            _delete_attr(self, keyval, s.attrs.pop(keyval))
-
-    @classmethod
-    def Create_keyval(cls, copy_fn: Optional[Callable[[Win, int, Any], Any]] = None,
-                      delete_fn: Optional[Callable[[Win, int, Any], None]] = None,
-                      nopython: bool = False) -> int:
-        """A new attribute key for windows."""
-        keyval = next(_next_keyval)
-        _keyvals[keyval] = (copy_fn, delete_fn)
-        return keyval
-
-    @classmethod
-    def Free_keyval(cls, keyval: int) -> int:
-        _keyvals.pop(keyval, None)
-        return C.KEYVAL_INVALID
+        return fixed.get(keyval, _attributes.MISSING)
 
     @property
     def attrs(self) -> Tuple[int, int, int]:
@@ -624,21 +595,21 @@ class Win:
     name = property(Get_name, Set_name)
 
     def Get_errhandler(self) -> _Errhandler:
-        """A new reference to the window's error handler (hpxpy always raises)."""
-        return _Errhandler(self._live().errhandler)
+        """A new reference to the window's error handler."""
+        return _errhandler.reference(self._live().errhandler)
 
     def Set_errhandler(self, errhandler: _Errhandler) -> None:
         s = self._live()
-        check_settable(errhandler)
-        s.errhandler = errhandler._name
+        s.errhandler = check_settable(errhandler)
 
     def Call_errhandler(self, errorcode: int) -> None:
-        self._live()
+        """Run the window's error handler with ``errorcode``."""
+        _errhandler.call(self._live().errhandler, self, errorcode)
 
     @classmethod
     def Create_errhandler(cls, errhandler_fn: Callable[[Win, int], None]) -> _Errhandler:
-        """Error handlers are not called by hpxpy (it raises ``MPI.Exception``)."""
-        return _Errhandler(ERRORS_RETURN._name)
+        """A user error handler: ``errhandler_fn(win, errorcode)``."""
+        return _errhandler.create("Win", errhandler_fn)
 
     # -- data movement -----------------------------------------------------------------------
     def Put(self, origin: BufSpec, target_rank: int,
@@ -945,12 +916,6 @@ class Win:
         s = self._live()
         if not (s.locks or s.lock_all):
             raise MPIException(C.ERR_RMA_SYNC, "Sync outside a passive-target epoch")
-
-
-def _delete_attr(win: Win, keyval: int, value: Any) -> None:
-    delete_fn = _keyvals.get(keyval, (None, None))[1]
-    if delete_fn is not None:
-        delete_fn(win, keyval, value)
 
 
 WIN_NULL = Win()

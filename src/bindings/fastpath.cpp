@@ -79,12 +79,27 @@ char plain_kind(const char* fmt) {
     }
 }
 
+// numpy.ndarray once numpy is loaded, else null: hpxpy imports numpy only when it needs it
+// (hpxpy/_numpy.py), and until someone has, no object can be an array.
+PyObject* ndarray_type() {
+    if (g.ndarray == nullptr) {
+        static PyObject* name = PyUnicode_InternFromString("numpy");
+        PyObject* numpy = PyImport_GetModule(name);
+        if (numpy != nullptr) {
+            g.ndarray = PyObject_GetAttrString(numpy, "ndarray");  // kept for the process
+            Py_DECREF(numpy);
+        }
+        if (g.ndarray == nullptr) PyErr_Clear();
+    }
+    return g.ndarray;
+}
+
 // Takes the memory of a plain buffer; false (error cleared) for anything else.
 bool acquire(PyObject* obj, bool writable, View& v) {
     PyTypeObject* t = Py_TYPE(obj);
-    if (reinterpret_cast<PyObject*>(t) != g.ndarray && t != &PyBytes_Type &&
-        t != &PyByteArray_Type && t != &PyMemoryView_Type &&
-        reinterpret_cast<PyObject*>(t) != g.array)
+    if (t != &PyBytes_Type && t != &PyByteArray_Type && t != &PyMemoryView_Type &&
+        reinterpret_cast<PyObject*>(t) != g.array &&
+        reinterpret_cast<PyObject*>(t) != ndarray_type())
         return false;
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, &v.b, flags) != 0) {
@@ -739,7 +754,6 @@ void register_fastpath(py::module_& m) {
             py::module_ pickle = py::module_::import("pickle");
             g.pickle_dumps = keep(pickle.attr("dumps"));
             g.pickle_loads = keep(pickle.attr("loads"));
-            g.ndarray = keep(py::module_::import("numpy").attr("ndarray"));
             g.array = keep(py::module_::import("array").attr("array"));
             g.mem_name = keep(py::str("_mem"));
             g.core_code_name = keep(py::str("_core_code"));

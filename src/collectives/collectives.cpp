@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
 
 namespace hpxpy {
 namespace {
@@ -168,6 +169,31 @@ struct ReduceCell {
 };
 constexpr std::size_t kCellData = SharedWindows::kCellBytes - sizeof(ReduceCell);
 
+void Collectives::check_group(const Group& g, int root) const {
+    const auto fail = [](const std::string& what) {
+        throw std::invalid_argument("hpxpy collective: " + what);
+    };
+    if (g.size < 1) fail("a group needs at least one member, got size " + std::to_string(g.size));
+    if (!g.members.empty() && g.members.size() != static_cast<std::size_t>(g.size))
+        fail("the group lists " + std::to_string(g.members.size()) + " members but has size " +
+             std::to_string(g.size));
+    if (g.rank < 0 || g.rank >= g.size)
+        fail("this locality's rank " + std::to_string(g.rank) + " is not in the group [0, " +
+             std::to_string(g.size) + ") (is it a member?)");
+    if (root != kNoRoot && (root < 0 || root >= g.size))
+        fail("root " + std::to_string(root) + " out of range [0, " + std::to_string(g.size) + ")");
+    for (int i = 0; i < g.size; ++i) {
+        const int w = g.world(i);
+        if (w < 0 || w >= engine_.size())
+            fail("member " + std::to_string(i) + " is locality " + std::to_string(w) +
+                 ", out of range [0, " + std::to_string(engine_.size()) + ")");
+    }
+    if (g.world(g.rank) != engine_.self())
+        fail("member " + std::to_string(g.rank) + " of the group is locality " +
+             std::to_string(g.world(g.rank)) + ", not this one (" +
+             std::to_string(engine_.self()) + ")");
+}
+
 const Collectives::Meeting* Collectives::meeting_for(const Group& g, int tag) {
     // HPXPY_MEETINGS=0 turns meetings off (to compare against the message algorithms).
     static const bool enabled = [] {
@@ -275,6 +301,7 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, int tag,
 
 bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t size,
                        std::vector<MetCell>& cells) {
+    check_group(g);
     const Meeting* m = meeting_for(g, tag);
     if (!m) return false;
     alignas(16) char cell[SharedWindows::kCellBytes];
@@ -298,6 +325,7 @@ bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t si
 
 Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
                              const Failure& failure, bool meet) {
+    check_group(g);
     const int n = g.size, r = g.rank;
     if (meet && n > 1) {
         if (const Meeting* m = meeting_for(g, tag)) {
@@ -467,6 +495,7 @@ std::size_t Collectives::window_broadcast_min() {
 
 Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int tag,
                             const Failure& failure, char* into, std::size_t into_capacity) {
+    check_group(g, root);
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     std::vector<ConstBuffer> parts;
@@ -537,6 +566,7 @@ Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int
 
 std::vector<Item> Collectives::gather(const Group& g, const ArrayRef& value, int root,
                                       int tag, const Failure& failure) {
+    check_group(g, root);
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     OutItem own(value, r, 0, failure);
@@ -570,6 +600,7 @@ std::vector<Item> Collectives::gather(const Group& g, const ArrayRef& value, int
 
 Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, int root, int tag,
                           const Failure& failure) {
+    check_group(g, root);
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     Failure state = failure;
@@ -625,6 +656,7 @@ Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, i
 std::vector<std::size_t> Collectives::exchange(const Group& g,
                                                const std::vector<ConstBuffer>& sends,
                                                const std::vector<RecvBlock>& recvs, int tag) {
+    check_group(g);
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
     std::vector<std::size_t> got(at(n), 0);
@@ -655,6 +687,7 @@ std::vector<std::size_t> Collectives::exchange(const Group& g,
 std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer block,
                                                     const std::vector<RecvBlock>& recvs,
                                                     int root, int tag) {
+    check_group(g, root);
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
     if (r != root) {
@@ -682,6 +715,7 @@ std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer 
 }
 
 void Collectives::barrier(const Group& g, const std::string& name, int tag, bool meet) {
+    check_group(g);
     const int n = g.size, r = g.rank;
     Failure state;
     if (meet && n > 1) {

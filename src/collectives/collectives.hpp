@@ -11,6 +11,7 @@
 // locality that depends on it learns the error and raises instead of hanging.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -160,6 +161,11 @@ public:
     static constexpr std::size_t kWindowBroadcastMin = 1024 * 1024;
 
 private:
+    // Every entry point first checks the group it was given (and the root): a rank, root
+    // or member outside the group would index past its arrays. Throws
+    // std::invalid_argument (ValueError in Python) instead.
+    static constexpr int kNoRoot = std::numeric_limits<int>::min();  // -1 is a bad root too
+    void check_group(const Group& g, int root = kNoRoot) const;
     // Marks a broadcast header whose data follows through the root's shared window.
     static constexpr uint32_t kViaWindow = 0x57494e44;  // "WIND"
     SharedWindows* windows_of(const Group& g);

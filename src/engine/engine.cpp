@@ -163,8 +163,8 @@ void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>
                 op.size = bytes;
                 b->it = e.add_blocked(std::move(op));
             }
-            if (e.closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");
-            if (e.interrupt_) e.interrupt_();
+            // A lost peer (found by heartbeats, perhaps the one we send to) ends the wait.
+            e.interruption_point();
         });
     } catch (const LocalityLost&) {
         // Report the job's first loss (the root cause) rather than the peer that, failing

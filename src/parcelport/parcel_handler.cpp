@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 namespace hpxpy {
@@ -17,6 +18,23 @@ void set_nonblocking(int fd) {
 // A parcelport without a wait descriptor is polled this often while a thread blocks.
 constexpr int kNoFdSliceMs = 1;
 
+int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// HPXPY_HEARTBEAT: seconds of silence after which a peer counts as lost (0: never).
+int heartbeat_ms_from_env() {
+    const char* env = std::getenv("HPXPY_HEARTBEAT");
+    if (env == nullptr || *env == '\0') return 6000;
+    const double seconds = std::atof(env);
+    if (seconds <= 0) return 0;
+    return static_cast<int>(seconds * 1000 < ParcelHandler::kHeartbeatMs * 2
+                                ? ParcelHandler::kHeartbeatMs * 2
+                                : seconds * 1000);
+}
+
 }  // namespace
 
 ParcelHandler::ParcelHandler(int self, int size, int capacity, ParcelSink& upstream,
@@ -24,7 +42,14 @@ ParcelHandler::ParcelHandler(int self, int size, int capacity, ParcelSink& upstr
     : self_(self), size_(size), spin_us_(spin_us), upstream_(upstream),
       routes_(static_cast<std::size_t>(capacity > size ? capacity : (size > 0 ? size : 0)),
               nullptr),
-      capacity_(static_cast<int>(routes_.size())) {
+      capacity_(static_cast<int>(routes_.size())),
+      heartbeat_ms_(size > 1 ? heartbeat_ms_from_env() : 0),
+      heard_(new std::atomic<uint32_t>[static_cast<std::size_t>(size > 0 ? size : 0)]()),
+      said_(new std::atomic<uint32_t>[static_cast<std::size_t>(size > 0 ? size : 0)]()),
+      departed_(new std::atomic<bool>[static_cast<std::size_t>(size > 0 ? size : 0)]()),
+      heard_seen_(static_cast<std::size_t>(size > 0 ? size : 0), 0),
+      said_seen_(static_cast<std::size_t>(size > 0 ? size : 0), 0),
+      heard_at_ns_(static_cast<std::size_t>(size > 0 ? size : 0), 0) {
     if (pipe(wake_pipe_) != 0) throw std::runtime_error("hpxpy: cannot create wake pipe");
     set_nonblocking(wake_pipe_[0]);
     set_nonblocking(wake_pipe_[1]);  // a kick never blocks; one pending byte is enough
@@ -56,6 +81,9 @@ void ParcelHandler::start() {
     }
     if (ports_.size() == 1 && ports_[0]->can_sleep() && ports_[0]->wait_fd() < 0)
         sleeper_ = ports_[0].get();
+    const int64_t now = steady_ns();
+    for (int64_t& at : heard_at_ns_) at = now;  // silence is counted from here
+    next_tick_ns_ = now + int64_t{kHeartbeatMs} * 1'000'000;
     started_ = true;
     if (!ports_.empty()) thread_ = std::thread([this] { progress_loop(); });
 }
@@ -103,6 +131,10 @@ void ParcelHandler::send(int dest, int context, int tag, const std::vector<Const
         return;
     }
     Parcelport* port = route(dest);
+    // Heartbeats watch the job's own localities; joined processes are watched by their
+    // sockets alone.
+    if (port != nullptr && heartbeat_ms_ > 0 && dest < size_)
+        said_[static_cast<std::size_t>(dest)].fetch_add(1, std::memory_order_relaxed);
     if (port == nullptr) {
         if (ports_.empty() && !joined_port()) throw std::runtime_error("hpxpy: runtime is not connected");
         throw std::runtime_error("hpxpy: no transport reaches locality " +
@@ -141,6 +173,8 @@ void ParcelHandler::notify() {
 // ---- reports from the parcelports ----
 
 void ParcelHandler::deliver(Message&& message) {
+    heard(message.source);
+    if (message.context == kHeartbeatContext) return;  // its arrival was all it had to say
     upstream_.deliver(std::move(message));
     notify();
 }
@@ -156,6 +190,7 @@ void ParcelHandler::peer_lost(int locality, const std::string& why) {
 }
 
 void ParcelHandler::peer_departed(int locality) {
+    if (locality >= 0 && locality < size_) departed_[static_cast<std::size_t>(locality)] = true;
     upstream_.peer_departed(locality);
     notify();
 }
@@ -186,7 +221,9 @@ bool ParcelHandler::Wait::step(const std::atomic<uint64_t>& news, uint64_t seen)
         if (!handler_.progress()) std::this_thread::yield();
         return true;
     }
-    return handler_.block(kSliceMs, news, seen);
+    const bool progressed = handler_.block(kSliceMs, news, seen);
+    handler_.heartbeat_tick();
+    return progressed;
 }
 
 bool ParcelHandler::block(int timeout_ms, const std::atomic<uint64_t>& news, uint64_t seen) {
@@ -266,6 +303,7 @@ void ParcelHandler::progress_loop() {
         // (and have to wake it) on every wait.
         const auto since_wait = std::chrono::steady_clock::now().time_since_epoch().count() -
                                 last_wait_end_.load();
+        heartbeat_tick();
         if (app_waiting_ > 0 || since_wait < kStandAsideNs) {
             rest(kStandAsideNs / 1000000);
             continue;
@@ -277,11 +315,60 @@ void ParcelHandler::progress_loop() {
         }
         background_polling_ = true;
         poller_ = me;
-        if (app_waiting_ == 0 && !stopping_) wait_and_progress(-1, nullptr, 0);  // no spinning
+        // No spinning; with heartbeats it wakes once per heartbeat to send them.
+        if (app_waiting_ == 0 && !stopping_)
+            wait_and_progress(heartbeat_ms_ > 0 ? kHeartbeatMs : -1, nullptr, 0);
         poller_ = std::thread::id();
         background_polling_ = false;
         token.unlock();
         progress_idle();
+    }
+}
+
+void ParcelHandler::heartbeat_tick() {
+    if (heartbeat_ms_ <= 0 || !started_ || stopping_ || closed_) return;
+    int64_t now = steady_ns();
+    if (now < next_tick_ns_.load(std::memory_order_relaxed)) return;
+    std::unique_lock<std::mutex> lock(tick_mu_, std::try_to_lock);
+    if (!lock.owns_lock() || now < next_tick_ns_.load()) return;
+    // Ticks late by seconds: this process itself was not running (stopped, a paused VM),
+    // so the peers' silence meanwhile says nothing about them. Count it from now.
+    const bool we_were_away = now - next_tick_ns_.load() > int64_t{kHeartbeatMs} * 2'000'000;
+    next_tick_ns_ = now + int64_t{kHeartbeatMs} * 1'000'000;
+    const int64_t silence_ns = int64_t{heartbeat_ms_} * 1'000'000;
+    const std::string why = "nothing came from it for " + std::to_string(heartbeat_ms_ / 1000) +
+                            " s, not even a heartbeat: it is stopped or frozen, or its host "
+                            "cannot be reached (HPXPY_HEARTBEAT sets the limit)";
+    for (int peer = 0; peer < size_; ++peer) {
+        const auto p = static_cast<std::size_t>(peer);
+        if (peer == self_ || routes_[p] == nullptr || departed_[p]) continue;
+        const uint32_t heard_count = heard_[p].load(std::memory_order_relaxed);
+        if (heard_count != heard_seen_[p] || we_were_away) {
+            heard_seen_[p] = heard_count;
+            heard_at_ns_[p] = now;
+        } else if (now - heard_at_ns_[p] > silence_ns) {
+            peer_lost(peer, why);
+            return;  // the first loss is the job's
+        }
+        if (said_[p].load(std::memory_order_relaxed) == said_seen_[p]) {
+            try {
+                // A peer that stopped reading fills its transport: give up once it has
+                // been silent too long, rather than block here.
+                send(peer, kHeartbeatContext, 0, {}, 0, [&] {
+                    if (stopping_ || closed_) throw std::runtime_error("hpxpy: closing");
+                    if (heard_[p].load() == heard_seen_[p] &&
+                        steady_ns() - heard_at_ns_[p] > silence_ns)
+                        throw LocalityLost(peer, why);
+                });
+            } catch (const LocalityLost& lost) {
+                if (lost.locality() == peer && !departed_[p]) peer_lost(peer, why);
+                return;
+            } catch (const std::exception&) {
+                return;  // closing: no more heartbeats
+            }
+            now = steady_ns();
+        }
+        said_seen_[p] = said_[p].load(std::memory_order_relaxed);
     }
 }
 

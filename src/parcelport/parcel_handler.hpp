@@ -15,6 +15,13 @@
 //   progress thread holds the token and blocks in poll() (never spins), so unexpected
 //   messages are drained and senders never stall; when an application thread starts
 //   waiting, the background thread steps aside (until 10 ms after the last wait ended).
+// - Heartbeats: a locality that stops (SIGSTOP, a host whose link is cut) closes no socket
+//   and leaves its pid alive, so nothing else would notice it. Whichever thread runs the
+//   handler (a waiter every slice, the background thread at least once a second) sends an
+//   empty heartbeat, once a second, to each peer it sent nothing else to in that second,
+//   and counts what arrives from each peer (any message, or the transport offering one).
+//   A peer silent for HPXPY_HEARTBEAT seconds (default 6; 0: off) is reported lost, so
+//   every survivor that waits raises LocalityError naming it within about 7 s.
 #pragma once
 
 #include <atomic>
@@ -139,6 +146,10 @@ public:
     void abort(int exit_code);
 
     static constexpr int kSliceMs = 100;  // blocked waits return this often (Ctrl-C)
+    // Heartbeats travel on this context (below the engine's first free one; the engine
+    // never sees them). Sent every kHeartbeatMs to a peer that got nothing else.
+    static constexpr int kHeartbeatContext = 2;
+    static constexpr int kHeartbeatMs = 1000;
 
 private:
     // ParcelSink, for the parcelports: forward upward, then wake the waiter.
@@ -147,11 +158,24 @@ private:
     void peer_departed(int locality) override;
     void job_aborted(int locality, int exit_code) override;
     void progress_idle() override { upstream_.progress_idle(); }
-    bool accepting(int source) override { return upstream_.accepting(source); }
+    bool accepting(int source) override {
+        heard(source);  // it has a message for us: alive, even if we cannot take it yet
+        return upstream_.accepting(source);
+    }
     FillTarget claim(int source, int context, int tag, uint32_t ack, std::size_t size) override {
+        heard(source);
         return upstream_.claim(source, context, tag, ack, size);
     }
     void filled(void* token) override;
+
+    // Heartbeats (see the top of this file).
+    void heard(int source) {
+        if (source >= 0 && source < size_ && heartbeat_ms_ > 0)
+            heard_[static_cast<std::size_t>(source)].fetch_add(1, std::memory_order_relaxed);
+    }
+    // Sends the heartbeats due and reports peers silent too long; at most once per
+    // kHeartbeatMs, by one thread at a time (others return at once).
+    void heartbeat_tick();
 
     bool block(int timeout_ms, const std::atomic<uint64_t>& news, uint64_t seen);
     // Waits (up to timeout_ms, -1: long) for something to do, then progresses it: in the
@@ -187,6 +211,14 @@ private:
     static constexpr std::chrono::steady_clock::rep kStandAsideNs = 10'000'000;
     std::mutex idle_mu_;  // the background thread rests here while applications wait
     std::condition_variable idle_cv_;
+    const int heartbeat_ms_;  // silence after which a peer is lost; 0: no heartbeats
+    std::unique_ptr<std::atomic<uint32_t>[]> heard_;  // per peer: messages seen from it
+    std::unique_ptr<std::atomic<uint32_t>[]> said_;   // per peer: messages sent to it
+    std::unique_ptr<std::atomic<bool>[]> departed_;   // per peer: said goodbye (no heartbeats)
+    std::atomic<int64_t> next_tick_ns_{0};
+    std::mutex tick_mu_;  // one ticking thread; guards the three vectors below
+    std::vector<uint32_t> heard_seen_, said_seen_;  // the counts at the last tick
+    std::vector<int64_t> heard_at_ns_;              // when heard_ last moved
     std::atomic<bool> stopping_{false};
     std::atomic<bool> closed_{false};
     std::thread thread_;
