@@ -25,7 +25,7 @@ LAYERS = {
     "_request": 2, "_memory": 2,
     "_message": 3, "_buffers": 3, "_ops": 3, "_failures": 3, "_group": 3, "_contexts": 3,
     "_handle": 3, "_topology": 3, "_session": 3,
-    "_p2p": 4, "_partitioned": 4, "_objcoll": 4, "_file": 4, "_rma_service": 4,
+    "_p2p": 4, "_partitioned": 4, "_objcoll": 4, "_file": 4, "_rma_service": 4, "_pack": 4,
     "_bufcoll": 5, "_create": 5, "_neighbor": 5,
     "_nbcoll": 6, "_topo": 6, "_persistent": 6, "_intercomm": 6, "_interbuf": 6, "_ulfm": 6,
     "_comm": 7,

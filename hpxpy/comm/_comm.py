@@ -23,6 +23,7 @@ but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this ta
        _partitioned   partitioned point to point (Psend_init/Precv_init, Pready, Parrived)
        _objcoll       object collectives, pairwise exchange, per-operation locks
        _rma_service   the target side of RMA: the service thread, windows' memory and locks
+       _pack          Datatype.Pack/Unpack, native and external32
     3  _handle        a communicator's fields, argument checks, sequence numbers
        _group         Group            _contexts   the table that allocates contexts
        _session       Session: process sets mpi://WORLD and mpi://SELF

@@ -53,6 +53,10 @@ MODULES = [
     # sessions, generalized requests, the package's top level.
     "test_handle", "test_subclass", "test_attributes", "test_errhandler", "test_errorcode",
     "test_info", "test_environ", "test_session", "test_grequest", "test_toplevel",
+    # Datatypes (envelope/contents/decode, pickling), mpi4py.util.dtlib, Pack/Unpack and
+    # external32, MPI.buffer, MPI.pickle. test_pickle skips its dill and yaml tests when
+    # those packages are absent, as under MPICH.
+    "test_datatype", "test_util_dtlib", "test_pack", "test_buffer", "test_pickle",
 ]
 # Modules also asserted at 4 localities, more processes than this machine's cores: MPI-IO
 # (the shared file pointer and collective views) and the one-sided modules (the RMA service
@@ -66,10 +70,13 @@ NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:t
             "test_win", "test_rma", "test_rma_nb", "test_util_sync",
             "test_handle", "test_subclass", "test_attributes", "test_errhandler",
             "test_errorcode", "test_info", "test_environ", "test_session", "test_grequest",
-            "test_toplevel", "test_spawn", "test_futures"}
+            "test_toplevel",
+            "test_datatype", "test_util_dtlib", "test_pack", "test_buffer",
+            "test_spawn", "test_futures"}
 # Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
 # on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
 TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240,
+            "test_datatype": 300, "test_util_dtlib": 600,
             # Each spawn starts Python processes (~1 s each on a loaded 2-core machine):
             # test_spawn starts 60-200, test_futures at one process ~100 (218 s there).
             "test_spawn": 600, "test_futures": 600}
