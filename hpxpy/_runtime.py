@@ -240,6 +240,11 @@ def finalize() -> None:
                 _state.mesh.close()
             _state.core = None
             _state.mesh = None
+            # Processes this one spawned: wait for them after our goodbyes (they may be
+            # finishing theirs), then kill what is left.
+            dynamic = sys.modules.get("hpxpy._dynamic")
+            if dynamic is not None:
+                dynamic.reap()
     if mismatch is not None:
         raise mismatch
 

@@ -280,6 +280,35 @@ def _parent_death_hook() -> Callable[[], None] | None:
     return hook
 
 
+_subreaper = False  # hpxrun adopts orphaned descendants (spawned processes)
+
+
+def _become_subreaper() -> None:
+    """Linux: processes a locality spawned (MPI_Comm_spawn) are re-parented to hpxrun, not
+    to init, if that locality dies first, so hpxrun reaps them too."""
+    global _subreaper
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        _subreaper = libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        _subreaper = False
+
+
+def _reap_orphans(timeout: float = 5.0) -> None:
+    """Wait (bounded) for adopted descendants; they share a locality's process group, which
+    has been sent SIGKILL."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid == 0:
+            time.sleep(0.02)
+
+
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
     """Send ``sig`` to the process group of ``proc`` (which leads its own session)."""
     try:
@@ -556,7 +585,8 @@ class _Job:
         return 0 if status is None else status
 
     def _cleanup(self) -> None:
-        """Kill whatever is left of every locality's process group and reap the localities."""
+        """Kill whatever is left of every locality's process group and reap the localities,
+        and the processes they spawned that outlived them (ours as subreaper)."""
         for proc in self.procs:
             _signal_group(proc, signal.SIGKILL)
         for proc in self.procs:
@@ -564,6 +594,8 @@ class _Job:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
                 _message(f"process {proc.pid} did not die after SIGKILL")
+        if _subreaper:
+            _reap_orphans()
         for pump in self.pumps:
             pump.join(timeout=2.0)
 
@@ -886,6 +918,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verbose=ns.verbose,
     )
     try:
+        _become_subreaper()
         return run_job(command, config)
     except OSError as err:  # e.g. the interface cannot be bound
         _message(f"error: {err}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import textwrap
 
-from conftest import run_job
+from conftest import pid_alive, run_job
 
 MPI4PY = ("--mpi4py",)
 
@@ -112,14 +112,39 @@ def test_mpicommexecutor_root_gets_the_executor_others_serve():
     assert job.results[1]["ranks"] == [0, 2]
 
 
-def test_mpipoolexecutor_without_workers_names_the_alternatives():
-    code = ("import json\nfrom mpi4py.futures import MPIPoolExecutor\n"
-            "try:\n    MPIPoolExecutor()\nexcept NotImplementedError as e:\n"
-            "    print('RESULT ' + json.dumps({'id': 0, 'msg': str(e)}))\n")
-    job = run_job(1, ["-c", code], timeout=60, launcher_args=MPI4PY)
+SPAWN_POOL_PROGRAM = textwrap.dedent('''
+    import json, os
+    from mpi4py import MPI
+    from mpi4py.futures import MPIPoolExecutor, get_comm_workers
+
+    def where(x):
+        return x * x, os.getpid(), get_comm_workers().Get_size()
+
+    if __name__ == "__main__":
+        with MPIPoolExecutor(max_workers=2) as executor:
+            results = list(executor.map(where, range(30)))
+            workers = executor.num_workers
+        print("RESULT " + json.dumps({
+            "id": MPI.COMM_WORLD.Get_rank(), "values": [r[0] for r in results],
+            "pids": sorted({r[1] for r in results}), "comm_workers": results[0][2],
+            "num_workers": workers, "after": executor.num_workers,
+            "me": os.getpid()}))
+''')
+
+
+def test_mpipoolexecutor_spawns_its_workers(tmp_path):
+    # Outside `-m mpi4py.futures` every executor spawns its own workers (MPI_Comm_spawn),
+    # and they are gone once it has shut down.
+    program = tmp_path / "pool.py"
+    program.write_text(SPAWN_POOL_PROGRAM)
+    job = run_job(2, [str(program)], timeout=120, launcher_args=MPI4PY)
     assert job.returncode == 0, job
-    msg = job.results[0]["msg"]
-    assert "python -m mpi4py.futures" in msg and "MPICommExecutor" in msg
+    for rank in range(2):
+        r = job.results[rank]
+        assert r["values"] == [x * x for x in range(30)]
+        assert r["num_workers"] == 2 and r["comm_workers"] == 2 and r["after"] == 0
+        assert r["me"] not in r["pids"] and 1 <= len(r["pids"]) <= 2
+        assert not any(pid_alive(p) for p in r["pids"]), "a worker outlived its executor"
 
 
 PKL5_PROGRAM = textwrap.dedent('''

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, List, Tuple
 from .. import _runtime
 
 # Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
-from . import _buffers, _constants, _datatypes, _ops, _pack, _pickle, _topology  # noqa: F401
+from . import _buffers, _constants, _datatypes, _ops, _pack, _pickle, _spawn, _topology  # noqa: F401
 from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
@@ -192,11 +192,12 @@ def Get_library_version() -> str:
 def Init() -> None:
     """Start the runtime (it also starts on import)."""
     _runtime.core()
+    _spawn.connect_parent()
 
 
 def Init_thread(required: int = THREAD_MULTIPLE) -> int:
     """Start the runtime; every thread level is provided."""
-    _runtime.core()
+    Init()
     return THREAD_MULTIPLE
 
 
@@ -205,6 +206,30 @@ def Finalize() -> None:
     global _finalized
     _runtime.finalize()
     _finalized = True
+
+
+def Open_port(info: Info = INFO_NULL) -> str:
+    """A new port name other processes of this job (or of jobs it spawned) can
+    ``Connect`` to while this one ``Accept``s."""
+    return _spawn.open_port()
+
+
+def Close_port(port_name: str) -> None:
+    _spawn.close_port(port_name)
+
+
+def Publish_name(service_name: str, port_name: str, info: Info = INFO_NULL) -> None:
+    """Make ``port_name`` findable as ``service_name`` by the job's processes."""
+    _spawn.publish_name(service_name, port_name)
+
+
+def Unpublish_name(service_name: str, port_name: str, info: Info = INFO_NULL) -> None:
+    _spawn.unpublish_name(service_name, port_name)
+
+
+def Lookup_name(service_name: str, info: Info = INFO_NULL) -> str:
+    """The port published as ``service_name`` (``ERR_NAME`` if none is)."""
+    return _spawn.lookup_name(service_name)
 
 
 def Is_initialized() -> bool:
@@ -288,7 +313,7 @@ __all__ = [
     "Get_library_version", "Init",
     "Init_thread", "Finalize", "Is_initialized", "Is_finalized", "Query_thread",
     "Is_thread_main", "Compute_dims", "Pcontrol", "get_vendor", "Get_address", "Aint_add",
-    "Aint_diff",
+    "Aint_diff", "Open_port", "Close_port", "Publish_name", "Unpublish_name", "Lookup_name",
     "Info", "INFO_NULL", "INFO_ENV", "buffer", "memory", "Alloc_mem", "Free_mem",
     "Attach_buffer", "Detach_buffer", "Flush_buffer", "Iflush_buffer", "Pickle", "pickle",
     "Session", "SESSION_NULL", "Win", "WIN_NULL", "File", "FILE_NULL", "Register_datarep",
@@ -313,6 +338,7 @@ def _initialize_on_import() -> bool:
 # otherwise wait for it in the rendezvous.
 if _initialize_on_import():
     _runtime.core()
+    _spawn.connect_parent()  # a spawned process joins its parents now, as MPI_Init does
     # hpxrun --trace / --stats: record every communication call (hpxpy/_trace.py). Without
     # them the methods stay as they are: no cost, not even a flag test per call.
     if os.environ.get("HPXPY_TRACE") or os.environ.get("HPXPY_STATS"):

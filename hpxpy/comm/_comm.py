@@ -100,6 +100,10 @@ from ._request import Prequest, Request
 from ._status import Status
 from ._typing import Buffer, BufferAutomatic, BufSpec, BufSpecB, BufSpecV, BufSpecW
 
+# Dynamic processes (Spawn, Get_parent, ports) live in _spawn, a layer above this module:
+# it puts itself here when imported (hpxpy.comm.MPI imports it).
+_dynproc: Any = None
+
 _DONE = _p2p.no_result  # the finish of a request with nothing to hand back
 # What a fast path (self._path, one C++ call) returns when the general path must run: an
 # argument it does not take (derived datatype, list spec, PROC_NULL, numpy rank ...) or an
@@ -273,8 +277,15 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
 
     @classmethod
     def Get_parent(cls) -> Intercomm:
-        """The parent of a spawned process: null here (hpxpy does not spawn)."""
-        return Intercomm()
+        """The inter-communicator to the parents of a spawned process; ``COMM_NULL`` (a
+        null Intercomm) in a process that was not spawned or after ``Disconnect``."""
+        return _dynproc.get_parent()
+
+    @classmethod
+    def Join(cls, fd: int) -> Intercomm:
+        """The inter-communicator between the two processes at the ends of the connected
+        socket ``fd`` (which stays the caller's)."""
+        return _dynproc.join(fd)
 
     def Compare(self, comm: Comm) -> int:
         """IDENT, CONGRUENT (same members and order), SIMILAR or UNEQUAL."""
@@ -803,10 +814,11 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
             return C.ANY_SOURCE
         if keyval == C.WTIME_IS_GLOBAL:  # each process has its own clock
             return False
-        if keyval == C.APPNUM:  # one program (no MPMD launch, no spawn)
-            return 0
-        if keyval == C.UNIVERSE_SIZE:
-            return _runtime.num_localities()
+        if keyval == C.APPNUM:  # which command of a spawn; 0: the one program
+            appnum = _dynproc.appnum()
+            return 0 if appnum is None else appnum
+        if keyval == C.UNIVERSE_SIZE:  # what a spawn may reach (_dynamic.universe_size)
+            return _dynproc.universe_size()
         if keyval == C.LASTUSEDCODE:
             return last_used_code()
         return _attributes.MISSING
@@ -848,6 +860,32 @@ class Intracomm(Comm):
     def _accept(self, comm: _Handle) -> None:
         if isinstance(comm, Intercomm):
             raise TypeError("expecting an intra-communicator, got an Intercomm")
+
+    def Spawn(self, command: str, args: Optional[Sequence[str]] = None, maxprocs: int = 1,
+              info: Info = INFO_NULL, root: int = 0,
+              errcodes: Optional[list] = None) -> Intercomm:
+        """Start ``maxprocs`` processes of ``command`` as a new job and return the
+        inter-communicator to them (collective; the arguments count at ``root`` only).
+        info keys: ``wdir``, ``path``, ``env`` (``NAME=value`` lines)."""
+        return _dynproc.spawn(self, command, args, maxprocs, info, root, errcodes, False)
+
+    def Spawn_multiple(self, command: Sequence[str],
+                       args: Optional[Sequence[Sequence[str]]] = None,
+                       maxprocs: Optional[Sequence[int]] = None,
+                       info: Union[Info, Sequence[Info]] = INFO_NULL, root: int = 0,
+                       errcodes: Optional[list] = None) -> Intercomm:
+        """``Spawn`` of several commands as one job (``MPI.APPNUM`` tells them apart)."""
+        return _dynproc.spawn(self, command, args, maxprocs, info, root, errcodes, True)
+
+    def Accept(self, port_name: str, info: Info = INFO_NULL, root: int = 0) -> Intercomm:
+        """Wait for a group connecting to ``port_name`` (opened at ``root`` by
+        ``MPI.Open_port``) and return the inter-communicator to it (collective)."""
+        return _dynproc.accept(self, port_name, root)
+
+    def Connect(self, port_name: str, info: Info = INFO_NULL, root: int = 0) -> Intercomm:
+        """Connect to the group accepting on ``port_name`` (significant at ``root``); the
+        inter-communicator to it (collective)."""
+        return _dynproc.connect(self, port_name, root)
 
     def Create_intercomm(self, local_leader: int, peer_comm: Intracomm, remote_leader: int,
                          tag: int = 0) -> Intercomm:
@@ -1062,6 +1100,12 @@ class Intercomm(Comm):
         self._check()
         self._local.Free()
         super().Free()
+
+    def Disconnect(self) -> None:
+        """Wait for both groups, end the connection to spawned or connected processes
+        (goodbye both ways), and free the communicator."""
+        _dynproc.disconnect(self)
+        self.Free()
 
     # -- collectives between the groups (the work is in _intercomm) --------------------------
     def barrier(self) -> None:

@@ -402,6 +402,23 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("num_localities", [](Runtime& r) { return r.engine().size(); })
         .def("check_healthy", [](Runtime& r) { r.engine().check_healthy(); })
         .def(
+            "join",
+            [](Runtime& r, int fd) {
+                py::gil_scoped_release nogil;
+                return r.join(fd);
+            },
+            py::arg("fd"),
+            "A process of another job joins through an authenticated TCP socket (taken "
+            "over); returns the locality id it has here (num_localities and up)")
+        .def(
+            "leave",
+            [](Runtime& r, int peer) {
+                py::gil_scoped_release nogil;
+                r.leave(peer);
+            },
+            py::arg("locality"),
+            "Disconnect from a joined process: goodbye both ways (bounded), then close")
+        .def(
             "leftovers",
             [](Runtime& r, int first_context, int residue, std::size_t head) {
                 std::vector<Engine::Leftover> found;

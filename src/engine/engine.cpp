@@ -78,12 +78,13 @@ std::vector<PendingOp> Engine::pending() {
 }
 
 Engine::Engine(int self, int size, int spin_us, std::size_t unexpected_limit)
-    : self_(self), size_(size), unexpected_limit_(unexpected_limit),
-      unexpected_bytes_(new std::atomic<std::size_t>[static_cast<std::size_t>(size > 0 ? size : 1)]),
-      watching_(new std::atomic<int>[static_cast<std::size_t>(size > 0 ? size : 1)]),
-      departed_(static_cast<std::size_t>(size > 0 ? size : 0), 0),
-      handler_(std::make_unique<ParcelHandler>(self, size, *this, spin_us)) {
-    for (int i = 0; i < (size > 0 ? size : 1); ++i) {
+    : self_(self), size_(size), capacity_((size > 0 ? size : 1) + kJoinedPeers),
+      unexpected_limit_(unexpected_limit),
+      unexpected_bytes_(new std::atomic<std::size_t>[static_cast<std::size_t>(capacity_)]),
+      watching_(new std::atomic<int>[static_cast<std::size_t>(capacity_)]),
+      departed_(static_cast<std::size_t>(capacity_), 0),
+      handler_(std::make_unique<ParcelHandler>(self, size, capacity_, *this, spin_us)) {
+    for (int i = 0; i < capacity_; ++i) {
         unexpected_bytes_[static_cast<std::size_t>(i)] = 0;
         watching_[static_cast<std::size_t>(i)] = 0;
     }
@@ -94,12 +95,12 @@ Engine::Engine(int self, int size, int spin_us, std::size_t unexpected_limit)
 void Engine::count_posted_locked(int source, int delta) {
     if (source == kAnySource)
         watching_any_.fetch_add(delta);
-    else if (source >= 0 && source < size_)
+    else if (source >= 0 && source < capacity_)
         watching_[static_cast<std::size_t>(source)].fetch_add(delta);
 }
 
 void Engine::count_unexpected_locked(const Message& m, int sign) {
-    if (m.source < 0 || m.source >= size_ || !m.payload) return;
+    if (m.source < 0 || m.source >= capacity_ || !m.payload) return;
     auto& bytes = unexpected_bytes_[static_cast<std::size_t>(m.source)];
     if (sign > 0)
         bytes.fetch_add(m.payload->size());
@@ -108,7 +109,7 @@ void Engine::count_unexpected_locked(const Message& m, int sign) {
 }
 
 bool Engine::accepting(int source) {
-    if (source < 0 || source >= size_) return true;
+    if (source < 0 || source >= capacity_) return true;
     const auto i = static_cast<std::size_t>(source);
     return unexpected_bytes_[i].load(std::memory_order_relaxed) < unexpected_limit_ ||
            watching_any_.load(std::memory_order_relaxed) > 0 ||
@@ -130,9 +131,9 @@ struct Engine::Watch {
 
 void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
                   uint32_t ack) {
-    if (dest < 0 || dest >= size_)
+    if (dest < 0 || dest >= capacity_)
         throw std::out_of_range("destination locality " + std::to_string(dest) +
-                                " out of range [0, " + std::to_string(size_) + ")");
+                                " out of range [0, " + std::to_string(capacity_) + ")");
     check_healthy();
     ActiveScope active(active_);
     if (closed_) throw std::runtime_error("hpxpy: the runtime has been finalized");

@@ -87,6 +87,10 @@ public:
 
     int self() const { return self_; }
     int size() const { return size_; }
+    // Localities of the job are 0..size-1; ids from size up to capacity() name processes
+    // joined later (spawned or connected through a port), in this process's numbering.
+    int capacity() const { return capacity_; }
+    static constexpr int kJoinedPeers = 1024;
 
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
               uint32_t ack = 0);
@@ -191,6 +195,7 @@ private:
 
     const int self_;
     const int size_;
+    const int capacity_;  // size_ + kJoinedPeers: the per-peer tables' length
     InterruptCheck interrupt_;
     std::function<void(int, int)> abort_handler_;
 

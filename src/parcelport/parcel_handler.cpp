@@ -37,9 +37,12 @@ int heartbeat_ms_from_env() {
 
 }  // namespace
 
-ParcelHandler::ParcelHandler(int self, int size, ParcelSink& upstream, int spin_us)
+ParcelHandler::ParcelHandler(int self, int size, int capacity, ParcelSink& upstream,
+                             int spin_us)
     : self_(self), size_(size), spin_us_(spin_us), upstream_(upstream),
-      routes_(static_cast<std::size_t>(size > 0 ? size : 0), nullptr),
+      routes_(static_cast<std::size_t>(capacity > size ? capacity : (size > 0 ? size : 0)),
+              nullptr),
+      capacity_(static_cast<int>(routes_.size())),
       heartbeat_ms_(size > 1 ? heartbeat_ms_from_env() : 0),
       heard_(new std::atomic<uint32_t>[static_cast<std::size_t>(size > 0 ? size : 0)]()),
       said_(new std::atomic<uint32_t>[static_cast<std::size_t>(size > 0 ? size : 0)]()),
@@ -85,8 +88,22 @@ void ParcelHandler::start() {
     if (!ports_.empty()) thread_ = std::thread([this] { progress_loop(); });
 }
 
+void ParcelHandler::add_joined(std::unique_ptr<Parcelport> port) {
+    if (!started_ || joined_owner_) throw std::logic_error("hpxpy: one joined parcelport, after start()");
+    joined_owner_ = std::move(port);
+    joined_.store(joined_owner_.get(), std::memory_order_release);
+    // A job of one locality had no transport, hence no progress thread: start it now.
+    if (!thread_.joinable()) thread_ = std::thread([this] { progress_loop(); });
+    kick();  // a waiter asleep in shared memory moves to poll() and sees the new port
+}
+
+void ParcelHandler::join(int peer, Parcelport* port) {
+    if (peer < size_ || peer >= capacity_) throw std::out_of_range("hpxpy: no room for a joined peer");
+    routes_[static_cast<std::size_t>(peer)] = port;
+}
+
 Parcelport* ParcelHandler::route(int peer) const {
-    if (peer < 0 || peer >= size_) return nullptr;
+    if (peer < 0 || peer >= capacity_) return nullptr;
     return routes_[static_cast<std::size_t>(peer)];
 }
 
@@ -114,10 +131,12 @@ void ParcelHandler::send(int dest, int context, int tag, const std::vector<Const
         return;
     }
     Parcelport* port = route(dest);
-    if (port != nullptr && heartbeat_ms_ > 0)
+    // Heartbeats watch the job's own localities; joined processes are watched by their
+    // sockets alone.
+    if (port != nullptr && heartbeat_ms_ > 0 && dest < size_)
         said_[static_cast<std::size_t>(dest)].fetch_add(1, std::memory_order_relaxed);
     if (port == nullptr) {
-        if (ports_.empty()) throw std::runtime_error("hpxpy: runtime is not connected");
+        if (ports_.empty() && !joined_port()) throw std::runtime_error("hpxpy: runtime is not connected");
         throw std::runtime_error("hpxpy: no transport reaches locality " +
                                  std::to_string(dest));
     }
@@ -127,12 +146,14 @@ void ParcelHandler::send(int dest, int context, int tag, const std::vector<Const
 bool ParcelHandler::spin_allowed() const {
     for (const auto& port : ports_)
         if (!port->spin_allowed()) return false;
-    return true;
+    Parcelport* joined = joined_port();
+    return joined == nullptr || joined->spin_allowed();
 }
 
 bool ParcelHandler::progress(bool take_turn) {
     bool any = false;
     for (auto& port : ports_) any = port->progress(take_turn) || any;
+    if (Parcelport* joined = joined_port()) any = joined->progress(take_turn) || any;
     return any;
 }
 
@@ -146,6 +167,7 @@ void ParcelHandler::notify() {
     std::thread::id poller = poller_.load();
     if (poller != std::thread::id() && poller != std::this_thread::get_id()) kick();
     for (auto& port : ports_) port->wake();
+    if (Parcelport* joined = joined_port()) joined->wake();
 }
 
 // ---- reports from the parcelports ----
@@ -182,7 +204,8 @@ void ParcelHandler::job_aborted(int locality, int exit_code) {
 ParcelHandler::Wait::Wait(ParcelHandler& handler)
     : handler_(handler),
       spin_until_(std::chrono::steady_clock::now() +
-                  std::chrono::microseconds(handler.ports_.empty() ? 0 : handler.spin_us_)) {
+                  std::chrono::microseconds(handler.ports_.empty() && !handler.joined_port()
+                                                ? 0 : handler.spin_us_)) {
     ++handler_.app_waiting_;
 }
 
@@ -219,7 +242,9 @@ bool ParcelHandler::block(int timeout_ms, const std::atomic<uint64_t>& news, uin
 
 bool ParcelHandler::wait_and_progress(int timeout_ms, const std::atomic<uint64_t>* news,
                                       uint64_t seen) {
-    if (sleeper_ == nullptr) return poll_and_progress(timeout_ms);
+    // With a joined parcelport beside it, shared memory is polled in slices like any
+    // transport without a descriptor.
+    if (sleeper_ == nullptr || joined_port()) return poll_and_progress(timeout_ms);
     uint32_t ticket = 0;
     if (sleeper_->prepare_sleep(ticket, news == nullptr) &&
         (news == nullptr || news->load() == seen) &&
@@ -241,7 +266,12 @@ bool ParcelHandler::poll_and_progress(int timeout_ms) {
         fds[count] = {fd, POLLIN, 0};
         owners[count++] = port.get();
     }
-    if (some_port_without_fd_ && (timeout_ms < 0 || timeout_ms > kNoFdSliceMs))
+    if (Parcelport* joined = joined_port()) {
+        fds[count] = {joined->wait_fd(), POLLIN, 0};
+        owners[count++] = joined;
+    }
+    const bool some_port_without_fd = some_port_without_fd_ || sleeper_ != nullptr;
+    if (some_port_without_fd && (timeout_ms < 0 || timeout_ms > kNoFdSliceMs))
         timeout_ms = kNoFdSliceMs;
     int ready = poll(fds, count, timeout_ms);
     if (ready < 0) return false;  // EINTR: the caller looks again
@@ -253,7 +283,7 @@ bool ParcelHandler::poll_and_progress(int timeout_ms) {
     bool any = ready > 0;
     for (nfds_t i = 1; i < count; ++i)
         if (fds[i].revents) any = owners[i]->progress(true) || any;
-    if (some_port_without_fd_)
+    if (some_port_without_fd)
         for (auto& port : ports_)
             if (port->wait_fd() < 0) any = port->progress(false) || any;
     return any;
@@ -361,11 +391,18 @@ void ParcelHandler::shutdown(bool graceful, int blame) {
         else
             port->abort(blame, -1);
     }
+    if (Parcelport* joined = joined_port()) {
+        if (graceful)
+            joined->shutdown();
+        else
+            joined->abort(blame, -1);
+    }
 }
 
 void ParcelHandler::abort(int exit_code) {
     closed_ = true;
     for (auto& port : ports_) port->abort(-1, exit_code);
+    if (Parcelport* joined = joined_port()) joined->abort(-1, exit_code);
 }
 
 }  // namespace hpxpy

@@ -74,7 +74,10 @@ class ParcelHandler final : private ParcelSink {
 public:
     // Reports from the parcelports go to `upstream` (the engine); `spin_us` is how long a
     // Wait spins before it blocks.
-    ParcelHandler(int self, int size, ParcelSink& upstream, int spin_us);
+    ParcelHandler(int self, int size, ParcelSink& upstream, int spin_us)
+        : ParcelHandler(self, size, size, upstream, spin_us) {}
+    // `capacity` >= size: peers size..capacity-1 may join later (add_joined/join).
+    ParcelHandler(int self, int size, int capacity, ParcelSink& upstream, int spin_us);
     ~ParcelHandler() override;
     ParcelHandler(const ParcelHandler&) = delete;
     ParcelHandler& operator=(const ParcelHandler&) = delete;
@@ -87,6 +90,12 @@ public:
     // Picks every peer's route; starts the background progress thread if there is any
     // parcelport.
     void start();
+    // Processes that join a running job (spawned, or connected through a port) travel
+    // over one more parcelport, added once, after start(): `port` from then on carries
+    // the messages of every peer given to join(). Safe while other threads wait.
+    Parcelport* joined_port() const { return joined_.load(std::memory_order_acquire); }
+    void add_joined(std::unique_ptr<Parcelport> port);
+    void join(int peer, Parcelport* port);
 
     int self() const { return self_; }
     int size() const { return size_; }
@@ -186,6 +195,9 @@ private:
     ParcelSink& upstream_;
     std::vector<std::unique_ptr<Parcelport>> ports_;  // priority order
     std::vector<Parcelport*> routes_;                 // per peer; nullptr: self / none
+    const int capacity_;                              // routes_.size()
+    std::unique_ptr<Parcelport> joined_owner_;        // the joined peers' parcelport
+    std::atomic<Parcelport*> joined_{nullptr};        // published once it is ready
     bool started_ = false;
     bool some_port_without_fd_ = false;
     Parcelport* sleeper_ = nullptr;  // the only transport, when it sleeps in memory

@@ -91,4 +91,34 @@ Runtime::Runtime(RuntimeConfig config)
                                         std::to_string(peer));
 }
 
+int Runtime::join(int fd) {
+    std::lock_guard<std::mutex> lock(join_mu_);
+    ParcelHandler& handler = engine_.handler();
+    const int peer = engine_.size() + next_joined_;
+    if (peer >= engine_.capacity()) {
+        close(fd);
+        throw std::out_of_range("hpxpy: no more than " + std::to_string(Engine::kJoinedPeers) +
+                                " processes can join a locality");
+    }
+    if (joined_ == nullptr) {
+        auto port = std::make_unique<TcpParcelport>(engine_.self(), engine_.capacity(),
+                                                    handler.port_sink());
+        joined_ = port.get();
+        handler.add_joined(std::move(port));
+    }
+    joined_->attach(peer, fd);
+    handler.join(peer, joined_);
+    ++next_joined_;
+    return peer;
+}
+
+void Runtime::leave(int peer) {
+    TcpParcelport* port;
+    {
+        std::lock_guard<std::mutex> lock(join_mu_);
+        port = joined_;
+    }
+    if (port != nullptr && peer >= engine_.size() && peer < engine_.capacity()) port->leave(peer);
+}
+
 }  // namespace hpxpy

@@ -11,6 +11,9 @@
 #include "../collectives/collectives.hpp"
 #include "../engine/engine.hpp"
 #include "../parcelport/shm/parcelport.hpp"
+#include "../parcelport/tcp/parcelport.hpp"
+
+#include <mutex>
 
 namespace hpxpy {
 
@@ -45,9 +48,19 @@ public:
     Engine& engine() { return engine_; }
     Collectives& collectives() { return collectives_; }
 
+    // A process of another job (spawned by or connected to this one) joins: `fd` is an
+    // authenticated TCP socket to it. Returns the locality id it gets here (size and up,
+    // in joining order; never reused). Throws std::out_of_range when no id is left.
+    int join(int fd);
+    // Disconnect from a joined process: goodbye both ways, then its socket is closed.
+    void leave(int peer);
+
 private:
     Engine engine_;
     Collectives collectives_;
+    std::mutex join_mu_;
+    TcpParcelport* joined_ = nullptr;  // owned by the handler once added
+    int next_joined_ = 0;
 };
 
 }  // namespace hpxpy

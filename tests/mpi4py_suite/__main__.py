@@ -40,9 +40,13 @@ MODULES = [
     # ULFM as MPICH has it: Revoke raises NotImplementedError (the tests skip it, there too).
     "test_ulfm",
     # Run as `python -m mpi4py.futures test_x.py` (the "futures:" prefix): rank 0 runs the
-    # tests, ranks 1..N-1 are the workers of every MPIPoolExecutor (hpxpy cannot spawn them).
+    # tests, ranks 1..N-1 are the workers of every MPIPoolExecutor (the shared pool).
     # test_futures is demo/futures/test_futures.py of the source archive.
     "futures:test_futures", "futures:test_util_pool",
+    # Dynamic processes: Spawn/Get_parent/Disconnect; test_futures and test_util_pool as
+    # plain programs (their MPIPoolExecutors spawn their workers); ports (Open_port/Accept/
+    # Connect, names, Join; test_dynproc skips itself at one process, as under MPICH).
+    "test_spawn", "test_futures", "test_dynproc", "test_util_pool",
     # One-sided communication (MPI.Win) and mpi4py.util.sync, over it.
     "test_win", "test_rma", "test_rma_nb", "test_util_sync",
     # Handles, subclassing, attributes, error handlers and codes, info, environment,
@@ -67,11 +71,15 @@ NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:t
             "test_handle", "test_subclass", "test_attributes", "test_errhandler",
             "test_errorcode", "test_info", "test_environ", "test_session", "test_grequest",
             "test_toplevel",
-            "test_datatype", "test_util_dtlib", "test_pack", "test_buffer"}
+            "test_datatype", "test_util_dtlib", "test_pack", "test_buffer",
+            "test_spawn", "test_futures"}
 # Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
 # on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
 TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240,
-            "test_datatype": 300, "test_util_dtlib": 600}
+            "test_datatype": 300, "test_util_dtlib": 600,
+            # Each spawn starts Python processes (~1 s each on a loaded 2-core machine):
+            # test_spawn starts 60-200, test_futures at one process ~100 (218 s there).
+            "test_spawn": 600, "test_futures": 600}
 # Test modules that live elsewhere in the source archive than test/.
 LOCATIONS = {"test_futures": "demo/futures"}
 

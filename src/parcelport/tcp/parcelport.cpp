@@ -84,6 +84,54 @@ TcpParcelport::TcpParcelport(int self, std::vector<int> fds, ParcelSink& sink)
     }
 }
 
+TcpParcelport::TcpParcelport(int self, int capacity, ParcelSink& sink)
+    : TcpParcelport(self, std::vector<int>(static_cast<std::size_t>(capacity), -1), sink) {
+    joined_ = true;
+}
+
+void TcpParcelport::attach(int id, int fd) {
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    Peer& peer = *peers_.at(static_cast<std::size_t>(id));
+    if (peer.fd >= 0 || peer.open) throw std::logic_error("hpxpy: peer slot in use");
+    set_nonblocking(fd);
+    if (!peer.stage) peer.stage.reset(new char[kStageBytes]);
+    peer.fd = fd;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<uint32_t>(id);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+        throw std::runtime_error("hpxpy: cannot watch the socket of joined peer " +
+                                 std::to_string(id));
+    peer.open = true;
+}
+
+void TcpParcelport::leave(int id) {
+    Peer& peer = *peers_.at(static_cast<std::size_t>(id));
+    if (peer.fd < 0) return;
+    if (!peer.lost) say_bye(peer);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    bool departed = false;
+    for (;;) {
+        {
+            std::lock_guard<std::mutex> lock(progress_mu_);
+            departed = peer.said_bye;
+            if (!peer.open || peer.said_bye || peer.lost) break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) break;
+        pollfd pfd{peer.fd, POLLIN, 0};
+        poll(&pfd, 1, 10);
+        progress(true);
+    }
+    {
+        std::lock_guard<std::mutex> sending(peer.send_mu);  // send() locks in this order
+        std::lock_guard<std::mutex> lock(progress_mu_);
+        if (peer.open) forget_input(peer);
+        if (peer.fd >= 0) close(peer.fd);
+        peer.fd = -1;
+    }
+    if (departed) sink_.peer_departed(id);
+}
+
 TcpParcelport::~TcpParcelport() {
     close_all();
     close(epoll_fd_);
@@ -141,7 +189,7 @@ void TcpParcelport::read_available(Peer& peer) {
                     peer.lost = true;
                     if (peer.header.size > 0)
                         sink_.job_aborted(peer.id, static_cast<int>(peer.header.size - 1));
-                    if (blame >= 0 && blame != self_)
+                    if (blame >= 0 && blame != self_ && !joined_)
                         sink_.peer_lost(blame, "reported lost by locality " +
                                                    std::to_string(peer.id));
                     else
@@ -317,28 +365,32 @@ void TcpParcelport::send(int dest, int context, int tag, const std::vector<Const
     }
 }
 
+void TcpParcelport::say_bye(Peer& peer) {
+    FrameHeader bye{kFrameBye, 0, 0, 0, 0};
+    std::lock_guard<std::mutex> lock(peer.send_mu);
+    const char* p = reinterpret_cast<const char*>(&bye);
+    std::size_t left = sizeof bye;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (left && std::chrono::steady_clock::now() < deadline) {
+        ssize_t n = ::send(peer.fd, p, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            pollfd pfd{peer.fd, POLLOUT, 0};
+            poll(&pfd, 1, 10);
+        } else {
+            break;
+        }
+    }
+}
+
 void TcpParcelport::shutdown() {
     // Goodbye to every live peer, then wait (bounded) for theirs so no socket is closed
     // with unread data (which would reset the connection under a peer still reading).
-    FrameHeader bye{kFrameBye, 0, 0, 0, 0};
     for (auto& peer : peers_) {
         if (peer->fd < 0 || peer->lost) continue;
-        std::lock_guard<std::mutex> lock(peer->send_mu);
-        const char* p = reinterpret_cast<const char*>(&bye);
-        std::size_t left = sizeof bye;
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        while (left && std::chrono::steady_clock::now() < deadline) {
-            ssize_t n = ::send(peer->fd, p, left, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n > 0) {
-                p += n;
-                left -= static_cast<std::size_t>(n);
-            } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-                pollfd pfd{peer->fd, POLLOUT, 0};
-                poll(&pfd, 1, 10);
-            } else {
-                break;
-            }
-        }
+        say_bye(*peer);
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     for (;;) {
@@ -361,7 +413,8 @@ void TcpParcelport::shutdown() {
 
 void TcpParcelport::abort(int blame, int exit_code) {
     // size carries exit_code + 1 (0: no exit code, just a failure).
-    FrameHeader frame{kFrameAbort, 0, blame, 0, static_cast<uint64_t>(exit_code + 1)};
+    FrameHeader frame{kFrameAbort, 0, joined_ ? -1 : blame, 0,
+                      static_cast<uint64_t>(exit_code + 1)};
     for (auto& peer : peers_) {
         if (peer->fd < 0 || peer->lost) continue;
         // try_lock: a sender may be stuck mid-frame; then that peer learns from the EOF.

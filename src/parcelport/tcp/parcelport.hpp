@@ -20,7 +20,17 @@ public:
     // fds[i] is the connected socket to locality i (-1 for self and for peers this
     // parcelport does not reach). Takes ownership of the sockets.
     TcpParcelport(int self, std::vector<int> fds, ParcelSink& sink);
+    // The parcelport of processes that join later: `capacity` peer slots, none connected;
+    // attach() connects one. Its peers number localities differently (their own job's
+    // ids), so an abort from one blames that peer itself.
+    TcpParcelport(int self, int capacity, ParcelSink& sink);
     ~TcpParcelport() override;
+
+    // Starts reading a connected, authenticated socket as peer `peer` (a free slot).
+    void attach(int peer, int fd);
+    // A clean departure from one peer only (MPI_Comm_disconnect): goodbye, wait (bounded)
+    // for its goodbye, close. Waits for that peer fail from then on.
+    void leave(int peer);
 
     std::string name() const override { return "tcp"; }
     bool reaches(int peer) const override;
@@ -43,6 +53,8 @@ private:
     void forget_input(Peer& peer);
     void mark_lost(Peer& peer, const std::string& why);
     void close_all();
+    // Sends a goodbye frame (bounded: 2 s for room in the socket).
+    void say_bye(Peer& peer);
 
     int self_;
     ParcelSink& sink_;
@@ -50,6 +62,7 @@ private:
     std::mutex progress_mu_;  // one reader of the sockets at a time
     int paused_ = 0;          // peers left unread by flow control (progress_mu_)
     int epoll_fd_ = -1;       // every open socket, for input
+    bool joined_ = false;     // peers of other jobs: their blame ids mean nothing here
 };
 
 }  // namespace hpxpy

@@ -16,8 +16,10 @@ Each executor has a :class:`Pool`: a task queue and a manager thread, which hand
 tasks to idle workers of the team (the idle set is shared by the executors of a team),
 polls for replies on its tag and settles the futures. Without workers (a team of one
 process) the manager thread runs the tasks itself. Workers answer in a blocking receive
-loop (:func:`serve`). ``MPIPoolExecutor`` outside a team would need ``MPI_Comm_spawn``,
-which hpxpy does not have: it raises :class:`SpawnUnavailable`.
+loop (:func:`serve`). ``MPIPoolExecutor`` outside a team spawns its workers
+(:func:`SpawnPool`): ``max_workers`` processes of ``python_exe python_args -m
+mpi4py.futures.server``, whose team is the inter-communicator to them (the master alone in
+its group); they serve the master until it stops them, then disconnect.
 """
 
 from __future__ import annotations
@@ -50,14 +52,12 @@ _BACKOFF = 0.001  # seconds: the longest pause of a polling manager
 
 
 class SpawnUnavailable(NotImplementedError):
-    """``MPIPoolExecutor`` was asked to start new worker processes (``MPI_Comm_spawn``)."""
+    """Kept for programs that caught it: spawning workers works on hpxpy now."""
 
 
 SPAWN_MESSAGE = (
-    "MPIPoolExecutor needs worker processes, and hpxpy cannot spawn them (no "
-    "MPI_Comm_spawn): run the program as 'hpxrun -n N --mpi4py python -m mpi4py.futures "
-    "prog.py' (rank 0 runs it, ranks 1..N-1 are the workers), or use "
-    "'with MPICommExecutor(comm, root) as executor:' inside an hpxrun job")
+    "mpi4py.futures.server is the entry point of workers spawned by MPIPoolExecutor; run "
+    "on its own it has no parent to serve")
 
 
 class RemoteTraceback(Exception):
@@ -332,16 +332,82 @@ def ThreadPool(executor: Any) -> Pool:
     return Pool(executor, _thread_manager)
 
 
+def _shim_dir() -> str:
+    """The directory that makes ``import mpi4py`` resolve to hpxpy's shim."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _max_workers(options: Dict[str, Any]) -> int:
+    """``max_workers``, else ``MPI4PY_FUTURES_MAX_WORKERS``, else what ``UNIVERSE_SIZE``
+    leaves beside ``COMM_WORLD`` (at least 1)."""
+    count = options.pop("max_workers", None)
+    if count is None:
+        count = _option_env("MAX_WORKERS")
+    if count is None:
+        universe = MPI.COMM_WORLD.Get_attr(MPI.UNIVERSE_SIZE) or 0
+        count = max(int(universe) - MPI.COMM_WORLD.Get_size(), 1)
+    return int(count)
+
+
+def _spawn_workers(options: Dict[str, Any]) -> Any:
+    """Start the workers; the inter-communicator to them."""
+    count = _max_workers(options)
+    python = options.pop("python_exe", None) or sys.executable
+    args = [*(options.pop("python_args", None) or ()), "-m", "mpi4py.futures.server"]
+    info = MPI.Info.Create()
+    hints = options.pop("mpi_info", None) or {}
+    for key, value in (hints.items() if isinstance(hints, dict) else hints):
+        info.Set(key, str(value))
+    path = os.environ.get("PYTHONPATH")
+    shim = _shim_dir()
+    if not path or shim not in path.split(os.pathsep):
+        info.Set("env", "PYTHONPATH=" + os.pathsep.join([shim] + ([path] if path else [])))
+    try:
+        return MPI.COMM_SELF.Spawn(os.fspath(python), args, count, info=info)
+    finally:
+        info.Free()
+
+
+def _check_use_pkl5(options: Dict[str, Any]) -> None:
+    """``use_pkl5`` (or ``MPI4PY_FUTURES_USE_PKL5``) is accepted; objects always travel as
+    one message on hpxpy, whatever their size. An unknown value is warned about."""
+    if options.pop("use_pkl5", None) is not None:
+        return
+    text = _option_env("USE_PKL5")
+    if text is not None and text.strip().lower() not in (
+            "", "0", "1", "y", "n", "yes", "no", "on", "off", "true", "false"):
+        warnings.warn(f"environment variable MPI4PY_FUTURES_USE_PKL5: unexpected value "
+                      f"{text!r}", RuntimeWarning, stacklevel=1)
+
+
+def _spawn_manager(pool: Pool, options: Dict[str, Any]) -> None:
+    """Spawn the workers, then hand them the pool's tasks; stop and disconnect them when
+    the executor shuts down."""
+    _check_use_pkl5(options)
+    try:
+        comm = _spawn_workers(options)
+    except BaseException as exc:  # noqa: BLE001 - every task fails with the reason
+        pool.broken(f"cannot spawn workers: {exc}")
+        return
+    team = Team(comm, None, list(range(comm.Get_remote_size())))
+    try:
+        team.sync(options)
+        _team_manager(pool, options, team, team.new_tag(), stop_team=True)
+    finally:
+        comm.Disconnect()
+
+
 def SpawnPool(executor: Any) -> Pool:
-    """A pool of spawned processes: not available on hpxpy."""
-    raise SpawnUnavailable(SPAWN_MESSAGE)
+    """A pool of spawned worker processes (``MPI_Comm_spawn``)."""
+    return Pool(executor, _spawn_manager)
 
 
 def WorkerPool(executor: Any) -> Pool:
-    """The pool of an ``MPIPoolExecutor``: the shared team's under ``-m mpi4py.futures``."""
+    """The pool of an ``MPIPoolExecutor``: the shared team's under ``-m mpi4py.futures``,
+    else spawned workers."""
     if SharedPool is not None:
         return SharedPool(executor)
-    raise SpawnUnavailable(SPAWN_MESSAGE)
+    return SpawnPool(executor)
 
 
 # -- teams ---------------------------------------------------------------------------------
@@ -349,10 +415,14 @@ class Team:
     """The master's side of a team: the private communicator, its worker ranks and which
     of them are idle."""
 
-    def __init__(self, comm: Any, root: int) -> None:
+    def __init__(self, comm: Any, root: Optional[int],
+                 ranks: Optional[List[int]] = None) -> None:
         self.comm = comm
         self.root = root
-        self.ranks = [r for r in range(comm.Get_size()) if r != root]
+        # The workers' ranks: the others of an intra-communicator, or every remote rank of
+        # the inter-communicator to spawned workers.
+        self.ranks = ranks if ranks is not None else \
+            [r for r in range(comm.Get_size()) if r != root]
         self._idle: Deque[int] = collections.deque(self.ranks)
         self._lock = threading.Lock()
         self._tags = iter(range(1, MPI.TAG_UB))
@@ -597,11 +667,21 @@ def _split(comm: Any, root: int) -> Tuple[Any, Any]:
     return private, workers
 
 
-def comm_split(comm: Any, root: int) -> Any:
-    """mpi4py splits a communicator into an inter-communicator (master, workers); hpxpy has
-    no inter-communicators."""
-    raise NotImplementedError("hpxpy has no inter-communicators: mpi4py.futures uses a "
-                              "private duplicate of the communicator instead")
+def comm_split(comm: Any, root: int) -> Tuple[Any, Any]:
+    """(the inter-communicator between ``root`` alone and the other ranks of ``comm``, the
+    others' intra-communicator or COMM_NULL at root); null ones on a communicator of one."""
+    if comm.Get_size() == 1:
+        return MPI.Intercomm(MPI.COMM_NULL), MPI.Intracomm(MPI.COMM_NULL)
+    rank = comm.Get_rank()
+    side = comm.Split(0 if rank == root else 1, 0)
+    # Each side's leader is its rank 0; the other side's, as a rank of comm: root, or the
+    # lowest rank other than root.
+    other = root if rank != root else (1 if root == 0 else 0)
+    intercomm = side.Create_intercomm(0, comm, other, 0)
+    if rank == root:
+        side.Free()
+        side = MPI.COMM_NULL
+    return intercomm, side
 
 
 # -- the shared team of ``python -m mpi4py.futures`` ---------------------------------------

@@ -21,11 +21,10 @@ __all__ = ["MPIPoolExecutor", "MPICommExecutor", "ThreadPoolExecutor",
 class MPIPoolExecutor(Executor):
     """An executor whose tasks run on worker processes.
 
-    On hpxpy the workers are ranks 1..N-1 of a job started as ``hpxrun -n N --mpi4py
-    python -m mpi4py.futures prog.py`` (every executor of the program shares them), or the
-    non-root ranks of an :class:`MPICommExecutor`. Elsewhere there are no workers to use,
-    and hpxpy cannot spawn new ones (no ``MPI_Comm_spawn``): the constructor raises
-    ``NotImplementedError`` saying so.
+    Under ``hpxrun -n N --mpi4py python -m mpi4py.futures prog.py`` the workers are ranks
+    1..N-1 (every executor of the program shares them); otherwise each executor spawns
+    its own ``max_workers`` worker processes (``MPI.COMM_SELF.Spawn``) when it gets its
+    first task, and stops them at shutdown.
     """
 
     Future: Any = Future
@@ -36,9 +35,10 @@ class MPIPoolExecutor(Executor):
         """``max_workers`` (> 0) is accepted as mpi4py does (a shared team always uses all
         its workers); ``initializer(*initargs)`` runs once in every worker before its
         first task of this executor. The keyword options of mpi4py are accepted:
-        ``path``, ``wdir``, ``env``, ``globals``, ``main`` apply to the shared team's first
-        executor; ``python_exe``, ``python_args``, ``mpi_info``, ``use_pkl5`` concern
-        spawned workers and are ignored; ``backoff`` is the polling pause in seconds."""
+        ``path``, ``wdir``, ``env``, ``globals``, ``main`` apply to the workers (a shared
+        team's: its first executor's); ``python_exe``, ``python_args`` and ``mpi_info``
+        (spawn info hints) concern spawned workers; ``use_pkl5`` is accepted (objects
+        always travel as one message); ``backoff`` is the polling pause in seconds."""
         if max_workers is not None:
             max_workers = int(max_workers)
             if max_workers <= 0:
@@ -54,11 +54,8 @@ class MPIPoolExecutor(Executor):
         self._broken: Optional[str] = None
         self._lock = threading.Lock()
         self._pool: Optional[_core.Pool] = None
-        if self._needs_team and _core.SharedPool is None:
-            raise _core.SpawnUnavailable(_core.SPAWN_MESSAGE)
 
     _make_pool = staticmethod(_core.WorkerPool)
-    _needs_team = True  # workers come from the shared team (no spawn on hpxpy)
 
     def _bootstrap(self) -> _core.Pool:
         if self._pool is None:
@@ -250,27 +247,17 @@ class MPICommExecutor:
 class _CommPoolExecutor(MPIPoolExecutor):
     """The root's executor of an :class:`MPICommExecutor` (its pool is set up there)."""
 
-    _needs_team = False
-
 
 class ThreadPoolExecutor(MPIPoolExecutor):
     """:class:`MPIPoolExecutor`'s interface over threads of this process."""
 
     _make_pool = staticmethod(_core.ThreadPool)
-    _needs_team = False
 
 
 class ProcessPoolExecutor(MPIPoolExecutor):
-    """:class:`MPIPoolExecutor` over spawned processes: not available on hpxpy (no
-    ``MPI_Comm_spawn``); the constructor raises ``NotImplementedError``."""
+    """:class:`MPIPoolExecutor` over spawned processes, also under ``-m mpi4py.futures``."""
 
     _make_pool = staticmethod(_core.SpawnPool)
-
-    def __init__(self, max_workers: Optional[int] = None,
-                 initializer: Optional[Callable[..., Any]] = None,
-                 initargs: Iterable[Any] = (), **kwargs: Any) -> None:
-        super().__init__(max_workers, initializer, initargs, **kwargs)
-        raise _core.SpawnUnavailable(_core.SPAWN_MESSAGE)
 
 
 def get_comm_workers() -> Any:
