@@ -58,6 +58,11 @@ MODULES = [
     # those packages are absent, as under MPICH.
     "test_datatype", "test_util_dtlib", "test_pack", "test_buffer", "test_pickle",
 ]
+# Modules that take minutes and whose transport changes little: dtlib sends no message,
+# and spawned processes join their parents over TCP under either transport. CI's second
+# pass (HPXPY_PARCELPORT=tcp) asserts them at 2 localities only, to keep CI within its time
+# limit (tests/test_mpi4py_suite.py); the shared-memory pass asserts 1, 2 and 3.
+ONE_TRANSPORT = {"test_util_dtlib", "test_spawn", "test_futures", "test_util_pool"}
 # Modules also asserted at 4 localities, more processes than this machine's cores: MPI-IO
 # (the shared file pointer and collective views) and the one-sided modules (the RMA service
 # threads must sleep, not spin).
