@@ -50,6 +50,9 @@ from ._constants import (
     BUFFER_AUTOMATIC,
     IN_PLACE,
     THREAD_MULTIPLE,
+    BottomType,
+    BufferAutomaticType,
+    InPlaceType,
 )
 from ._datatypes import DATATYPE_NULL, Datatype
 from ._errors import (  # noqa: A004 - mpi4py's names
@@ -80,6 +83,7 @@ from ._pickle import Pickle
 from ._request import REQUEST_NULL, Grequest, Prequest, Request
 from ._session import SESSION_NULL, Session
 from ._status import Status
+from ._unsafe import _addressof, _handleof, _sizeof  # noqa: F401 - mpi4py's unsafe helpers
 
 if TYPE_CHECKING:  # the names loaded on first use (below), for type checkers
     from ._file import (
@@ -134,7 +138,9 @@ globals().update(_datatypes.PREDEFINED)
 # MPI library lacks (MPICH lacks these too).
 _ABSENT_TYPES = ("BFLOAT16_T", "LOGICAL1", "LOGICAL2", "LOGICAL4", "LOGICAL8", "LOGICAL16",
                  "REAL2", "COMPLEX4", "INTEGER16")
-globals().update({name: Datatype(name) for name in _ABSENT_TYPES})
+globals().update({name: _datatypes.Datatype._make(name) for name in _ABSENT_TYPES})
+for _name in _ABSENT_TYPES:
+    globals()[_name]._constant = True
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
 
 Pickle._wrap = staticmethod(buffer)  # dumps_oob hands out MPI.buffer objects, as mpi4py
@@ -259,7 +265,8 @@ _typedict_f = {code: _datatypes.PREDEFINED[name]
 
 # What mpi4py programs reach for as MPI.<name> and is defined above.
 __all__ = [
-    "BOTTOM", "BUFFER_AUTOMATIC", "COMM_NULL", "COMM_SELF", "COMM_WORLD", "Comm",
+    "BOTTOM", "BUFFER_AUTOMATIC", "BottomType", "InPlaceType", "BufferAutomaticType",
+    "COMM_NULL", "COMM_SELF", "COMM_WORLD", "Comm",
     "DATATYPE_NULL", "Datatype", "ERRHANDLER_NULL", "ERRORS_ABORT", "ERRORS_ARE_FATAL",
     "ERRORS_RETURN", "Errhandler", "Exception", "GROUP_EMPTY", "GROUP_NULL", "Get_error_class",
     "Get_error_string", "Add_error_class", "Add_error_code", "Add_error_string",

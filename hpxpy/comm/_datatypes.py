@@ -19,11 +19,44 @@ class Datatype(AttrMethods):
     elements mix base types is mapped byte by byte (it can be moved, not reduced)."""
 
     __slots__ = ("_name", "_base", "_offsets", "_lb", "_ub", "_predefined", "_freed",
-                 "_committed", "_dense", "_handle", "_spec", "__weakref__")
+                 "_committed", "_dense", "_handle", "_spec", "_same", "_constant",
+                 "__weakref__")
+    # _same: what every reference to one MPI datatype shares (equality, attributes);
+    # _constant: this object is one of the module's (MPI.INT ...), which free() leaves alone
 
-    def __init__(self, name: str = "", base: Optional[np.dtype] = None, count: int = 1,
-                 predefined: bool = False, offsets: Optional[np.ndarray] = None,
-                 lb: int = 0, ub: Optional[int] = None) -> None:
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
+
+    def __init__(self, datatype: Optional[Datatype] = None) -> None:
+        """``Datatype()`` is a null datatype and ``Datatype(datatype)`` a new reference to
+        ``datatype``'s MPI datatype (freeing the reference leaves the datatype alone)."""
+        if datatype is None:
+            datatype = DATATYPE_NULL
+        if not isinstance(datatype, Datatype):
+            raise TypeError(f"expecting a Datatype, got {type(datatype).__name__}")
+        if not datatype._freed:
+            _ = datatype.handle  # numbered now, so that every reference shows the same handle
+        for slot in _REFERENCE_SLOTS:
+            if slot not in _LAYOUT_SLOTS or not datatype._freed:
+                setattr(self, slot, getattr(datatype, slot))
+        if datatype._freed:
+            self._init(datatype._name, None)
+        self._constant = False
+
+    @classmethod
+    def _make(cls, name: str = "", base: Optional[np.dtype] = None, count: int = 1,
+              predefined: bool = False, offsets: Optional[np.ndarray] = None,
+              lb: int = 0, ub: Optional[int] = None) -> Datatype:
+        """A new MPI datatype: ``count`` ``base`` elements, or one at each of ``offsets``
+        (bytes), in the extent [lb, ub); a null one without ``base``."""
+        dt = cls.__new__(cls)
+        dt._same = _Shared()
+        dt._constant = False
+        dt._init(name, base, count, predefined, offsets, lb, ub)
+        return dt
+
+    def _init(self, name: str = "", base: Optional[np.dtype] = None, count: int = 1,
+              predefined: bool = False, offsets: Optional[np.ndarray] = None,
+              lb: int = 0, ub: Optional[int] = None) -> None:
         self._name = name
         self._base = base
         self._predefined = predefined
@@ -50,6 +83,7 @@ class Datatype(AttrMethods):
         predefined types exist from import, numpy is imported only when one is used."""
         dt = cls.__new__(cls)
         dt._name, dt._spec, dt._handle = name, spec, 0
+        dt._same, dt._constant = _Shared(), True
         dt._predefined = dt._committed = True
         dt._freed = False
         return dt
@@ -59,8 +93,8 @@ class Datatype(AttrMethods):
         if attr not in _LAYOUT_SLOTS or self._spec is None:
             raise AttributeError(f"'Datatype' object has no attribute {attr!r}")
         handle = self._handle
-        Datatype.__init__(self, self._name, np.dtype(self._spec, align=True), 1,
-                          predefined=True)
+        Datatype._init(self, self._name, np.dtype(self._spec, align=True), 1,
+                       predefined=True)
         self._handle = handle
         return getattr(self, attr)
 
@@ -70,10 +104,20 @@ class Datatype(AttrMethods):
             return NotImplemented
         if self._freed or other._freed:
             return self._freed and other._freed
-        return self is other
+        return self._same is other._same
 
-    def __hash__(self) -> int:
-        return id(self) if not self._freed else 0
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __reduce__(self) -> Any:
+        if self._constant:  # MPI.INT ...: pickled by name, unpickled as the same object
+            return self._name
+        if self._freed:
+            return (type(self), ())
+        if self._predefined:
+            return (type(self), (PREDEFINED[self._name],))
+        raise ValueError(f"cannot serialize derived datatype {self!r}")
 
     def __bool__(self) -> bool:
         return not self._freed
@@ -229,10 +273,10 @@ class Datatype(AttrMethods):
         origins = np.asarray(origins, dtype=np.int64).reshape(-1)
         offsets = (origins[:, None] + self._offsets[None, :]).reshape(-1)
         if not len(origins):
-            return Datatype("", self._base, 0)
+            return Datatype._make("", self._base, 0)
         lb = int(origins.min()) + self._lb
         ub = int(origins.max()) + self._ub
-        return Datatype("", self._base, offsets=offsets, lb=lb, ub=ub)
+        return Datatype._make("", self._base, offsets=offsets, lb=lb, ub=ub)
 
     @staticmethod
     def _blocks(blocklengths: Sequence[int], displacements: Sequence[int]) -> np.ndarray:
@@ -359,7 +403,7 @@ class Datatype(AttrMethods):
     def Create_resized(self, lb: int, extent: int) -> Datatype:
         """The same data with another lower bound and extent."""
         self._check()
-        return Datatype("", self._base, offsets=self._offsets, lb=lb, ub=lb + extent)
+        return Datatype._make("", self._base, offsets=self._offsets, lb=lb, ub=lb + extent)
 
     @classmethod
     def Create_struct(cls, blocklengths: Sequence[int], displacements: Sequence[int],
@@ -373,7 +417,7 @@ class Datatype(AttrMethods):
             parts.append(t._replicate(np.arange(int(n), dtype=np.int64) * t.extent + int(d)))
         parts = [p for p in parts if p.base_count or p._lb != p._ub]
         if not parts:
-            return Datatype("", np.dtype("u1"), 0)
+            return Datatype._make("", np.dtype("u1"), 0)
         bases = {p._base for p in parts if p.base_count}
         if len(bases) <= 1:
             base = bases.pop() if bases else parts[0]._base
@@ -384,13 +428,14 @@ class Datatype(AttrMethods):
                                       .reshape(-1) for p in parts])
         lb = min(p._lb for p in parts)
         ub = max(p._ub for p in parts)
-        return Datatype("", base, offsets=offsets.astype(np.int64), lb=lb, ub=ub)
+        return Datatype._make("", base, offsets=offsets.astype(np.int64), lb=lb, ub=ub)
 
     def Dup(self) -> Datatype:
         self._check()
-        dup = Datatype(self._name, self._base, offsets=self._offsets, lb=self._lb, ub=self._ub)
+        dup = Datatype._make(self._name, self._base, offsets=self._offsets, lb=self._lb,
+                             ub=self._ub)
         dup._committed = self._committed
-        copy_all(self, side_table(self), side_table(dup))
+        copy_all(self, side_table(self._same), side_table(dup._same))
         return dup
 
     Create_dup = Dup
@@ -405,21 +450,31 @@ class Datatype(AttrMethods):
 
     def _attr_table(self) -> Dict[int, Any]:
         self._check()
-        return side_table(self)
+        return side_table(self._same)
 
     def Free(self) -> None:
         self._check()
         if self._predefined:
             raise MPIException(C.ERR_TYPE, "cannot free a predefined datatype")
-        delete_all(self, side_table(self))  # the callbacks see the type still alive
+        delete_all(self, side_table(self._same))  # the callbacks see the type still alive
         self._freed = True
 
     def free(self) -> None:
-        if not self._predefined:
+        """Drop this reference (the module's predefined objects, MPI.INT ..., stay)."""
+        if not self._constant:
             self._freed = True
 
 
+class _Shared:
+    """The part of a datatype its references share (attributes are kept by it)."""
+
+    __slots__ = ("__weakref__",)
+
+
 _LAYOUT_SLOTS = frozenset(("_base", "_offsets", "_lb", "_ub", "_dense"))
+# What a new reference copies (a null one keeps its own empty layout)
+_REFERENCE_SLOTS = ("_name", "_predefined", "_freed", "_committed", "_handle", "_spec",
+                    "_same", *_LAYOUT_SLOTS)
 _NO_ELEMENTS: Any = ()  # a null type's offsets (not an array: numpy is imported lazily)
 
 
@@ -429,7 +484,8 @@ def _pair(value: str, index: str) -> Any:
     return [("v", value), ("i", index)]
 
 
-DATATYPE_NULL = Datatype("DATATYPE_NULL")
+DATATYPE_NULL = Datatype._make("DATATYPE_NULL")
+DATATYPE_NULL._constant = True
 # Handles: the null type's, then one per predefined type in a fixed order, then derived
 # types as they are asked for theirs (looked up weakly: a dropped type frees its number).
 _NULL_HANDLE = 0x0C000000

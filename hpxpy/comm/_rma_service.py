@@ -60,7 +60,7 @@ def decode_type(desc: Any) -> D.Datatype:
             dt = _TYPE_CACHE[desc] = D.PREDEFINED[desc.replace("MPI_", "", 1)]
         return dt
     base, offsets, lb, extent = desc
-    return D.Datatype("", base=base, offsets=offsets, lb=lb, ub=lb + extent)
+    return D.Datatype._make("", base=base, offsets=offsets, lb=lb, ub=lb + extent)
 
 
 def pack_request(kind: int, win_id: int, reply_tag: int, disp: int = 0, count: int = 0,

@@ -46,6 +46,9 @@ MODULES = [
     # sessions, generalized requests, the package's top level.
     "test_handle", "test_subclass", "test_attributes", "test_errhandler", "test_errorcode",
     "test_info", "test_environ", "test_session", "test_grequest", "test_toplevel",
+    # The object model (equality, no hash, constructors, pickling, MPI.BOTTOM ...); its
+    # testCAPI skips (it needs the Cython C API, __pyx_capi__), so it is not in NO_SKIPS.
+    "test_objmodel",
 ]
 # Modules also asserted at 4 localities, more processes than this machine's cores: MPI-IO
 # (the shared file pointer and collective views) and the one-sided modules (the RMA service
