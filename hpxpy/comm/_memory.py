@@ -42,7 +42,7 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
         try:
             view = memoryview(obj)
         except TypeError:  # DLPack / CUDA array interface producers
-            view = np.ascontiguousarray(to_numpy(obj)).reshape(-1).data
+            view = np.ascontiguousarray(to_numpy(obj, host=False)).reshape(-1).data
             # Device memory (a GPU's, by the producer's word) is addressable, not readable.
             if hasattr(obj, "__dlpack_device__"):
                 self._device = int(obj.__dlpack_device__()[0]) not in (1, 3, 13)
