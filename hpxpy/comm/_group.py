@@ -151,6 +151,8 @@ class Group(_handles.HandleMethods):
     def Intersection(cls, group1: Group, group2: Group) -> Group:
         return Group._make([r for r in group1._ranks if r in group2._ranks])
 
+    Intersect = Intersection  # mpi4py's alias
+
     @classmethod
     def Difference(cls, group1: Group, group2: Group) -> Group:
         return Group._make([r for r in group1._ranks if r not in group2._ranks])
