@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the lazily imported names, for type checkers
         num_localities,
         runtime,
     )
+    from ._status import CollectiveMismatchError
     from .collectives import (
         ReduceOp,
         all_reduce,
@@ -64,6 +65,7 @@ __version__ = "0.1.0"
 # `python -m hpxpy.launcher` never finds the package half-imported.
 _SUBMODULES = ("collectives", "distributed", "futures", "launcher")
 _LAZY = {
+    "CollectiveMismatchError": "_status",
     **{name: "_runtime" for name in (
         "LocalityError", "finalize", "get_locality_name", "init", "is_running", "locality_id",
         "num_localities", "runtime")},
@@ -96,6 +98,7 @@ def __dir__() -> list:
 
 
 __all__ = [
+    "CollectiveMismatchError",
     "DistributedArray",
     "DistributedArrayBool",
     "DistributedArrayF32",

@@ -196,12 +196,14 @@ def finalize() -> None:
         if core is None:
             return
         graceful = not _state.failed
+        mismatch = None
         try:
             if _state.executor is not None:
                 _state.executor.shutdown(wait=graceful)
                 _state.executor = None
             if graceful:
                 core.barrier(world_group(), "hpxpy.finalize", next_tag())
+                mismatch = _unreceived_collectives(core)
         except (LocalityError, KeyboardInterrupt):
             graceful = False
             raise
@@ -216,6 +218,71 @@ def finalize() -> None:
                 _state.mesh.close()
             _state.core = None
             _state.mesh = None
+    if mismatch is not None:
+        raise mismatch
+
+
+def _unreceived_collectives(core: Any) -> Optional[BaseException]:
+    """A collective mismatch that no call saw, found at finalize (every locality agrees).
+
+    Two calls that only send (a bcast root, a gather non-root leaf) complete even when
+    their members called different collectives; their messages are then never received.
+    After the finalize barrier every message sent before it has arrived, so a collective
+    message still waiting (its call word says which call sent it) names such a mismatch.
+    Every locality lists what it holds, and all of them raise the same error."""
+    import json  # noqa: PLC0415 - finalize only
+
+    import numpy as np  # noqa: PLC0415
+
+    from ._items import DTYPE_CODES, OP_CODES, RAW, item_bytes  # noqa: PLC0415
+    from ._status import CollectiveMismatchError  # noqa: PLC0415
+
+    offset = _core.CALL_OFFSET
+    found = []
+    comms: Optional[Dict[int, Any]] = None  # looked up (through gc) only if needed
+    for context, source, tag, head in core.leftovers(_core.CONTEXT_FIRST_FREE, 1, offset + 4):
+        word = int.from_bytes(head[offset:offset + 4], "little") if len(head) >= offset + 4 else 0
+        if word >> 24 != _CALL_MAGIC:
+            continue  # not a collective's header (a raw block): nothing to name
+        if comms is None:
+            comms = _stall._communicators() if "hpxpy.comm._handle" in sys.modules else {}
+        comm = comms.get(context - 1)
+        rank = getattr(comm, "_index", {}).get(source, source) if comm is not None else source
+        found.append((context, tag >> 3, rank, _core.call_name(word)))
+    group = world_group()
+    if core.num_localities > 1:
+        flag = np.array([len(found)], dtype=np.int64)
+        item = core.all_reduce(group, flag, DTYPE_CODES[flag.dtype], OP_CODES["max"],
+                               next_tag(), 0, "")
+        if int(np.frombuffer(item_bytes(item), dtype=np.int64)[0]) == 0:
+            return None
+        mine = json.dumps(found).encode()
+        tag = next_tag()
+        items = core.gather(group, [mine], RAW, 0, tag, 0, "")
+        joined: Optional[bytes] = None
+        if items is not None:
+            lists = [json.loads(bytes(item_bytes(it)).decode()) if it is not None
+                     else found for it in items]
+            joined = json.dumps([f for part in lists for f in part]).encode()
+        got = core.broadcast(group, [joined] if joined is not None else None, RAW, 0,
+                             next_tag(), 0, "")
+        if got is not None:
+            joined = bytes(item_bytes(got))
+        found = json.loads((joined or b"[]").decode())
+    if not found:
+        return None
+    # One line per communicator and collective: every rank whose message nobody received.
+    calls: Dict[Any, Dict[int, str]] = {}
+    for context, seq, rank, call in found:
+        calls.setdefault((context, seq), {})[rank] = call
+    (context, seq), by_rank = sorted(calls.items())[0]
+    named = ", ".join(f"rank {r} called {c}" for r, c in sorted(by_rank.items()))
+    text = (f"{named} as collective #{seq + 1} there, and those messages were never "
+            "received: the members called different collectives (found at finalize)")
+    return CollectiveMismatchError(text, context, at_finalize=True)
+
+
+_CALL_MAGIC = 0xC7  # collectives.hpp's kCallMagic: the top byte of every call word
 
 
 def is_running() -> bool:
@@ -333,7 +400,13 @@ def _install_failure_hook() -> None:
 
 @atexit.register
 def _finalize_at_exit() -> None:
+    from ._status import CollectiveMismatchError  # noqa: PLC0415
+
     try:
         finalize()
+    except CollectiveMismatchError as exc:  # the program's error, found at finalize
+        sys.stdout.flush()
+        print(f"hpxpy: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        os._exit(1)
     except BaseException:  # noqa: BLE001 - nothing left to report to at exit
         pass

@@ -5,6 +5,7 @@ type check of the package."""
 from __future__ import annotations
 
 import ast
+import json
 import shutil
 import subprocess
 import sys
@@ -24,9 +25,9 @@ LAYERS = {
     "_request": 2, "_memory": 2,
     "_message": 3, "_buffers": 3, "_ops": 3, "_failures": 3, "_group": 3, "_contexts": 3,
     "_handle": 3, "_topology": 3, "_session": 3,
-    "_p2p": 4, "_objcoll": 4, "_file": 4, "_rma_service": 4,
+    "_p2p": 4, "_partitioned": 4, "_objcoll": 4, "_file": 4, "_rma_service": 4, "_pack": 4,
     "_bufcoll": 5, "_create": 5, "_neighbor": 5,
-    "_nbcoll": 6, "_topo": 6, "_persistent": 6, "_intercomm": 6,
+    "_nbcoll": 6, "_topo": 6, "_persistent": 6, "_intercomm": 6, "_interbuf": 6, "_ulfm": 6,
     "_comm": 7,
     "_win": 8, "_channel": 8, "run": 8,
     "MPI": 9,
@@ -171,3 +172,32 @@ def test_mypy_passes_on_the_package():
     done = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+_STARTUP_IMPORTS = r"""
+import json, sys
+from hpxpy.comm import MPI
+comm = MPI.COMM_WORLD
+comm.Barrier()
+total = comm.allreduce(comm.Get_rank())
+got = comm.bcast({"k": 1}, root=0)
+print(json.dumps({"rank": comm.Get_rank(), "total": total,
+                  "loaded": sorted(m for m in ("numpy", "hpxpy.comm._file", "hpxpy.comm._win")
+                                   if m in sys.modules)}), flush=True)
+"""
+
+
+def test_object_program_loads_neither_numpy_nor_file_nor_win():
+    """Start-up cost: an mpi4py program that moves Python objects does not pay for numpy,
+    MPI-IO or RMA (hpxpy/_numpy.py, MPI.py's names loaded on first use)."""
+    job = run_job(2, ["-c", _STARTUP_IMPORTS], timeout=60)
+    assert job.returncode == 0, job
+    lines = [json.loads(line) for line in job.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 2, job
+    for line in lines:
+        assert line["total"] == 1 and line["loaded"] == [], line
+    launcher = subprocess.run(
+        [sys.executable, "-c", "import sys, hpxpy.launcher; "
+         "print(sorted(m for m in ('numpy', 'hpxpy._core', 'hpxpy._runtime') "
+         "if m in sys.modules))"], capture_output=True, text=True, timeout=60)
+    assert launcher.stdout.strip() == "[]", launcher

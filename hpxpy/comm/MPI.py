@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, List, Tuple
 from .. import _runtime
 
 # Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
-from . import _buffers, _constants, _datatypes, _ops, _topology
+from . import _buffers, _constants, _datatypes, _ops, _pack, _pickle, _topology  # noqa: F401
 from . import _typing as _T
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
@@ -129,9 +129,6 @@ _FEATURES = {
     "process spawning (MPI_Comm_spawn)": ("ERR_SPAWN",),
     "the MPI 5 ABI queries": ("Get_abi_version", "Get_abi_info", "Get_abi_fortran_info",
                               "ERR_ABI"),
-    "fault tolerance by revocation (ULFM)": ("ERR_REVOKED", "ERR_PROC_FAILED_PENDING"),
-    "Fortran 90 parameterized datatypes (Datatype.Create_f90_*, Match_size)": (
-        "TYPECLASS_LOGICAL", "TYPECLASS_INTEGER", "TYPECLASS_REAL", "TYPECLASS_COMPLEX"),
     "Comm.Split_type by hardware resource": (
         "COMM_TYPE_HW_GUIDED", "COMM_TYPE_HW_UNGUIDED", "COMM_TYPE_RESOURCE_GUIDED"),
     "MPI error codes beyond MPI 4.0": ("ERR_VALUE_TOO_LARGE",),
@@ -169,26 +166,17 @@ globals().update(_datatypes.PREDEFINED)
 # MPI library lacks (MPICH lacks these too).
 _ABSENT_TYPES = ("BFLOAT16_T", "LOGICAL1", "LOGICAL2", "LOGICAL4", "LOGICAL8", "LOGICAL16",
                  "REAL2", "COMPLEX4", "INTEGER16")
-globals().update({name: _datatypes.Datatype._make(name) for name in _ABSENT_TYPES})
-for _name in _ABSENT_TYPES:
-    globals()[_name]._constant = True
+globals().update({name: Datatype() for name in _ABSENT_TYPES})
 globals().update({name: op for name, op in _ops.PREDEFINED.items()})
 
 Pickle._wrap = staticmethod(buffer)  # dumps_oob hands out MPI.buffer objects, as mpi4py
 pickle = Pickle()
+_pickle._active = pickle  # the transport serializes objects with it when it is customised
 
 
 _main_thread = threading.main_thread()
 _finalized = False
 _start = time.perf_counter()
-
-
-def _typecode(datatype: Datatype) -> str | None:
-    """The type code of a predefined datatype (as ``Datatype.tocode()``), else None."""
-    try:
-        return datatype.tocode()
-    except ValueError:
-        return None
 
 
 def Wtime() -> float:
@@ -300,6 +288,21 @@ _typedict.update({code: _datatypes.PREDEFINED[name]
 _typedict_c = {code: _typedict[code] for code in _datatypes.TYPEDICT_C_CODES}
 _typedict_f = {code: _datatypes.PREDEFINED[name]
                for code, name in _datatypes.TYPEDICT_FORTRAN.items()}
+
+
+def _typecode(datatype: Datatype) -> str | None:
+    """mpi4py's private helper: the type code of a predefined datatype, else None."""
+    try:
+        return datatype.tocode()
+    except ValueError:
+        return None
+
+
+def _typealign(datatype: Datatype) -> int | None:
+    """mpi4py's private helper: the alignment of a predefined datatype, else None."""
+    if not datatype or not datatype.is_predefined:
+        return None
+    return datatype.numpy_dtype.alignment
 
 
 # What mpi4py programs reach for as MPI.<name> and is defined above.

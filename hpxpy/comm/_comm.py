@@ -14,12 +14,16 @@ but ``MPI``, ``_win`` and ``_channel``; tests/test_comm_layout.py checks this ta
     6  _nbcoll        non-blocking collectives: seq taken at the call, run on the async thread
        _topo          topology communicators: constructors, the classes' methods (mix-ins)
        _persistent    persistent collectives (Barrier_init ...): each Start runs the I-form
+       _intercomm     inter-communicators' object collectives
+       _interbuf      inter-communicators' buffer collectives (and their I-forms)
     5  _bufcoll       buffer collectives: each operation's message parsing and checks
        _create        Dup/Split/Create/Create_group: members and agreed contexts
        _neighbor      neighbour collectives over point to point on the collective context
     4  _p2p           point to point: wire header, send, receive, probe
+       _partitioned   partitioned point to point (Psend_init/Precv_init, Pready, Parrived)
        _objcoll       object collectives, pairwise exchange, per-operation locks
        _rma_service   the target side of RMA: the service thread, windows' memory and locks
+       _pack          Datatype.Pack/Unpack, native and external32
     3  _handle        a communicator's fields, argument checks, sequence numbers
        _group         Group            _contexts   the table that allocates contexts
        _session       Session: process sets mpi://WORLD and mpi://SELF
@@ -47,6 +51,7 @@ from them in O(log N) rounds, except the all-to-all exchanges, which are pairwis
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import warnings
@@ -61,13 +66,16 @@ from . import (
     _contexts,
     _create,
     _errhandler,
+    _interbuf,
     _intercomm,
     _nbcoll,
     _objcoll,
     _p2p,
+    _partitioned,
     _persistent,
     _pickle,
     _topo,
+    _ulfm,
 )
 from . import _constants as C
 from . import _ops as O
@@ -439,6 +447,19 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
         self._check_recv_tag(tag)
         return Prequest(starter=lambda: self.Irecv(buf, source, tag))
 
+    # -- partitioned point to point (MPI 4; the work is in _partitioned) ----------------------
+    def Psend_init(self, buf: BufSpec, partitions: int, dest: int, tag: int = 0,
+                   info: Optional[Info] = None) -> Prequest:
+        """A persistent partitioned send: after ``Start()``, ``Pready(i)`` sends block i of
+        the buffer's ``partitions`` equal blocks."""
+        return _partitioned.psend_init(self, buf, partitions, dest, tag)
+
+    def Precv_init(self, buf: BufSpec, partitions: int, source: int = C.ANY_SOURCE,
+                   tag: int = C.ANY_TAG, info: Optional[Info] = None) -> Prequest:
+        """A persistent partitioned receive into the buffer's ``partitions`` equal blocks
+        (``Parrived(i)``: block i is there). The source and tag must be named."""
+        return _partitioned.precv_init(self, buf, partitions, source, tag)
+
     # -- probing ---------------------------------------------------------------------------------
     def probe(self, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
               status: Optional[Status] = None) -> bool:
@@ -661,6 +682,48 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
 
     def Idup_with_info(self, info: Info) -> Tuple[Comm, Request]:
         return self.Idup(info)
+
+    # -- fault tolerance (MPI 5 / ULFM, as MPICH has it; the work is in _ulfm) --------------
+    def Agree(self, flag: int) -> int:
+        """The bitwise AND of every member's ``flag`` (both groups of an Intercomm)."""
+        self._check()
+        return _ulfm.agree_value(self, _ulfm.next_agreement(self), operator.index(flag))
+
+    def Iagree(self, flag: Buffer) -> Request:
+        """Start Agree on the one int in the buffer ``flag``; the result replaces it."""
+        self._check()
+        array = _ulfm.flag_array(flag)
+        number = _ulfm.next_agreement(self)
+        return Request(future=_runtime.executor().submit(_ulfm.iagree, self, number, array))
+
+    def Shrink(self) -> Comm:
+        """A communicator of the members that have not failed: all of them in hpxpy, whose
+        job ends when a locality is lost (a duplicate)."""
+        return self.Dup()
+
+    def Ishrink(self) -> Tuple[Comm, Request]:
+        """(Shrink's communicator, request); made at once, as Idup."""
+        return self.Shrink(), Request(finish=_DONE)
+
+    def Get_failed(self) -> Group:
+        """The members known to have failed: none while the job runs."""
+        self._check()
+        return Group([])
+
+    def Ack_failed(self, num_to_ack: Optional[int] = None) -> int:
+        """Acknowledge up to ``num_to_ack`` failures; returns how many are acknowledged."""
+        return _ulfm.ack_failed(self, num_to_ack)
+
+    def Is_revoked(self) -> bool:
+        """Whether the communicator was revoked: never, as Revoke is not provided."""
+        self._check()
+        return False
+
+    def Revoke(self) -> None:
+        """Not provided, as with MPICH (mpi4py raises NotImplementedError there)."""
+        self._check()
+        raise NotImplementedError("Comm.Revoke is not supported by hpxpy (nor by MPICH): a "
+                                  "lost locality ends the job")
 
     @classmethod
     def Create_from_group(cls, group: Group, stringtag: str = "org.mpi4py",
@@ -1035,6 +1098,141 @@ class Intercomm(Comm):
         """The reduction of the other group's objects, on every member."""
         return _intercomm.allreduce(self, self._local, sendobj, op)
 
+    # -- buffer collectives between the groups (the work is in _interbuf) ------------------
+    def Bcast(self, buf: BufSpec, root: int = 0) -> None:
+        """``root``: MPI.ROOT at the root, MPI.PROC_NULL at the rest of its group, the
+        root's rank at the other group's members (whose buffers get the root's)."""
+        _interbuf.bcast(self, None, buf, root)
+
+    def Gather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
+               root: int = 0) -> None:
+        """The other group's equal blocks, in its rank order, into the root's buffer."""
+        _interbuf.gather(self, None, sendbuf, recvbuf, root, True)
+
+    def Gatherv(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecV],
+                root: int = 0) -> None:
+        """As Gather, with the root's per-remote-rank counts and displacements."""
+        _interbuf.gather(self, None, sendbuf, recvbuf, root, False)
+
+    def Scatter(self, sendbuf: Optional[BufSpecB], recvbuf: Optional[BufSpec],
+                root: int = 0) -> None:
+        """Block j of the root's buffer to rank j of the other group."""
+        _interbuf.scatter(self, None, sendbuf, recvbuf, root, True)
+
+    def Scatterv(self, sendbuf: Optional[BufSpecV], recvbuf: Optional[BufSpec],
+                 root: int = 0) -> None:
+        """As Scatter, with the root's per-remote-rank counts and displacements."""
+        _interbuf.scatter(self, None, sendbuf, recvbuf, root, False)
+
+    def Allgather(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecB) -> None:
+        """The other group's equal blocks, in its rank order, on every member."""
+        _interbuf.allgather(self, None, sendbuf, recvbuf, True)
+
+    def Allgatherv(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecV) -> None:
+        """As Allgather, with per-remote-rank counts and displacements."""
+        _interbuf.allgather(self, None, sendbuf, recvbuf, False)
+
+    def Alltoall(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpecB) -> None:
+        """Block j to rank j of the other group; its rank j's block into block j."""
+        _interbuf.alltoall(self, None, sendbuf, recvbuf, True)
+
+    def Alltoallv(self, sendbuf: Optional[BufSpecV], recvbuf: BufSpecV) -> None:
+        """As Alltoall with per-remote-rank counts and displacements."""
+        _interbuf.alltoall(self, None, sendbuf, recvbuf, False)
+
+    def Alltoallw(self, sendbuf: Optional[BufSpecW], recvbuf: BufSpecW) -> None:
+        """As Alltoallv with a datatype per remote rank and displacements in bytes."""
+        _interbuf.alltoallw(self, None, sendbuf, recvbuf)
+
+    def Reduce(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpec],
+               op: O.Op = O.SUM, root: int = 0) -> None:
+        """The reduction of the other group's buffers into the root's receive buffer."""
+        _interbuf.reduce(self, None, sendbuf, recvbuf, op, root)
+
+    def Allreduce(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                  op: O.Op = O.SUM) -> None:
+        """The reduction of the other group's buffers, on every member."""
+        _interbuf.allreduce(self, None, sendbuf, recvbuf, op)
+
+    def Reduce_scatter_block(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpec,
+                             op: O.Op = O.SUM) -> None:
+        """The reduction of the other group's buffers; local rank i keeps block i."""
+        _interbuf.reduce_scatter_block(self, None, sendbuf, recvbuf, op)
+
+    def Reduce_scatter(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                       recvcounts: Optional[Sequence[int]] = None,
+                       op: O.Op = O.SUM) -> None:
+        """The reduction of the other group's buffers; local rank i keeps the next
+        ``recvcounts[i]`` elements."""
+        _interbuf.reduce_scatter(self, None, sendbuf, recvbuf, recvcounts, op)
+
+    def _check_root(self, root: int) -> int:
+        """A root as an inter-communicator takes it: MPI.ROOT, MPI.PROC_NULL or a remote
+        rank (the persistent collectives check theirs through this)."""
+        _intercomm.check_root(self, root)
+        return root
+
+    # -- non-blocking: the same operations on the runtime's async thread ------------------
+    def Ibarrier(self) -> Request:
+        return _nbcoll.start(self, _interbuf.barrier)
+
+    def Ibcast(self, buf: BufSpec, root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.bcast, buf, root)
+
+    def Igather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
+                root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.gather, sendbuf, recvbuf, root, True)
+
+    def Igatherv(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecV],
+                 root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.gather, sendbuf, recvbuf, root, False)
+
+    def Iscatter(self, sendbuf: Optional[BufSpecB], recvbuf: Optional[BufSpec],
+                 root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.scatter, sendbuf, recvbuf, root, True)
+
+    def Iscatterv(self, sendbuf: Optional[BufSpecV], recvbuf: Optional[BufSpec],
+                  root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.scatter, sendbuf, recvbuf, root, False)
+
+    def Iallgather(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecB) -> Request:
+        return _nbcoll.start(self, _interbuf.allgather, sendbuf, recvbuf, True)
+
+    def Iallgatherv(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecV) -> Request:
+        return _nbcoll.start(self, _interbuf.allgather, sendbuf, recvbuf, False)
+
+    def Ialltoall(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpecB) -> Request:
+        return _nbcoll.start(self, _interbuf.alltoall, sendbuf, recvbuf, True)
+
+    def Ialltoallv(self, sendbuf: Optional[BufSpecV], recvbuf: BufSpecV) -> Request:
+        return _nbcoll.start(self, _interbuf.alltoall, sendbuf, recvbuf, False)
+
+    def Ialltoallw(self, sendbuf: Optional[BufSpecW], recvbuf: BufSpecW) -> Request:
+        return _nbcoll.start(self, _interbuf.alltoallw, sendbuf, recvbuf)
+
+    def Ireduce(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpec],
+                op: O.Op = O.SUM, root: int = 0) -> Request:
+        _intercomm.check_root(self, root)
+        return _nbcoll.start(self, _interbuf.reduce, sendbuf, recvbuf, op, root)
+
+    def Iallreduce(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                   op: O.Op = O.SUM) -> Request:
+        return _nbcoll.start(self, _interbuf.allreduce, sendbuf, recvbuf, op)
+
+    def Ireduce_scatter_block(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpec,
+                              op: O.Op = O.SUM) -> Request:
+        return _nbcoll.start(self, _interbuf.reduce_scatter_block, sendbuf, recvbuf, op)
+
+    def Ireduce_scatter(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
+                        recvcounts: Optional[Sequence[int]] = None,
+                        op: O.Op = O.SUM) -> Request:
+        return _nbcoll.start(self, _interbuf.reduce_scatter, sendbuf, recvbuf, recvcounts, op)
+
 
 def _not_yet(name: str) -> Any:
     def method(self: Intercomm, *args: Any, **kwargs: Any) -> Any:
@@ -1045,17 +1243,13 @@ def _not_yet(name: str) -> Any:
     return method
 
 
-# What Comm defines for one group and an inter-communicator does not have yet (the buffer
-# collectives between two groups, and communicator constructors): a clear error, never a
-# one-group algorithm run on two groups.
-for _name in ("Bcast", "Gather", "Gatherv", "Scatter", "Scatterv", "Allgather", "Allgatherv",
-              "Alltoall", "Alltoallv", "Alltoallw", "Reduce", "Allreduce", "Reduce_scatter",
-              "Reduce_scatter_block", "Scan", "Exscan", "scan", "exscan", "Ibarrier", "Ibcast",
-              "Igather", "Igatherv", "Iscatter", "Iscatterv", "Iallgather", "Iallgatherv",
-              "Ialltoall", "Ialltoallv", "Ialltoallw", "Ireduce", "Iallreduce",
-              "Ireduce_scatter", "Ireduce_scatter_block", "Iscan", "Iexscan",
-              "Split_type", "Create", "Create_group", "Idup", "Idup_with_info",
-              *(n for n in dir(_persistent.PersistentMethods) if n.endswith("_init"))):
+# What Comm defines for one group and an inter-communicator does not have (the prefix
+# reductions, which mpi4py's Intercomm lacks) or not yet (some communicator
+# constructors): a clear error, never a one-group algorithm run on two groups. The other
+# persistent collectives start the Intercomm's non-blocking forms.
+for _name in ("Scan", "Exscan", "scan", "exscan", "Iscan", "Iexscan", "Scan_init",
+              "Exscan_init", "Split_type", "Create", "Create_group", "Idup",
+              "Idup_with_info"):
     setattr(Intercomm, _name, _not_yet(_name))
 
 

@@ -2,7 +2,11 @@
 
 Every communicator owns a block of ``STRIDE`` contexts on the matching engine: point to
 point (``P2P``), collectives (``COLLECTIVE``, the block's number + 1, which is also its C++
-group's), and a spare one (``SPARE``) that carries ``Create_group``'s agreement. A new
+group's), a spare one (``SPARE``) that carries ``Create_group``'s agreement, and the last
+one (``NOTICE``, ``STRIDE - 1``): partitioned messages' (``_partitioned``; on COMM_WORLD
+also ``Create_from_groups``' handshake), and, with a negative tag no user message has, the
+notes two members that found a collective mismatch send each other about where their
+calls are (hpxpy/_status.py). A new
 communicator's block is agreed by its members: the maximum of each member's next free
 number, so no member has used it yet.
 
@@ -20,7 +24,7 @@ from .._items import OP_CODES, item_array
 from .._numpy import np
 
 STRIDE = 4  # contexts per communicator: p2p, collectives, two spare
-P2P, COLLECTIVE, SPARE = 0, 1, 2  # offsets in a communicator's block
+P2P, COLLECTIVE, SPARE, NOTICE = 0, 1, 2, 3  # offsets in a communicator's block
 WORLD = _core.CONTEXT_FIRST_FREE  # COMM_WORLD's block (the core keeps those below)
 SELF = WORLD + STRIDE  # COMM_SELF's block
 _FIRST_FREE = SELF + STRIDE

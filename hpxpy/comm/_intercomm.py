@@ -109,9 +109,9 @@ def allgather(comm: _Handle, local: Any, obj: Any) -> List[Any]:
     return bridge(comm, local, seq, local.gather(obj, 0))
 
 
-def alltoall(comm: _Handle, objs: Sequence[Any]) -> List[Any]:
+def alltoall(comm: _Handle, objs: Optional[Sequence[Any]]) -> List[Any]:
     size = len(comm._check())
-    items = list(objs)
+    items = [None] * size if objs is None else list(objs)  # None: as mpi4py, all None
     if len(items) != size:
         raise ValueError(f"expecting {size} items, got {len(items)}")
     tag = comm._tag(comm._next())

@@ -11,6 +11,7 @@ Layer 2 of hpxpy.comm: imports ``_interop`` (memory of DLPack producers), ``_req
 from __future__ import annotations
 
 import ctypes
+import operator
 from typing import Any, Optional, Union
 
 from .. import _core
@@ -19,6 +20,9 @@ from . import _constants as C
 from ._interop import to_numpy
 from ._request import Request
 from ._typing import Buffer, BufferAutomatic
+
+_NO_OBJECT: Any = object()  # buffer() without an argument (None is refused, as mpi4py)
+_EMPTY = memoryview(bytearray())  # the memory of an empty or released buffer: writable
 
 
 class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
@@ -30,18 +34,23 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
     _obj: Any
     _device: bool
 
-    def __init__(self, obj: Any = None) -> None:
+    def __init__(self, obj: Any = _NO_OBJECT) -> None:
         super().__init__()
         if isinstance(obj, buffer):
             self._view, self._obj, self._device = obj._view, obj._obj, obj._device
             self._sync()
             return
-        if obj is None:
-            obj = b""
         self._device = False
+        if obj is _NO_OBJECT:  # buffer(): no memory, no object, writable (as mpi4py)
+            self._view, self._obj = _EMPTY, None
+            self._sync()
+            return
         try:
             view = memoryview(obj)
         except TypeError:  # DLPack / CUDA array interface producers
+            if not (hasattr(obj, "__dlpack__") or hasattr(obj, "__cuda_array_interface__")):
+                raise TypeError(f"a bytes-like object is required, not "
+                                f"'{type(obj).__name__}'") from None
             view = np.ascontiguousarray(to_numpy(obj, host=False)).reshape(-1).data
             # Device memory (a GPU's, by the producer's word) is addressable, not readable.
             if hasattr(obj, "__dlpack_device__"):
@@ -56,7 +65,7 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
         """Point the exported buffer at ``_view``'s memory."""
         view = self._view
         address = np.frombuffer(view, np.uint8).__array_interface__["data"][0] \
-            if view.nbytes else 0
+            if view.nbytes or self._obj is not None else 0
         self._bind(view, address, view.nbytes, view.readonly, self._device)
 
     # -- constructors ------------------------------------------------------------------------
@@ -69,6 +78,7 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
 
     @staticmethod
     def frombuffer(obj: Any, readonly: bool = False) -> buffer:
+        """A buffer over the memory of ``obj`` (read-only if asked)."""
         buf = buffer(obj)
         if readonly:
             buf._view = buf._view.toreadonly()
@@ -91,7 +101,9 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
     # -- properties --------------------------------------------------------------------------
     @property
     def address(self) -> int:
-        if not self._view.nbytes:
+        """Where the memory starts (0 for an empty buffer without an object, as after
+        ``release``; an object's memory has an address even with no bytes)."""
+        if not self._view.nbytes and self._obj is None:
             return 0
         return np.frombuffer(self._view, np.uint8).__array_interface__["data"][0]
 
@@ -124,13 +136,37 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
             raise BufferError("buffer: device memory cannot be accessed from the host")
         return self._view
 
+    def _index(self, item: Any) -> Any:
+        """An index or a step-1 slice, as mpi4py's buffer takes them."""
+        n = self._view.nbytes
+        if isinstance(item, slice):
+            start, stop, step = item.indices(n)
+            if step != 1:
+                raise IndexError("buffer slice with step other than 1")
+            return slice(start, max(start, stop))
+        try:
+            i = operator.index(item)
+        except TypeError:
+            raise TypeError(f"buffer indices must be integers or slices, not "
+                            f"{type(item).__name__}") from None
+        if not -n <= i < n:
+            raise IndexError("buffer index out of range")
+        return i
+
     def __getitem__(self, item: Union[int, slice]) -> Any:
         self._host()
+        item = self._index(item)
         if isinstance(item, slice):
             return buffer(self._view[item])
         return self._view[item]
 
+    def __delitem__(self, item: Union[int, slice]) -> None:
+        raise NotImplementedError("buffer: cannot delete items")
+
     def __setitem__(self, item: Union[int, slice], value: Any) -> None:
+        if self._view.readonly:
+            raise TypeError("buffer is read-only")
+        item = self._index(item)
         if isinstance(item, slice) and isinstance(value, int):  # as mpi4py: fill the slice
             np.frombuffer(self._host(), np.uint8)[item] = value
             return
@@ -142,7 +178,11 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
         return self._host().tobytes()
 
     def toreadonly(self) -> buffer:
-        return buffer.frombuffer(self._view, readonly=True)
+        """A read-only buffer over the same memory (and object)."""
+        buf = buffer(self)
+        buf._view = self._view.toreadonly()
+        buf._sync()
+        return buf
 
     def cast(self, format: str, shape: Any = None) -> memoryview:  # noqa: A002
         view: Any = self._host()  # any struct format (typeshed lists a few literals)
@@ -152,7 +192,7 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
         # Views exported before the release still point at the old memory: it lives as
         # long as this object (they hold it), never less.
         self._released = (self._view, self._obj)
-        self._view = memoryview(b"")
+        self._view = _EMPTY
         self._obj = None
         self._sync()
 
@@ -176,7 +216,11 @@ def Free_mem(mem: buffer) -> None:
 def Attach_buffer(buf: Union[Buffer, BufferAutomatic, None]) -> None:
     """Attach a user buffer for buffered sends (``BUFFER_AUTOMATIC`` is accepted)."""
     global _attached
-    _attached = buf if buf is C.BUFFER_AUTOMATIC else buffer(buf)
+    if buf is not C.BUFFER_AUTOMATIC:
+        buf = buffer(buf)
+        if buf.readonly:
+            raise BufferError("Object is not writable")
+    _attached = buf
 
 
 def Detach_buffer() -> Union[Buffer, BufferAutomatic]:

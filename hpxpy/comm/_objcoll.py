@@ -20,7 +20,7 @@ import struct
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
-from .. import _runtime
+from .. import _core, _runtime
 from .._items import OBJECT
 from .._status import failure_exception, failure_status
 from . import _ops as O
@@ -219,9 +219,13 @@ def reduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM, root: int = 0) -> Any:
 _IMMUTABLE = frozenset((int, float, complex, str, bytes, bool, type(None)))
 # Head of an allreduce message: status (0: a pickled value follows; else a failure code of
 # hpxpy._status and its text), padded to 16 bytes so the pickle stays aligned.
-_RD_HEAD = struct.Struct("<I12x")
-_RD_OK = _RD_HEAD.pack(0)
-_MEET_BYTES = 248  # Collectives::kMeetBytes: what a meeting cell carries
+# Status, then the call word at _core.CALL_OFFSET as in every collective message (a rank
+# in another collective sees the mismatch), 16-byte aligned for the pickle's buffers.
+_RD_HEAD = struct.Struct("<I16xI8x")
+_CALL = _core.CALL_OBJECT_ALLREDUCE
+_RD_OK = _RD_HEAD.pack(0, _CALL)
+_WORD = struct.Struct("<I")
+_MEET_BYTES = 240  # Collectives::kMeetBytes: what a meeting cell carries
 _TOO_BIG = bytes(_MEET_BYTES + 1)
 
 
@@ -257,7 +261,7 @@ def allreduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
         blob = b"".join([_RD_OK, *_pickle.dumps(value)])
     except Exception as exc:  # noqa: BLE001 - raised on every rank
         own, failure = exc, failure_status(exc)
-        blob = _RD_HEAD.pack(failure[0]) + failure[1].encode()[:200]
+        blob = _RD_HEAD.pack(failure[0], _CALL) + failure[1].encode()[:200]
     # A pickle too large for a cell is not copied in: its size alone tells every rank so.
     cells = core.meet(comm._group, tag, blob if len(blob) <= _MEET_BYTES else _TOO_BIG)
     if cells is not None and None not in cells:
@@ -281,14 +285,20 @@ def _recursive_doubling(comm: _Handle, core: Any, context: int, tag: int, size: 
             except Exception as exc:  # noqa: BLE001 - raised on every rank
                 own, failure = exc, failure_status(exc)
         if failure is not None:
-            parts = [_RD_HEAD.pack(failure[0]), failure[1].encode()]
+            parts = [_RD_HEAD.pack(failure[0], _CALL), failure[1].encode()]
         core.send(comm._world(peer), context, tag, parts)
 
-    def take(req: Any) -> Any:
+    def take(req: Any, peer: int) -> Any:
         """The partner's value; records its failure instead (and returns None)."""
         nonlocal failure
         core.wait(req)
         payload = req.payload
+        offset = _core.CALL_OFFSET
+        word = _WORD.unpack_from(payload, offset)[0] if len(payload) >= offset + 4 else 0
+        if word != _CALL:  # another collective's message: nothing in it is ours to read
+            if failure is None:
+                failure = (_core.STATUS_MISMATCH, _core.mismatch_text(rank, _CALL, peer, word))
+            return None
         status = _RD_HEAD.unpack_from(payload)[0]
         if status:
             if failure is None:
@@ -310,13 +320,13 @@ def _recursive_doubling(comm: _Handle, core: Any, context: int, tag: int, size: 
     if rank < 2 * rem and rank % 2:  # folds into rank - 1, then gets the result back
         req = core.post_receive(context, comm._world(rank - 1), tag)
         send(rank - 1)
-        got = take(req)
+        got = take(req, rank - 1)
         if failure is None:
             value = got
     else:
         if rank < 2 * rem:
             peer = rank + 1
-            combine(peer, take(core.post_receive(context, comm._world(peer), tag)))
+            combine(peer, take(core.post_receive(context, comm._world(peer), tag), peer))
             vrank = rank // 2
         else:
             vrank = rank - rem
@@ -326,14 +336,14 @@ def _recursive_doubling(comm: _Handle, core: Any, context: int, tag: int, size: 
             peer = vpeer * 2 if vpeer < rem else vpeer + rem
             req = core.post_receive(context, comm._world(peer), tag)
             send(peer)
-            combine(peer, take(req))
+            combine(peer, take(req, peer))
             mask <<= 1
         if rank < 2 * rem:
             send(rank + 1)
     if own is not None:
         raise own.with_traceback(own.__traceback__)
     if failure is not None:
-        raise failure_exception(*failure)
+        raise failure_exception(*failure, context)
     return value
 
 

@@ -77,7 +77,7 @@ _OPS_BY_CATEGORY = {
 
 
 def _category(dt: Any) -> str:
-    name = dt.Get_name()
+    name = dt._key  # which predefined type (Get_name is MPI's display name)
     if name in ("BYTE", "PACKED"):
         return "byte"
     if name in ("CHAR", "CHARACTER", "SIGNED_CHAR", "UNSIGNED_CHAR"):

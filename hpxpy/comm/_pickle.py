@@ -15,6 +15,7 @@ import struct
 from typing import Any, List, Optional
 
 _MAGIC = 0x504B3548  # "H5KP"
+_MAGIC_CUSTOM = 0x504B3549  # the object was serialized by MPI.pickle's own dumps
 _ZEROS = bytes(16)
 
 
@@ -22,8 +23,18 @@ def _pad(n: int) -> int:
     return -n % 16
 
 
+# MPI.pickle (set by MPI.py): when a program gives it its own dumps/loads (dill, say, to
+# send lambdas), objects travel in-band in that serializer, as under mpi4py.
+_active: Optional[Pickle] = None
+
+
 def dumps(obj: Any) -> List[Any]:
     """The segments that carry ``obj``."""
+    custom = _active
+    if custom is not None and custom._custom:
+        data = custom.dumps(obj)
+        head = struct.pack("<IIQ", _MAGIC_CUSTOM, 0, len(data))
+        return [head + _ZEROS[: _pad(len(head))], data]
     buffers: List[pickle.PickleBuffer] = []
     data = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
     raws = []
@@ -56,6 +67,8 @@ def loads(payload: Any, offset: int = 0, nbytes: int = -1) -> Any:
     view = memoryview(payload)
     view = view[offset:] if nbytes < 0 else view[offset: offset + nbytes]
     magic, count, size = struct.unpack_from("<IIQ", view, 0)
+    if magic == _MAGIC_CUSTOM and _active is not None:
+        return _active.loads(view[16:16 + size])
     if magic != _MAGIC:
         raise ValueError("message does not hold a pickled object")
     lengths = struct.unpack_from(f"<{count}Q", view, 16)
@@ -91,16 +104,21 @@ class Pickle:
                  threshold: Any = None) -> None:
         self._dumps = dumps if dumps is not None else pickle.dumps
         self._loads = loads if loads is not None else pickle.loads
+        # Another serializer than pickle's (dill, marshal, json...): objects travel in it.
+        self._custom = self._dumps is not pickle.dumps or self._loads is not pickle.loads
         self.PROTOCOL = protocol
         self.THRESHOLD = threshold
 
     @property
-    def PROTOCOL(self) -> int:  # noqa: N802 - mpi4py's name
+    def PROTOCOL(self) -> Optional[int]:  # noqa: N802 - mpi4py's name
+        """The protocol ``dumps`` is called with (None: called without one)."""
         return self._protocol
 
     @PROTOCOL.setter
     def PROTOCOL(self, value: Optional[int]) -> None:  # noqa: N802
-        self._protocol = pickle.HIGHEST_PROTOCOL if value is None else int(value)
+        if value is None and self._dumps is pickle.dumps:
+            value = pickle.HIGHEST_PROTOCOL
+        self._protocol = None if value is None else int(value)
 
     @property
     def THRESHOLD(self) -> int:  # noqa: N802 - mpi4py's name
@@ -112,7 +130,9 @@ class Pickle:
 
     def dumps(self, obj: Any) -> bytes:
         """Serialize ``obj`` in-band."""
-        return self._dumps(obj, self.PROTOCOL)
+        if self._protocol is None:
+            return self._dumps(obj)
+        return self._dumps(obj, self._protocol)
 
     def loads(self, data: Any) -> Any:
         """Deserialize ``data``."""
@@ -122,7 +142,7 @@ class Pickle:
         """Serialize ``obj``: (data, list of out-of-band buffers of ``THRESHOLD`` bytes or
         more). A custom ``dumps`` serializes in-band (no buffers)."""
         if self._dumps is not pickle.dumps:
-            return self._dumps(obj, self.PROTOCOL), []
+            return self.dumps(obj), []
         threshold = self._threshold
         buffers: List[Any] = []
 

@@ -561,15 +561,18 @@ class Prequest(Request):
     number of times with ``Start``; completing it makes it inactive, not null, until
     ``Free``."""
 
-    __slots__ = ("_starter",)
+    __slots__ = ("_starter", "_partitioned")
 
     def __init__(self, request: Optional[Request] = None, *,
-                 starter: Optional[Callable[[], Request]] = None) -> None:
+                 starter: Optional[Callable[[], Request]] = None,
+                 partitioned: Any = None) -> None:
         if request is not None:
             super().__init__(request)
             return
         super().__init__(complete=True)
         self._starter = starter
+        # a partitioned side (``_partitioned``): what Pready*/Parrived act on
+        self._partitioned = partitioned
         self._state = INACTIVE if starter is not None else NULL
 
     def _settle(self) -> State:
@@ -609,6 +612,29 @@ class Prequest(Request):
     def Free(self) -> None:
         """Release the request (it becomes ``REQUEST_NULL``)."""
         self._state = NULL
+
+    # -- partitioned communication (MPI 4) ----------------------------------------------------
+    def _side(self) -> Any:
+        side = getattr(self, "_partitioned", None)
+        if side is None or self._state is NULL:
+            raise MPIException(C.ERR_REQUEST, "not a partitioned request")
+        return side
+
+    def Pready(self, partition: int) -> None:
+        """Partition ``partition`` of a partitioned send is ready: it is sent."""
+        self._side().ready([partition])
+
+    def Pready_range(self, partition_low: int, partition_high: int) -> None:
+        """Partitions ``partition_low`` to ``partition_high`` (inclusive) are ready."""
+        self._side().ready(range(partition_low, partition_high + 1))
+
+    def Pready_list(self, partitions: Sequence[int]) -> None:
+        """The listed partitions are ready."""
+        self._side().ready(list(partitions))
+
+    def Parrived(self, partition: int) -> bool:
+        """Whether partition ``partition`` of a partitioned receive has arrived."""
+        return self._side().arrived(partition)
 
 
 class Grequest(Request):

@@ -45,8 +45,8 @@ OK, ERROR = b"\x00", b"\x01"
 
 def encode_type(dt: D.Datatype) -> Any:
     """A datatype as it travels: a predefined one by name, a derived one by its type map."""
-    if dt.is_predefined:
-        return dt.Get_name()
+    if dt._key:  # a predefined type's layout (or a duplicate's)
+        return dt._key
     return (dt.numpy_dtype, np.asarray(dt.offsets, dtype=np.int64), *dt.Get_extent())
 
 
@@ -57,10 +57,10 @@ def decode_type(desc: Any) -> D.Datatype:
     if isinstance(desc, str):
         dt = _TYPE_CACHE.get(desc)
         if dt is None:
-            dt = _TYPE_CACHE[desc] = D.PREDEFINED[desc.replace("MPI_", "", 1)]
+            dt = _TYPE_CACHE[desc] = D.PREDEFINED[desc]
         return dt
     base, offsets, lb, extent = desc
-    return D.Datatype._make("", base=base, offsets=offsets, lb=lb, ub=lb + extent)
+    return D.Datatype._new(base, offsets=offsets, lb=lb, ub=lb + extent)
 
 
 def pack_request(kind: int, win_id: int, reply_tag: int, disp: int = 0, count: int = 0,

@@ -46,6 +46,9 @@ namespace {
 
 PyObject* g_locality_error = nullptr;  // hpxpy._core.LocalityError
 PyObject* g_pickling_error = nullptr;  // pickle.PicklingError
+// hpxpy's collective mismatch error (set from Python: _set_mismatch_error), built with the
+// message and the failed collective's context so it can name the communicator.
+PyObject* g_mismatch_error = nullptr;
 
 PyObject* exception_of(Status status) {
     switch (status) {
@@ -275,6 +278,14 @@ PYBIND11_MODULE(_core, m) {
             err.attr("locality") = e.locality();
             PyErr_SetObject(g_locality_error, err.ptr());
         } catch (const CollectiveError& e) {
+            if (e.status() == Status::mismatch && g_mismatch_error) {
+                PyObject* err = PyObject_CallFunction(g_mismatch_error, "si", e.what(), e.context());
+                if (err) {  // else the constructor's own error is set
+                    PyErr_SetObject(g_mismatch_error, err);
+                    Py_DECREF(err);
+                }
+                return;
+            }
             PyErr_SetString(exception_of(e.status()), e.what());
         }
     });
@@ -345,6 +356,23 @@ PYBIND11_MODULE(_core, m) {
     m.attr("STATUS_TYPE_ERROR") = static_cast<uint32_t>(Status::type_error);
     m.attr("STATUS_PICKLING_ERROR") = static_cast<uint32_t>(Status::pickling_error);
     m.attr("STATUS_ATTRIBUTE_ERROR") = static_cast<uint32_t>(Status::attribute_error);
+    m.attr("STATUS_MISMATCH") = static_cast<uint32_t>(Status::mismatch);
+    // Collective mismatches: where a message's call word lies, hpxpy.comm's object
+    // allreduce's word, and the names and texts every member's error uses.
+    m.attr("CALL_OFFSET") = kCallOffset;
+    m.attr("CALL_OBJECT_ALLREDUCE") = call_word(CallKind::object_all_reduce);
+    m.def("call_name", &call_name, py::arg("word"),
+          "The collective a call word names, e.g. 'bcast(root=0)'");
+    m.def("mismatch_text", &mismatch_text, py::arg("rank_a"), py::arg("word_a"),
+          py::arg("rank_b"), py::arg("word_b"),
+          "'rank A called X, rank B called Y': a collective mismatch between two members");
+    m.def(
+        "_set_mismatch_error",
+        [](py::object cls) {
+            Py_XDECREF(g_mismatch_error);
+            g_mismatch_error = cls.release().ptr();
+        },
+        py::arg("cls"), "The exception class a collective mismatch raises: cls(text, context)");
     g_item_type = new_struct_type(&g_item_desc);
     g_message_type = new_struct_type(&g_message_desc);
     g_message_info_type = new_struct_type(&g_message_info_desc);
@@ -394,6 +422,22 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("locality_id", [](Runtime& r) { return r.engine().self(); })
         .def_property_readonly("num_localities", [](Runtime& r) { return r.engine().size(); })
         .def("check_healthy", [](Runtime& r) { r.engine().check_healthy(); })
+        .def(
+            "leftovers",
+            [](Runtime& r, int first_context, int residue, std::size_t head) {
+                std::vector<Engine::Leftover> found;
+                {
+                    py::gil_scoped_release nogil;
+                    found = r.engine().leftovers(first_context, residue, head);
+                }
+                py::list out;
+                for (const auto& m : found)
+                    out.append(py::make_tuple(m.context, m.source, m.tag, py::bytes(m.head)));
+                return out;
+            },
+            py::arg("first_context"), py::arg("residue"), py::arg("head"),
+            "Unexpected messages still waiting on contexts >= first_context that are "
+            "residue modulo 4: (context, source locality, tag, first head bytes) each")
         .def(
             "pending",
             [](Runtime& r) {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
 
 namespace hpxpy {
 namespace {
@@ -47,15 +48,31 @@ std::string describe(const ItemHeader& h) {
     return out.str();
 }
 
+// The call word a collective message carries at kCallOffset (0: too short for one).
+uint32_t call_in(const PayloadPtr& payload) {
+    uint32_t word = 0;
+    if (payload && payload->size() >= kCallOffset + sizeof word)
+        std::memcpy(&word, payload->data() + kCallOffset, sizeof word);
+    return word;
+}
+
+// The group rank of a world locality (error paths only: a linear search).
+int rank_in(const Group& g, int world) {
+    for (int i = 0; i < g.size; ++i)
+        if (g.world(i) == world) return i;
+    return -1;
+}
+
 // One outgoing item: header, then data segments (or error text), then padding.
 struct OutItem {
     ItemHeader header{};
     std::string text;
     std::vector<ConstBuffer> segments;
 
-    OutItem(const ArrayRef& a, int origin, uint32_t op, const Failure& f) {
+    OutItem(const ArrayRef& a, int origin, uint32_t op, const Failure& f, uint32_t call) {
         header.origin = origin;
         header.op = op;
+        header.call = call;
         if (f.status != Status::ok) {
             set_error(f);
             return;
@@ -103,7 +120,9 @@ Failure failure_of(const Item& item) {
             std::string(item.data, static_cast<std::size_t>(item.header.nbytes))};
 }
 
-[[noreturn]] void raise(const Failure& f) { throw CollectiveError(f.status, f.text); }
+[[noreturn]] void raise(const Failure& f, const Group& g) {
+    throw CollectiveError(f.status, f.text, g.context);
+}
 
 // The bytes of a finished raw-block receive, written into `block` unless they did not fit.
 std::size_t settle_block(const RecvRequest& req, const RecvBlock& block) {
@@ -159,14 +178,54 @@ private:
 
 // What a member writes into its meeting cell for an all_reduce; its data follows.
 struct ReduceCell {
+    uint32_t call;  // first in every meeting cell: which collective wrote it
     uint32_t status;
     uint32_t dtype;
     uint32_t op;
-    uint32_t fits;    // 0: the data (or error text) is larger than a cell holds
     uint64_t nbytes;  // data or error text bytes
-    uint64_t reserved;
+    uint32_t fits;    // 0: the data (or error text) is larger than a cell holds
+    uint32_t reserved;
 };
+static_assert(offsetof(ReduceCell, call) == 0, "the call word leads every meeting cell");
+
+// Every member reads the same cells: if their call words differ, every member raises the
+// same mismatch (rank 0's call against the first rank whose call differs).
+void check_meeting_calls(const char* cells, const Group& g) {
+    auto word = [&](int i) {
+        uint32_t w;
+        std::memcpy(&w, cells + static_cast<std::size_t>(i) * SharedWindows::kCellBytes, sizeof w);
+        return w;
+    };
+    for (int i = 1; i < g.size; ++i)
+        if (word(i) != word(0))
+            throw CollectiveError(Status::mismatch, mismatch_text(0, word(0), i, word(i)), g.context);
+}
 constexpr std::size_t kCellData = SharedWindows::kCellBytes - sizeof(ReduceCell);
+
+void Collectives::check_group(const Group& g, int root) const {
+    const auto fail = [](const std::string& what) {
+        throw std::invalid_argument("hpxpy collective: " + what);
+    };
+    if (g.size < 1) fail("a group needs at least one member, got size " + std::to_string(g.size));
+    if (!g.members.empty() && g.members.size() != static_cast<std::size_t>(g.size))
+        fail("the group lists " + std::to_string(g.members.size()) + " members but has size " +
+             std::to_string(g.size));
+    if (g.rank < 0 || g.rank >= g.size)
+        fail("this locality's rank " + std::to_string(g.rank) + " is not in the group [0, " +
+             std::to_string(g.size) + ") (is it a member?)");
+    if (root != kNoRoot && (root < 0 || root >= g.size))
+        fail("root " + std::to_string(root) + " out of range [0, " + std::to_string(g.size) + ")");
+    for (int i = 0; i < g.size; ++i) {
+        const int w = g.world(i);
+        if (w < 0 || w >= engine_.size())
+            fail("member " + std::to_string(i) + " is locality " + std::to_string(w) +
+                 ", out of range [0, " + std::to_string(engine_.size()) + ")");
+    }
+    if (g.world(g.rank) != engine_.self())
+        fail("member " + std::to_string(g.rank) + " of the group is locality " +
+             std::to_string(g.world(g.rank)) + ", not this one (" +
+             std::to_string(engine_.self()) + ")");
+}
 
 const Collectives::Meeting* Collectives::meeting_for(const Group& g, int tag) {
     // HPXPY_MEETINGS=0 turns meetings off (to compare against the message algorithms).
@@ -207,6 +266,7 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, int tag,
                                      Item& result) {
     alignas(16) char cell[SharedWindows::kCellBytes];
     ReduceCell head{};
+    head.call = call_word(CallKind::all_reduce);
     head.status = static_cast<uint32_t>(failure.status);
     head.op = op;
     std::size_t size = 0;
@@ -240,10 +300,11 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, int tag,
         return cells + static_cast<std::size_t>(i) * SharedWindows::kCellBytes + sizeof(ReduceCell);
     };
     // Every member reads the same cells, so every member decides the same way.
+    check_meeting_calls(cells, g);
     for (int i = 0; i < g.size; ++i) {
         ReduceCell h = cell_of(i);
         if (h.status != 0)
-            raise({static_cast<Status>(h.status), std::string(data_of(i), h.nbytes)});
+            raise({static_cast<Status>(h.status), std::string(data_of(i), h.nbytes)}, g);
     }
     for (int i = 0; i < g.size; ++i)
         if (!cell_of(i).fits) return false;
@@ -257,7 +318,8 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, int tag,
                  << op_name(first.op) << "', locality " << i << " passed " << h.nbytes
                  << " bytes of " << dtype_name(h.dtype) << " op '" << op_name(h.op)
                  << "'; every locality must pass the same shape, dtype and op";
-            raise({h.dtype != first.dtype ? Status::type_error : Status::value_error, text.str()});
+            raise({h.dtype != first.dtype ? Status::type_error : Status::value_error, text.str()},
+                  g);
         }
     }
     // Folded in rank order (lower ranks on the left), the same on every member.
@@ -267,7 +329,7 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, int tag,
     char* acc = payload->data();
     std::memcpy(acc, data_of(0), nbytes);
     for (int i = 1; i < g.size; ++i) reduce(first.dtype, op, acc, data_of(i), acc, count);
-    result.header = OutItem(value, g.rank, op, failure).header;
+    result.header = OutItem(value, g.rank, op, failure, head.call).header;
     result.owner = std::move(payload);
     result.data = acc;
     return true;
@@ -275,29 +337,36 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, int tag,
 
 bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t size,
                        std::vector<MetCell>& cells) {
+    check_group(g);
     const Meeting* m = meeting_for(g, tag);
     if (!m) return false;
+    // The cell: the call word, 4 spare bytes, the length, the bytes.
+    constexpr std::size_t kHead = 16;
     alignas(16) char cell[SharedWindows::kCellBytes];
+    const uint32_t head[2] = {call_word(CallKind::object_all_reduce), 0};
+    std::memcpy(cell, head, sizeof head);
     const uint64_t length = size <= kMeetBytes ? size : ~uint64_t{0};  // ~0: does not fit
-    std::memcpy(cell, &length, sizeof length);
+    std::memcpy(cell + 8, &length, sizeof length);
     const std::size_t kept = size <= kMeetBytes ? size : 0;
-    if (kept) std::memcpy(cell + sizeof length, data, kept);
+    if (kept) std::memcpy(cell + kHead, data, kept);
     MeetingWait wait(engine_, g, tag);
-    const char* all = m->windows->meet(m->slot, m->members, g.rank, cell, sizeof length + kept,
+    const char* all = m->windows->meet(m->slot, m->members, g.rank, cell, kHead + kept,
                                        wait.check());
+    check_meeting_calls(all, g);
     cells.assign(static_cast<std::size_t>(g.size), MetCell{});
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const char* theirs = all + i * SharedWindows::kCellBytes;
         uint64_t len = 0;
-        std::memcpy(&len, theirs, sizeof len);
+        std::memcpy(&len, theirs + 8, sizeof len);
         cells[i].fits = len <= kMeetBytes;
-        if (cells[i].fits) cells[i].bytes.assign(theirs + sizeof len, static_cast<std::size_t>(len));
+        if (cells[i].fits) cells[i].bytes.assign(theirs + kHead, static_cast<std::size_t>(len));
     }
     return true;
 }
 
 Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
                              const Failure& failure, bool meet) {
+    check_group(g);
     const int n = g.size, r = g.rank;
     if (meet && n > 1) {
         if (const Meeting* m = meeting_for(g, tag)) {
@@ -305,7 +374,8 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
             if (all_reduce_meeting(*m, g, tag, value, op, failure, result)) return result;
         }
     }
-    OutItem mine(value, r, op, failure);
+    const uint32_t word = call_word(CallKind::all_reduce);
+    OutItem mine(value, r, op, failure, word);
     Failure state = failure;
     const std::size_t esize = failure.status == Status::ok ? dtype_size(value.dtype) : 1;
     const std::size_t count = failure.status == Status::ok ? value.nbytes / esize : 0;
@@ -320,7 +390,7 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
         ArrayRef part = value;
         part.segments = {{acc_data + first * esize, len * esize}};
         part.nbytes = len * esize;
-        OutItem out(part, r, op, state);
+        OutItem out(part, r, op, state, word);
         std::vector<ConstBuffer> parts;
         out.append_to(parts);
         engine_.send(g.world(dest), g.context, tag, parts);
@@ -329,6 +399,11 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
     // ours, is now our state).
     auto receive_usable = [&](int src, Message& msg) -> const char* {
         msg = engine_.receive(g.context, g.world(src), tag);
+        const uint32_t theirs = call_in(msg.payload);
+        if (theirs != word) {  // another collective's message: nothing in it is ours to read
+            if (state.status == Status::ok) state = {Status::mismatch, mismatch_text(r, word, src, theirs)};
+            return nullptr;
+        }
         Item item = parse_items(msg.payload).at(0);
         const ItemHeader& h = item.header;
         if (h.status != 0) {
@@ -424,7 +499,9 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
                 receive_combine(partner);
             }
         }
-        if (large || state.status != Status::ok) {
+        // A mismatch is known to every member taking part after the first phase too, but
+        // its peer runs another collective: no one would send the second phase's messages.
+        if ((large || state.status != Status::ok) && state.status != Status::mismatch) {
             char* work = acc.owner ? acc.owner->data() + (acc_data - acc.owner->data())
                                    : nullptr;
             for (int mask = p2 >> 1; mask >= 1; mask >>= 1) {
@@ -443,7 +520,7 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
         }
         if (r < extra) send_range(r + p2, 0, count);
     }
-    if (state.status != Status::ok) raise(state);
+    if (state.status != Status::ok) raise(state, g);
     acc.data = acc_data;
     if (!acc.owner) acc.data = nullptr;  // one locality: the result is the input itself
     return acc;
@@ -467,12 +544,14 @@ std::size_t Collectives::window_broadcast_min() {
 
 Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int tag,
                             const Failure& failure, char* into, std::size_t into_capacity) {
+    check_group(g, root);
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     std::vector<ConstBuffer> parts;
     Item result;
     Failure state;
-    OutItem own(value, r, 0, failure);
+    const uint32_t word = call_word(CallKind::broadcast, root);
+    OutItem own(value, r, 0, failure, word);
     if (vr == 0) {
         // Large, on one host: through the root's shared window, written once and copied
         // out by every reader at once. Each reader learns which way from the one message
@@ -487,7 +566,7 @@ Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int
             windows->acquire([this] { engine_.interruption_point(); });
             try {
                 ItemHeader marked = own.header;
-                marked.reserved = kViaWindow;
+                marked.op = kViaWindow;
                 windows->publish(own.segments, own.header.nbytes, readers,
                                  [this] { engine_.interruption_point(); }, [&] {
                                      for (int reader : readers)
@@ -505,10 +584,19 @@ Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int
         state = failure;
     } else {
         Message msg = engine_.receive(g.context, kAnySource, tag);
+        const uint32_t theirs = call_in(msg.payload);
+        if (theirs != word) {  // another collective's message: tell our subtree, then raise
+            state = {Status::mismatch, mismatch_text(r, word, rank_in(g, msg.source), theirs)};
+            OutItem error(ArrayRef{}, r, 0, state, word);
+            error.append_to(parts);
+            for (int child : tree_children(vr, n))
+                engine_.send(g.world((child + root) % n), g.context, tag, parts);
+            raise(state, g);
+        }
         ItemHeader first;
         std::memcpy(&first, msg.payload->data(), sizeof first);
-        if (first.reserved == kViaWindow) {
-            first.reserved = 0;
+        if (first.op == kViaWindow) {
+            first.op = 0;
             SharedWindows* windows = windows_of(g);
             if (!windows) throw std::runtime_error("hpxpy: broadcast through a shared window "
                                                    "that this locality cannot reach");
@@ -531,27 +619,44 @@ Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int
     }
     for (int child : tree_children(vr, n))
         engine_.send(g.world((child + root) % n), g.context, tag, parts);
-    if (state.status != Status::ok) raise(state);
+    if (state.status != Status::ok) raise(state, g);
     return result;
 }
 
 std::vector<Item> Collectives::gather(const Group& g, const ArrayRef& value, int root,
                                       int tag, const Failure& failure) {
+    check_group(g, root);
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
-    OutItem own(value, r, 0, failure);
+    const uint32_t word = call_word(CallKind::gather, root);
+    OutItem own(value, r, 0, failure, word);
     std::vector<ConstBuffer> parts;
     own.append_to(parts);
     std::vector<Message> received;
+    Failure mismatch;  // a child's message of another collective
     auto kids = tree_children(vr, n);
     for (auto it = kids.rbegin(); it != kids.rend(); ++it) {  // ascending: items stay in vr order
-        received.push_back(engine_.receive(g.context, g.world((*it + root) % n), tag));
+        const int child = (*it + root) % n;
+        Message msg = engine_.receive(g.context, g.world(child), tag);
+        const uint32_t theirs = call_in(msg.payload);
+        if (theirs != word) {
+            if (mismatch.status == Status::ok)
+                mismatch = {Status::mismatch, mismatch_text(r, word, child, theirs)};
+            continue;
+        }
+        received.push_back(std::move(msg));
         parts.push_back({received.back().payload->data(), received.back().payload->size()});
+    }
+    if (mismatch.status != Status::ok) {  // our parent gets the error instead of our subtree
+        received.clear();
+        parts.clear();
+        own.set_error(mismatch);
+        own.append_to(parts);
     }
     if (vr != 0) engine_.send(g.world((tree_parent(vr) + root) % n), g.context, tag, parts);
 
     std::vector<Item> items(static_cast<std::size_t>(vr == 0 ? n : 0));
-    Failure state = failure;
+    Failure state = mismatch.status != Status::ok ? mismatch : failure;
     if (vr == 0) {
         Item self_item;
         self_item.header = own.header;
@@ -564,16 +669,18 @@ std::vector<Item> Collectives::gather(const Group& g, const ArrayRef& value, int
                 items[static_cast<std::size_t>(item.header.origin)] = std::move(item);
         }
     }
-    if (state.status != Status::ok) raise(state);
+    if (state.status != Status::ok) raise(state, g);
     return items;
 }
 
 Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, int root, int tag,
                           const Failure& failure) {
+    check_group(g, root);
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     Failure state = failure;
     Item result;
+    const uint32_t word = call_word(CallKind::scatter, root);
     auto kids = tree_children(vr, n);
     if (vr == 0) {
         if (state.status == Status::ok && values.size() != static_cast<std::size_t>(n))
@@ -586,9 +693,9 @@ Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, i
         for (int v = 0; v < n; ++v) {
             int origin = (v + root) % n;
             if (state.status == Status::ok)
-                out.emplace_back(values[static_cast<std::size_t>(origin)], origin, 0, state);
+                out.emplace_back(values[static_cast<std::size_t>(origin)], origin, 0, state, word);
             else
-                out.emplace_back(ArrayRef{}, origin, 0, state);
+                out.emplace_back(ArrayRef{}, origin, 0, state, word);
         }
         for (int child : kids) {
             std::vector<ConstBuffer> parts;
@@ -596,11 +703,21 @@ Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, i
             for (int v = child; v < last; ++v) out[static_cast<std::size_t>(v)].append_to(parts);
             engine_.send(g.world((child + root) % n), g.context, tag, parts);
         }
-        if (state.status != Status::ok) raise(state);
+        if (state.status != Status::ok) raise(state, g);
         result.header = out[0].header;  // the root keeps its own value
         return result;
     }
-    Message msg = engine_.receive(g.context, g.world((tree_parent(vr) + root) % n), tag);
+    const int parent = (tree_parent(vr) + root) % n;
+    Message msg = engine_.receive(g.context, g.world(parent), tag);
+    const uint32_t theirs = call_in(msg.payload);
+    if (theirs != word) {  // another collective's message: tell our subtree, then raise
+        state = {Status::mismatch, mismatch_text(r, word, parent, theirs)};
+        std::vector<ConstBuffer> parts;
+        OutItem error(ArrayRef{}, r, 0, state, word);
+        error.append_to(parts);
+        for (int child : kids) engine_.send(g.world((child + root) % n), g.context, tag, parts);
+        raise(state, g);
+    }
     std::vector<Item> items = parse_items(msg.payload);
     result = items.at(0);
     // Items are packed in relative-rank order starting at our own: forward sub-ranges.
@@ -618,13 +735,14 @@ Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, i
         }
         engine_.send(g.world((child + root) % n), g.context, tag, parts);
     }
-    if (result.header.status != 0) raise(failure_of(result));
+    if (result.header.status != 0) raise(failure_of(result), g);
     return result;
 }
 
 std::vector<std::size_t> Collectives::exchange(const Group& g,
                                                const std::vector<ConstBuffer>& sends,
                                                const std::vector<RecvBlock>& recvs, int tag) {
+    check_group(g);
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
     std::vector<std::size_t> got(at(n), 0);
@@ -655,6 +773,7 @@ std::vector<std::size_t> Collectives::exchange(const Group& g,
 std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer block,
                                                     const std::vector<RecvBlock>& recvs,
                                                     int root, int tag) {
+    check_group(g, root);
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
     if (r != root) {
@@ -682,45 +801,63 @@ std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer 
 }
 
 void Collectives::barrier(const Group& g, const std::string& name, int tag, bool meet) {
+    check_group(g);
     const int n = g.size, r = g.rank;
     Failure state;
     if (meet && n > 1) {
         if (const Meeting* m = meeting_for(g, tag)) {
-            // The cell holds the name's length and (the start of) the name.
+            // The cell holds the call word, the name's length and (the start of) the name.
+            constexpr std::size_t kHead = 8;
             alignas(16) char cell[SharedWindows::kCellBytes];
+            const uint32_t word = call_word(CallKind::barrier);
             const auto len = static_cast<uint32_t>(name.size());
-            const std::size_t kept = std::min<std::size_t>(len, sizeof cell - sizeof len);
-            std::memcpy(cell, &len, sizeof len);
-            std::memcpy(cell + sizeof len, name.data(), kept);
+            const std::size_t kept = std::min<std::size_t>(len, sizeof cell - kHead);
+            std::memcpy(cell, &word, sizeof word);
+            std::memcpy(cell + 4, &len, sizeof len);
+            std::memcpy(cell + kHead, name.data(), kept);
             MeetingWait wait(engine_, g, tag);
-            const char* cells = m->windows->meet(m->slot, m->members, r, cell, sizeof len + kept,
+            const char* cells = m->windows->meet(m->slot, m->members, r, cell, kHead + kept,
                                                  wait.check());
+            check_meeting_calls(cells, g);
             for (int i = 0; i < n; ++i) {
                 const char* theirs = cells + static_cast<std::size_t>(i) * SharedWindows::kCellBytes;
                 uint32_t their_len = 0;
-                std::memcpy(&their_len, theirs, sizeof their_len);
-                if (their_len == len && std::memcmp(theirs + sizeof len, name.data(), kept) == 0)
+                std::memcpy(&their_len, theirs + 4, sizeof their_len);
+                if (their_len == len && std::memcmp(theirs + kHead, name.data(), kept) == 0)
                     continue;
-                std::string their_name(theirs + sizeof len,
-                                       std::min<std::size_t>(their_len, sizeof cell - sizeof len));
+                std::string their_name(theirs + kHead,
+                                       std::min<std::size_t>(their_len, sizeof cell - kHead));
                 raise({Status::value_error,
                        "barrier: names differ between localities: locality " + std::to_string(r) +
                            " waits on '" + name + "', locality " + std::to_string(i) + " on '" +
-                           their_name + "'"});
+                           their_name + "'"},
+                      g);
             }
             return;
         }
     }
+    const uint32_t word = call_word(CallKind::barrier);
+    bool mismatched = false;
     for (int k = 1; k < n; k <<= 1) {
         ArrayRef token;
         token.segments = {{name.data(), name.size()}};
         token.nbytes = name.size();
-        OutItem item(token, r, 0, state);
+        OutItem item(token, r, 0, state, word);
         std::vector<ConstBuffer> parts;
         item.append_to(parts);
         engine_.send(g.world((r + k) % n), g.context, tag, parts);
+        // After a mismatch the rest of the rounds only send (the error, to the barrier's
+        // members that wait for us): a peer in another collective may never send to us.
+        if (mismatched) continue;
         int src = (r - k + n) % n;
         Message msg = engine_.receive(g.context, g.world(src), tag);
+        const uint32_t theirs = call_in(msg.payload);
+        if (theirs != word) {  // another collective's message: an error from here on
+            if (state.status == Status::ok)
+                state = {Status::mismatch, mismatch_text(r, word, src, theirs)};
+            mismatched = true;
+            continue;
+        }
         Item got = parse_items(msg.payload).at(0);
         if (state.status != Status::ok) continue;
         if (got.header.status != 0) {
@@ -732,7 +869,25 @@ void Collectives::barrier(const Group& g, const std::string& name, int tag, bool
                          " on '" + std::string(got.data, got.header.nbytes) + "'"};
         }
     }
-    if (state.status != Status::ok) raise(state);
+    if (state.status != Status::ok) raise(state, g);
+}
+
+std::string call_name(uint32_t word) {
+    if ((word >> 24) != kCallMagic) return "a collective whose messages name no call";
+    // mpi4py's names: the buffer all_reduce is Allreduce, the objects' one allreduce
+    // (broadcast, gather, scatter and barrier serve both forms).
+    static const char* const names[] = {"?", "barrier", "bcast", "gather", "scatter",
+                                        "Allreduce", "allreduce"};
+    const uint32_t kind = (word >> 16) & 0xFF;
+    std::string out = kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+    const int root = static_cast<int>(word & 0xFFFF) - 1;
+    out += root >= 0 ? "(root=" + std::to_string(root) + ")" : "()";
+    return out;
+}
+
+std::string mismatch_text(int rank_a, uint32_t a, int rank_b, uint32_t b) {
+    return "rank " + std::to_string(rank_a) + " called " + call_name(a) + ", rank " +
+           std::to_string(rank_b) + " called " + call_name(b);
 }
 
 }  // namespace hpxpy

@@ -11,6 +11,8 @@
 // locality that depends on it learns the error and raises instead of hanging.
 #pragma once
 
+#include <cstddef>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -29,7 +31,34 @@ enum class Status : uint32_t {
     type_error = 2,
     pickling_error = 3,   // an object that pickle refuses (mpi4py raises pickle's error)
     attribute_error = 4,  // pickle's "Can't pickle local object"
+    mismatch = 5,         // members called different collectives (or roots) at one point
 };
+
+// Which collective a message or meeting cell belongs to: every collective message that
+// carries a header has this "call word" at byte kCallOffset, every meeting cell at byte
+// 0, so a receiver that meets another collective's message or cell at the same point of
+// a communicator raises a mismatch instead of reading it as its own. One 4-byte word in a
+// header that was sent anyway: nothing to pay on the hot path. The raw-block collectives
+// (exchange, gather_blocks) carry no header, so no word either.
+enum class CallKind : uint32_t {
+    barrier = 1,
+    broadcast = 2,
+    gather = 3,
+    scatter = 4,
+    all_reduce = 5,
+    object_all_reduce = 6,  // hpxpy.comm's allreduce of objects (its messages and meetings)
+};
+constexpr uint32_t kCallMagic = 0xC7;  // top byte: tells a call word from arbitrary bytes
+constexpr std::size_t kCallOffset = 20;
+constexpr uint32_t call_word(CallKind kind, int root = -1) {
+    return kCallMagic << 24 | static_cast<uint32_t>(kind) << 16 |
+           (static_cast<uint32_t>(root + 1) & 0xFFFF);
+}
+// "bcast(root=0)", "barrier()"; a word without the magic: "a collective whose messages
+// name no call".
+std::string call_name(uint32_t word);
+// "rank 0 called bcast(root=0), rank 1 called gather(root=0)" (group ranks).
+std::string mismatch_text(int rank_a, uint32_t a, int rank_b, uint32_t b);
 
 constexpr int kMaxDims = 16;
 constexpr int kCollectiveContext = 1;  // hpx's own collectives (hpxpy.collectives, arrays)
@@ -45,11 +74,12 @@ struct ItemHeader {
     uint32_t op;
     int32_t origin;  // locality the item belongs to
     uint32_t ndim;
-    uint32_t reserved;
+    uint32_t call;    // call_word() of the collective that sent it (at kCallOffset)
     uint64_t nbytes;  // data (or error text) bytes after the header, padded to 16 on the wire
     int64_t shape[kMaxDims];
 };
 static_assert(sizeof(ItemHeader) % 16 == 0, "item data must stay 16-byte aligned");
+static_assert(offsetof(ItemHeader, call) == kCallOffset, "the call word's place is fixed");
 
 // The localities taking part in a collective, and the context their messages travel on.
 struct Group {
@@ -95,12 +125,14 @@ struct RecvBlock {
 
 class CollectiveError : public std::runtime_error {
 public:
-    CollectiveError(Status status, const std::string& text)
-        : std::runtime_error(text), status_(status) {}
+    CollectiveError(Status status, const std::string& text, int context = -1)
+        : std::runtime_error(text), status_(status), context_(context) {}
     Status status() const { return status_; }
+    int context() const { return context_; }  // of the failed collective (-1: not known)
 
 private:
     Status status_;
+    int context_;
 };
 
 class Collectives {
@@ -131,7 +163,7 @@ public:
     // False when the group does not meet (nothing happened). A member whose bytes exceed
     // kMeetBytes is marked `fits` false in every member's result: then all of them take
     // their message algorithm.
-    static constexpr std::size_t kMeetBytes = SharedWindows::kCellBytes - 8;
+    static constexpr std::size_t kMeetBytes = SharedWindows::kCellBytes - 16;
     struct MetCell {
         bool fits = false;
         std::string bytes;
@@ -160,6 +192,11 @@ public:
     static constexpr std::size_t kWindowBroadcastMin = 1024 * 1024;
 
 private:
+    // Every entry point first checks the group it was given (and the root): a rank, root
+    // or member outside the group would index past its arrays. Throws
+    // std::invalid_argument (ValueError in Python) instead.
+    static constexpr int kNoRoot = std::numeric_limits<int>::min();  // -1 is a bad root too
+    void check_group(const Group& g, int root = kNoRoot) const;
     // Marks a broadcast header whose data follows through the root's shared window.
     static constexpr uint32_t kViaWindow = 0x57494e44;  // "WIND"
     SharedWindows* windows_of(const Group& g);

@@ -479,4 +479,16 @@ void Engine::shutdown(bool graceful) {
     filling_.clear();
 }
 
+std::vector<Engine::Leftover> Engine::leftovers(int first_context, int residue,
+                                                std::size_t head) {
+    std::vector<Leftover> out;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Message& m : unexpected_) {
+        if (m.context < first_context || m.context % 4 != residue) continue;
+        const std::size_t n = m.payload ? std::min(head, m.payload->size()) : 0;
+        out.push_back({m.context, m.source, m.tag, std::string(n ? m.payload->data() : "", n)});
+    }
+    return out;
+}
+
 }  // namespace hpxpy

@@ -129,6 +129,17 @@ public:
     // in progress and every send blocked (for at least ~100 ms) by flow control. Cheap
     // enough for a report; off every hot path (see the bookkeeping in engine.cpp).
     std::vector<PendingOp> pending();
+    // Unexpected messages still waiting on contexts in [first_context, ...) whose context
+    // is `residue` modulo 4 (communicators' collective contexts): (context, source, tag, the
+    // message's first `head` bytes). For finalize, which reports collective messages
+    // nobody received (one member called a collective the others did not).
+    struct Leftover {
+        int context;
+        int source;
+        int tag;
+        std::string head;
+    };
+    std::vector<Leftover> leftovers(int first_context, int residue, std::size_t head);
     // Lists a wait outside the engine (a probe, a blocked send, a collective's meeting in
     // shared memory) for pending() until it is removed; the caller's thread waits in it.
     std::list<PendingOp>::iterator add_blocked(PendingOp op);

@@ -17,6 +17,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -385,6 +386,49 @@ void collectives_at(int n) {
         });
         CHECK(what.find("bad input at 0") != std::string::npos);
     });
+}
+
+// A group this engine is not a member of, a rank or root outside the group, a member
+// that is no locality: each call throws std::invalid_argument before a message moves
+// (hpxpy.comm once ran a one-group collective over an inter-communicator's remote group
+// and indexed past the algorithms' arrays).
+void test_collectives_reject_bad_groups() {
+    Cluster c(2);
+    Collectives coll(c[0]);
+    std::vector<double> v{1.0};
+    const auto bad = [&](Group g, int root) {
+        expect_throw<std::invalid_argument>([&] {
+            coll.all_reduce(g, f64_ref(v), static_cast<uint32_t>(ReduceOp::sum), 0, Failure{});
+        });
+        expect_throw<std::invalid_argument>([&] { coll.barrier(g, "", 0); });
+        expect_throw<std::invalid_argument>(
+            [&] { coll.broadcast(g, f64_ref(v), root, 0, Failure{}); });
+        expect_throw<std::invalid_argument>(
+            [&] { coll.gather(g, f64_ref(v), root, 0, Failure{}); });
+        expect_throw<std::invalid_argument>([&] { coll.exchange(g, {}, {}, 0); });
+        expect_throw<std::invalid_argument>([&] { coll.gather_blocks(g, {}, {}, root, 0); });
+    };
+    Group outside;  // rank -32766 (MPI.UNDEFINED) in a group of one
+    outside.rank = -32766;
+    outside.members = {1};
+    outside.size = 1;
+    bad(outside, 0);
+    Group other;  // rank 0 names locality 1, not this engine
+    other.members = {1, 0};
+    other.size = 2;
+    bad(other, 0);
+    Group unknown;  // a member that is no locality of the job
+    unknown.members = {0, 7};
+    unknown.size = 2;
+    bad(unknown, 0);
+    Group fine;  // a valid group of one, but the root is outside it
+    fine.members = {0};
+    fine.size = 1;
+    expect_throw<std::invalid_argument>(
+        [&] { coll.broadcast(fine, f64_ref(v), 3, 0, Failure{}); });
+    expect_throw<std::invalid_argument>([&] { coll.gather(fine, f64_ref(v), -1, 0, Failure{}); });
+    Item item = coll.broadcast(fine, f64_ref(v), 0, 0, Failure{});  // and the valid call works
+    (void)item;
 }
 
 void test_collectives_4() { collectives_at(4); }
@@ -820,6 +864,7 @@ const Test kTests[] = {
     {"port_without_wait_fd", test_port_without_wait_fd},
     {"routes_by_priority", test_routes_by_priority},
     {"runtime_rejects_bad_transports", test_runtime_rejects_bad_transports},
+    {"collectives_reject_bad_groups", test_collectives_reject_bad_groups},
     {"collectives_4", test_collectives_4},
     {"collectives_3", test_collectives_3},
     {"tcp_messages_and_routes", test_tcp_messages_and_routes},

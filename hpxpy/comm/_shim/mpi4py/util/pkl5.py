@@ -265,11 +265,11 @@ class Comm(MPI.Comm):
     def bcast(self, obj: Any, root: int = 0) -> Any:
         """Broadcast ``obj`` from ``root``."""
         packed = _pack(obj) if self._is_root(root) else None
-        return _unpack(MPI.Comm.bcast(self, packed, root))
+        return _unpack(super().bcast(packed, root))
 
     def gather(self, sendobj: Any, root: int = 0) -> Optional[List[Any]]:
         """The list of every rank's object at ``root``; None elsewhere."""
-        got = MPI.Comm.gather(self, _pack(sendobj), root)
+        got = super().gather(_pack(sendobj), root)
         return None if got is None else [_unpack(o) for o in got]
 
     def scatter(self, sendobj: Any, root: int = 0) -> Any:
@@ -277,16 +277,16 @@ class Comm(MPI.Comm):
         items = None
         if self._is_root(root) and sendobj is not None:
             items = [_pack(o) for o in sendobj]
-        return _unpack(MPI.Comm.scatter(self, items, root))
+        return _unpack(super().scatter(items, root))
 
     def allgather(self, sendobj: Any) -> List[Any]:
         """Every rank's object, everywhere."""
-        return [_unpack(o) for o in MPI.Comm.allgather(self, _pack(sendobj))]
+        return [_unpack(o) for o in super().allgather(_pack(sendobj))]
 
     def alltoall(self, sendobj: Any) -> List[Any]:
         """Item j of rank i's sequence goes to rank j."""
         items = None if sendobj is None else [_pack(o) for o in sendobj]
-        return [_unpack(o) for o in MPI.Comm.alltoall(self, items)]
+        return [_unpack(o) for o in super().alltoall(items)]
 
 
 class Intracomm(Comm, MPI.Intracomm):
@@ -294,5 +294,5 @@ class Intracomm(Comm, MPI.Intracomm):
 
 
 class Intercomm(Comm, MPI.Intercomm):
-    """An inter-communicator with pkl5 object messages (hpxpy has no inter-communicators:
-    only the null one can be wrapped)."""
+    """An inter-communicator with pkl5 object messages (its collectives are
+    ``MPI.Intercomm``'s, between the two groups)."""
