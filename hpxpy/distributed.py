@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import enum
 import warnings
-import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -219,7 +218,10 @@ class _Context:
         return item_bytes(item)
 
 
-_contexts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # comm -> _Context
+# (context, id of the C++ group) of a communicator -> (that group, _Context): the key every
+# reference to one communicator shares (communicators have no hash, as mpi4py's); the entry
+# holds the group, so its id names no other while the entry lives.
+_contexts: Dict[Tuple[int, int], Tuple[Any, _Context]] = {}
 
 
 def _context_for(comm: Any, what: str) -> _Context:
@@ -233,9 +235,12 @@ def _context_for(comm: Any, what: str) -> _Context:
                         f"{type(comm).__name__}")
     if not comm:
         raise ValueError(f"{what}: comm is MPI.COMM_NULL (this locality is not a member)")
-    ctx = _contexts.get(comm)
+    key = (comm._context, id(comm._group))
+    found = _contexts.get(key)
+    ctx = found[1] if found is not None else None
     if ctx is None or ctx.core is not _runtime.core():  # none yet, or from an old runtime
-        ctx = _contexts[comm] = _Context(comm)
+        ctx = _Context(comm)
+        _contexts[key] = (comm._group, ctx)
     return ctx
 
 

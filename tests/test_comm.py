@@ -225,3 +225,46 @@ def test_mpi4py_module_surface_handles_and_typedicts():
     assert r["version"] and r["op"] and r["predefined"] and r["derived"] and r["null"]
     assert r["typedict"] == [True, True, True, 57, 33, 17]
     assert r["absent"] == [True] * 4
+
+
+class _CudaArray:
+    """A ``__cuda_array_interface__`` producer of four int32 at ``address``."""
+
+    def __init__(self, address: int, keep: object = None) -> None:
+        self._keep = keep
+        self.__cuda_array_interface__ = {"version": 3, "data": (address, False),
+                                         "typestr": "<i4", "shape": (4,), "strides": None}
+
+
+class _DLPackOnDevice:
+    """A DLPack producer that names CUDA device 0 as the home of a numpy array's memory."""
+
+    def __init__(self, arr: object) -> None:
+        self._arr = arr
+
+    def __dlpack_device__(self) -> tuple:
+        return (2, 0)  # kDLCUDA
+
+    def __dlpack__(self, stream: object = None, **kwargs: object) -> object:
+        return self._arr.__dlpack__(**kwargs)  # type: ignore[attr-defined]
+
+
+def test_device_buffers_raise_a_clear_error_instead_of_being_read():
+    """A buffer in GPU memory (an address the process cannot read, as a device pointer) is
+    refused with BufferError naming the device; host memory behind the same interfaces (as
+    mpi4py's own tests pass) is communicated; Get_address only takes the address."""
+    np = pytest.importorskip("numpy")
+    from hpxpy.comm import _buffers, _interop
+
+    unmapped = 0x1000  # the page after NULL: mapped by no process
+    with pytest.raises(BufferError, match="__cuda_array_interface__: device.*not GPU-aware"):
+        _interop.to_numpy(_CudaArray(unmapped))
+    on_device = np.asarray(_interop._Holder(None, {
+        "version": 3, "shape": (4,), "typestr": "<i4", "data": (unmapped, False)}))
+    with pytest.raises(BufferError, match="dlpack: device CUDA.*not GPU-aware"):
+        _interop.to_numpy(_DLPackOnDevice(on_device), writable=True)
+    assert _buffers.get_address(_CudaArray(unmapped)) == unmapped
+
+    host = np.arange(4, dtype="i4")
+    assert _interop.to_numpy(_CudaArray(host.ctypes.data, host)).tolist() == [0, 1, 2, 3]
+    assert _interop.to_numpy(_DLPackOnDevice(host)).tolist() == [0, 1, 2, 3]

@@ -50,6 +50,9 @@ from ._constants import (
     BUFFER_AUTOMATIC,
     IN_PLACE,
     THREAD_MULTIPLE,
+    BottomType,
+    BufferAutomaticType,
+    InPlaceType,
 )
 from ._datatypes import DATATYPE_NULL, Datatype
 from ._errors import (  # noqa: A004 - mpi4py's names
@@ -80,6 +83,7 @@ from ._pickle import Pickle
 from ._request import REQUEST_NULL, Grequest, Prequest, Request
 from ._session import SESSION_NULL, Session
 from ._status import Status
+from ._unsafe import _addressof, _handleof, _sizeof  # noqa: F401 - mpi4py's unsafe helpers
 
 if TYPE_CHECKING:  # the names loaded on first use (below), for type checkers
     from ._file import (
@@ -116,17 +120,45 @@ _ON_FIRST_USE = {
 }
 
 
+# Names of mpi4py.MPI that hpxpy does not have, by the feature they belong to: a program that
+# uses one learns what is missing (NotImplementedError), not that it mistyped a name.
+_FEATURES = {
+    "dynamic process connection (MPI ports and name publishing)": (
+        "Open_port", "Close_port", "Publish_name", "Unpublish_name", "Lookup_name",
+        "MAX_PORT_NAME", "ERR_PORT", "ERR_SERVICE", "ERR_NAME"),
+    "process spawning (MPI_Comm_spawn)": ("ERR_SPAWN",),
+    "the MPI 5 ABI queries": ("Get_abi_version", "Get_abi_info", "Get_abi_fortran_info",
+                              "ERR_ABI"),
+    "Comm.Split_type by hardware resource": (
+        "COMM_TYPE_HW_GUIDED", "COMM_TYPE_HW_UNGUIDED", "COMM_TYPE_RESOURCE_GUIDED"),
+    "MPI error codes beyond MPI 4.0": ("ERR_VALUE_TOO_LARGE",),
+}
+_NOT_IMPLEMENTED = {name: feature for feature, names in _FEATURES.items() for name in names}
+_ALIASES = {"DISP_CUR": "DISPLACEMENT_CURRENT"}  # mpi4py's short name
+
+# String length limits, MPICH's (hpxpy's strings have none; programs size buffers by them)
+MAX_PROCESSOR_NAME = 128
+MAX_ERROR_STRING = 512
+MAX_OBJECT_NAME = 128
+MAX_LIBRARY_VERSION_STRING = 8192
+MAX_PSET_NAME_LEN = 256
+MAX_STRINGTAG_LEN = 256
+
+
 def __getattr__(name: str) -> Any:
-    module = _ON_FIRST_USE.get(name)
+    feature = _NOT_IMPLEMENTED.get(name)
+    if feature is not None:
+        raise NotImplementedError(f"MPI.{name}: hpxpy does not implement {feature}")
+    module = _ON_FIRST_USE.get(_ALIASES.get(name, name))
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __package__), name)
+    value = getattr(importlib.import_module(module, __package__), _ALIASES.get(name, name))
     globals()[name] = value  # later lookups skip this function
     return value
 
 
 def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(_ON_FIRST_USE))
+    return sorted(set(globals()) | set(_ON_FIRST_USE) | set(_ALIASES))
 
 
 globals().update(_datatypes.PREDEFINED)
@@ -300,7 +332,8 @@ def _typealign(datatype: Datatype) -> int | None:
 
 # What mpi4py programs reach for as MPI.<name> and is defined above.
 __all__ = [
-    "BOTTOM", "BUFFER_AUTOMATIC", "COMM_NULL", "COMM_SELF", "COMM_WORLD", "Comm",
+    "BOTTOM", "BUFFER_AUTOMATIC", "BottomType", "InPlaceType", "BufferAutomaticType",
+    "COMM_NULL", "COMM_SELF", "COMM_WORLD", "Comm",
     "DATATYPE_NULL", "Datatype", "ERRHANDLER_NULL", "ERRORS_ABORT", "ERRORS_ARE_FATAL",
     "ERRORS_RETURN", "Errhandler", "Exception", "GROUP_EMPTY", "GROUP_NULL", "Get_error_class",
     "Get_error_string", "Add_error_class", "Add_error_code", "Add_error_string",
@@ -319,7 +352,9 @@ __all__ = [
     "Session", "SESSION_NULL", "Win", "WIN_NULL", "File", "FILE_NULL", "Register_datarep",
     "MODE_RDONLY", "MODE_WRONLY", "MODE_RDWR", "MODE_CREATE", "MODE_EXCL", "MODE_DELETE_ON_CLOSE",
     "MODE_UNIQUE_OPEN", "MODE_SEQUENTIAL", "MODE_APPEND", "SEEK_SET", "SEEK_CUR", "SEEK_END",
-    "DISPLACEMENT_CURRENT", "MAX_DATAREP_STRING", "VERSION", "SUBVERSION", *_ABSENT_TYPES,
+    "DISPLACEMENT_CURRENT", "MAX_DATAREP_STRING", "MAX_PROCESSOR_NAME",
+    "MAX_ERROR_STRING", "MAX_OBJECT_NAME", "MAX_LIBRARY_VERSION_STRING", "MAX_PSET_NAME_LEN",
+    "MAX_STRINGTAG_LEN", "VERSION", "SUBVERSION", *_ABSENT_TYPES,
     *[n for n in dir(_constants) if n.isupper() and not n.startswith("_")],
     *_datatypes.PREDEFINED, *_ops.PREDEFINED,
 ]

@@ -261,9 +261,11 @@ def receive_array(spec: Any, blocks: int = 1
 
 def get_address(location: Any) -> int:
     """MPI.Get_address: the address of a buffer's memory."""
-    if location is None or location is C.BOTTOM:
+    if location is None:
         return 0
-    arr = to_numpy(location)
+    if isinstance(location, C._Sentinel):  # BOTTOM 0, IN_PLACE -1 ... as mpi4py on MPICH
+        return int(location)
+    arr = to_numpy(location, host=False)  # the address only: device memory has one too
     return int(arr.__array_interface__["data"][0]) if arr.size else 0
 
 

@@ -157,8 +157,7 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return hash(self._context)
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
 
     def __bool__(self) -> bool:
         return self._members is not None
@@ -224,7 +223,7 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
 
     def Get_group(self) -> Group:
         """The communicator's group."""
-        return Group(self._check())
+        return Group._make(self._check())
 
     group = property(Get_group)
 
@@ -1061,11 +1060,11 @@ class Intercomm(Comm):
     def Get_group(self) -> Group:
         """The local group."""
         self._check()
-        return Group(self._local_members)
+        return Group._make(self._local_members)
 
     def Get_remote_group(self) -> Group:
         """The remote group."""
-        return Group(self._check())
+        return Group._make(self._check())
 
     def Get_remote_size(self) -> int:
         """Number of processes in the remote group."""

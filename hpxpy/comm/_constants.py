@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any as _Any  # private names: MPI.py star-imports this module
+
+from .._core import EmptyBuffer as _EmptyBuffer
+
 ANY_SOURCE = -2
 ANY_TAG = -1
 PROC_NULL = -1
@@ -178,13 +182,43 @@ _ERROR_NAMES = {
 _ERROR_NAMES[SUCCESS] = "SUCCESS"
 
 
-class _Sentinel:
-    """A named singleton, like mpi4py's IN_PLACE and BOTTOM."""
+class _Sentinel(_EmptyBuffer):
+    """A named singleton standing for an address, as mpi4py's BOTTOM, IN_PLACE and
+    BUFFER_AUTOMATIC: equal (and hashing equal) to its integer value, an index, an empty
+    buffer that belongs to no object (``memoryview(MPI.BOTTOM).obj is None``), no arithmetic;
+    pickled by name. hpxpy's code tells them apart by identity."""
 
-    __slots__ = ("_name",)
+    __slots__ = ()
+    _name = ""
+    _value = 0
+    _instance: _Any = None
 
-    def __init__(self, name: str) -> None:
-        self._name = name
+    def __new__(cls) -> _Any:
+        instance = cls.__dict__.get("_instance")
+        if instance is None:
+            instance = super().__new__(cls)
+            cls._instance = instance
+        return instance
+
+    def __int__(self) -> int:
+        return self._value
+
+    __index__ = __int__
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (int, _Sentinel)):
+            return self._value == int(other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
 
     def __repr__(self) -> str:
         return self._name
@@ -193,6 +227,27 @@ class _Sentinel:
         return self._name
 
 
-IN_PLACE = _Sentinel("IN_PLACE")
-BOTTOM = _Sentinel("BOTTOM")
-BUFFER_AUTOMATIC = _Sentinel("BUFFER_AUTOMATIC")
+class BottomType(_Sentinel):
+    """The type of ``MPI.BOTTOM``: address zero, for absolute displacements."""
+
+    __slots__ = ()
+    _name, _value = "BOTTOM", 0
+
+
+class InPlaceType(_Sentinel):
+    """The type of ``MPI.IN_PLACE``: the receive buffer is also the send buffer."""
+
+    __slots__ = ()
+    _name, _value = "IN_PLACE", -1
+
+
+class BufferAutomaticType(_Sentinel):
+    """The type of ``MPI.BUFFER_AUTOMATIC``: buffered sends allocate as they need."""
+
+    __slots__ = ()
+    _name, _value = "BUFFER_AUTOMATIC", -2
+
+
+IN_PLACE = InPlaceType()
+BOTTOM = BottomType()
+BUFFER_AUTOMATIC = BufferAutomaticType()

@@ -138,8 +138,7 @@ class Datatype(AttrMethods):
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return id(self._ident) if not self._freed else 0
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
 
     def __bool__(self) -> bool:
         return not self._freed
@@ -151,9 +150,9 @@ class Datatype(AttrMethods):
         """Pickled as MPI names it: a predefined type by name (the same object comes back),
         a derived one by how it was built (a new, equal type comes back)."""
         if self._freed:
-            return (_restore_named, ("", self is DATATYPE_NULL))
+            return (_restore_named, ("", self is DATATYPE_NULL, type(self)))
         if self._combiner == "NAMED":
-            return (_restore_named, (self._key, PREDEFINED.get(self._key) is self))
+            return (_restore_named, (self._key, PREDEFINED.get(self._key) is self, type(self)))
         old, combiner, args = self.decode()
         return (_restore_derived, (old, combiner, args))
 
@@ -587,6 +586,8 @@ class Datatype(AttrMethods):
         new._tags = self._tags
         return new._made("RESIZED", self, lb=int(lb), extent=int(extent))
 
+    Resized = Create_resized  # mpi4py's alias
+
     @classmethod
     def Create_struct(cls, blocklengths: Sequence[int], displacements: Sequence[int],
                       datatypes: Sequence[Datatype]) -> Datatype:
@@ -751,9 +752,11 @@ class Datatype(AttrMethods):
         self._freed = True
 
     def free(self) -> None:
-        """Free a derived datatype; predefined ones are left as they are."""
-        if not self.is_predefined:
-            self._freed = True
+        """Drop this reference (a derived type is freed); the module's predefined objects,
+        MPI.INT ..., stay."""
+        if self is DATATYPE_NULL or (self._key and PREDEFINED.get(self._key) is self):
+            return
+        self._freed = True
 
 
 _INT_MAX = 2**31 - 1
@@ -815,10 +818,11 @@ def _real_kind(p: int, r: int, single: str, double: str) -> str:
     raise MPIException(C.ERR_ARG, f"no Fortran real kind has precision {p} and range {r}")
 
 
-def _restore_named(key: str, same: bool) -> Datatype:
-    """Unpickle a predefined (or null) datatype: the object itself if that was pickled."""
+def _restore_named(key: str, same: bool, cls: type = Datatype) -> Datatype:
+    """Unpickle a predefined (or null) datatype: the object itself if that was pickled,
+    else a new reference of the pickled object's class."""
     named = PREDEFINED[key] if key else DATATYPE_NULL
-    return named if same else Datatype(named)
+    return named if same else cls(named)
 
 
 def _restore_derived(old: Datatype, combiner: str, args: Dict[str, Any]) -> Datatype:

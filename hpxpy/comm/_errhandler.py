@@ -62,8 +62,7 @@ class _Errhandler:
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return id(self._handler)
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
 
     def __repr__(self) -> str:
         return f"<MPI.Errhandler {self._handler.name if self._handler else 'ERRHANDLER_NULL'}>"
@@ -79,9 +78,9 @@ class _Errhandler:
             if self is predefined:
                 return name
         if handler is None:
-            return (_Errhandler, (ERRHANDLER_NULL,))
+            return (type(self), (ERRHANDLER_NULL,))
         if handler.fn is None:
-            return (_Errhandler, (_PREDEFINED[handler.name],))
+            return (type(self), (_PREDEFINED[handler.name],))
         raise ValueError(f"cannot serialize '{type(self).__name__}' instance")
 
     # -- integer handles ---------------------------------------------------------------------

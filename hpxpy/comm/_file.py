@@ -365,8 +365,7 @@ class File:
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return id(self._st)
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
 
     def __bool__(self) -> bool:
         return self._st is not None
@@ -375,8 +374,10 @@ class File:
         return f"<MPI.File {self._st.path if self._st else 'FILE_NULL'}>"
 
     def __reduce__(self) -> Any:
-        if self._st is None:
+        if self is FILE_NULL:
             return "FILE_NULL"
+        if self._st is None:  # another null reference: a new one
+            return (type(self), ())
         raise ValueError(f"cannot serialize '{_api_name(self)}' instance")
 
     @property

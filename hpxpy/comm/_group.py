@@ -5,7 +5,7 @@ Layer 3 of hpxpy.comm: imports ``hpxpy._runtime``, ``_constants`` and ``_errors`
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 from .. import _runtime
 from . import _constants as C
@@ -26,16 +26,25 @@ class Group(_handles.HandleMethods):
         # super().__new__(cls, group) as with mpi4py's classes; __init__ does the work.
         return super().__new__(cls)
 
-    def __init__(self, group: Any = None) -> None:
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
+
+    def __init__(self, group: Optional[Group] = None) -> None:
         """``Group()`` is a null group, ``Group(group)`` a new reference to ``group``'s
-        handle (internally, ``Group(list_of_world_ranks)`` builds a group)."""
+        handle."""
         self._name = ""
-        if isinstance(group, Group):
-            self._ranks, self._freed, self._id = group._ranks, group._freed, group._id
-        elif group is None:
+        if group is None:
             self._ranks, self._freed, self._id = [], True, None
+        elif isinstance(group, Group):
+            self._ranks, self._freed, self._id = group._ranks, group._freed, group._id
         else:
-            self._ranks, self._freed, self._id = [int(r) for r in group], False, object()
+            raise TypeError(f"expecting a Group, got {type(group).__name__}")
+
+    @classmethod
+    def _make(cls, world_ranks: Iterable[int]) -> Group:
+        """A new group of these world ranks, in this order."""
+        group = cls()
+        group._ranks, group._freed, group._id = [int(r) for r in world_ranks], False, object()
+        return group
 
     def _identity(self) -> Any:
         return self._id
@@ -51,9 +60,6 @@ class Group(_handles.HandleMethods):
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return 0 if self._freed or not self._ranks else id(self._id)
-
     def __bool__(self) -> bool:
         return not self._freed
 
@@ -61,7 +67,7 @@ class Group(_handles.HandleMethods):
         if self._name:
             return self._name
         if self._freed or (not self._ranks):
-            return (Group, (GROUP_NULL if self._freed else GROUP_EMPTY,))
+            return (type(self), (GROUP_NULL if self._freed else GROUP_EMPTY,))
         raise ValueError(f"cannot serialize '{_api_name(self)}' instance")
 
     def _check(self) -> None:
@@ -92,12 +98,12 @@ class Group(_handles.HandleMethods):
 
     def Incl(self, ranks: Sequence[int]) -> Group:
         self._check()
-        return Group([self._ranks[r] for r in self._valid(ranks)])
+        return Group._make([self._ranks[r] for r in self._valid(ranks)])
 
     def Excl(self, ranks: Sequence[int]) -> Group:
         self._check()
         drop = set(self._valid(ranks))
-        return Group([w for i, w in enumerate(self._ranks) if i not in drop])
+        return Group._make([w for i, w in enumerate(self._ranks) if i not in drop])
 
     def Range_incl(self, ranges: Sequence[Tuple[int, int, int]]) -> Group:
         picked: List[int] = []
@@ -139,15 +145,17 @@ class Group(_handles.HandleMethods):
 
     @classmethod
     def Union(cls, group1: Group, group2: Group) -> Group:
-        return Group(group1._ranks + [r for r in group2._ranks if r not in group1._ranks])
+        return Group._make(group1._ranks + [r for r in group2._ranks if r not in group1._ranks])
 
     @classmethod
     def Intersection(cls, group1: Group, group2: Group) -> Group:
-        return Group([r for r in group1._ranks if r in group2._ranks])
+        return Group._make([r for r in group1._ranks if r in group2._ranks])
+
+    Intersect = Intersection  # mpi4py's alias
 
     @classmethod
     def Difference(cls, group1: Group, group2: Group) -> Group:
-        return Group([r for r in group1._ranks if r not in group2._ranks])
+        return Group._make([r for r in group1._ranks if r not in group2._ranks])
 
     @classmethod
     def Create_from_session_pset(cls, session: Any, pset_name: str) -> Group:
@@ -156,19 +164,21 @@ class Group(_handles.HandleMethods):
 
     def Dup(self) -> Group:
         self._check()
-        return Group(self._ranks)
+        return Group._make(self._ranks)
 
     def Free(self) -> None:
         self._check()
         self._freed = True
 
     def free(self) -> None:
-        self._freed = True
+        """Drop this reference (MPI.GROUP_EMPTY and MPI.GROUP_NULL themselves stay)."""
+        if not self._name:
+            self._freed = True
 
 
-GROUP_NULL = Group(None)
+GROUP_NULL = Group()
 GROUP_NULL._name = "GROUP_NULL"
-GROUP_EMPTY = Group([])
+GROUP_EMPTY = Group._make([])
 GROUP_EMPTY._name = "GROUP_EMPTY"
 # MPICH's numbers, as mpi4py shows them there
 Group._numbered = {0x08000000: GROUP_NULL, 0x48000000: GROUP_EMPTY}

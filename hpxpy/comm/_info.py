@@ -50,8 +50,7 @@ class Info(_handles.HandleMethods):
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return id(self._data)
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
 
     def __bool__(self) -> bool:
         return self._data is not None
@@ -60,9 +59,9 @@ class Info(_handles.HandleMethods):
         if self._name:
             return self._name
         if self._data is None:
-            return (Info, (INFO_NULL,))
+            return (type(self), (INFO_NULL,))
         if self._data is INFO_ENV._data:
-            return (Info, (INFO_ENV,))
+            return (type(self), (INFO_ENV,))
         return (type(self).Create, (list(self._data.items()),))
 
     def _check(self) -> Dict[str, str]:

@@ -9,10 +9,13 @@ on it, so neither needs the other to turn an object into memory.
 from __future__ import annotations
 
 import ctypes
+import errno
 import operator
+import os
 import sys
+import threading
 import warnings
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 from .. import _core
 from .._numpy import np
@@ -63,7 +66,50 @@ class _Holder:
         self.__array_interface__ = interface
 
 
-def _from_cai(obj: Any, writable: bool) -> np.ndarray:
+# DLPack device types by number, for messages naming them (kDLCPU is 1)
+_DL_DEVICES = {1: "CPU", 2: "CUDA", 3: "CUDAHost", 4: "OpenCL", 7: "Vulkan", 8: "Metal",
+               9: "VPI", 10: "ROCm", 11: "ROCmHost", 12: "ExtDev", 13: "CUDAManaged",
+               14: "OneAPI", 15: "WebGPU", 16: "Hexagon", 17: "MAIA"}
+
+
+_probe_pipe: Optional[Tuple[int, int]] = None  # (read end, write end), made on first use
+_probe_lock = threading.Lock()
+
+
+def _host_readable(address: int, nbytes: int) -> bool:
+    """Whether the first and last byte of [address, address + nbytes) are host memory this
+    process can read. GPU memory is not: a device pointer lies in address space the driver
+    reserves without access, or maps nowhere. The kernel tells, without a fault: writing a
+    byte from an address to a pipe fails with EFAULT where the process could not read it."""
+    global _probe_pipe
+    if nbytes <= 0:
+        return True
+    with _probe_lock:
+        if _probe_pipe is None:
+            _probe_pipe = os.pipe()
+        read_end, write_end = _probe_pipe
+        for at in {address, address + nbytes - 1}:
+            try:
+                os.write(write_end, (ctypes.c_char * 1).from_address(at))
+            except OSError as exc:
+                if exc.errno == errno.EFAULT:
+                    return False
+                raise
+            os.read(read_end, 1)
+    return True
+
+
+def _check_host(address: int, nbytes: int, writable: bool, what: str) -> None:
+    """BufferError if a producer's memory is not host memory (a GPU's): hpxpy moves
+    messages through host memory and is not GPU-aware, so it must not read the pointer."""
+    if not _host_readable(address, nbytes):
+        raise BufferError(f"{what} memory at {address:#x} ({nbytes} bytes) is not host "
+                          f"memory this process can {'write' if writable else 'read'}: "
+                          f"hpxpy is not GPU-aware; copy device buffers to host memory "
+                          f"(e.g. array.get() / .cpu()) before communicating them")
+
+
+def _from_cai(obj: Any, writable: bool, host: bool = True) -> np.ndarray:
     """The memory of a ``__cuda_array_interface__`` producer, validated as mpi4py does."""
     cai = obj.__cuda_array_interface__
     data, typestr, shape = cai["data"], cai["typestr"], cai["shape"]
@@ -101,6 +147,8 @@ def _from_cai(obj: Any, writable: bool) -> np.ndarray:
                       stacklevel=4)
     if writable and readonly:
         raise BufferError("Object is not writable.")
+    if host:  # CUDA array interface memory is a GPU's unless the map says it is the host's
+        _check_host(int(ptr), size * itemsize, writable, "__cuda_array_interface__: device")
     return _host_view(int(ptr), size * itemsize, _cai_format(kind, itemsize), bool(readonly),
                       obj)
 
@@ -159,7 +207,7 @@ def _dlpack_format(code: int, bits: int, lanes: int) -> np.dtype:
     return np.dtype("u1")
 
 
-def _from_dlpack(obj: Any, writable: bool) -> np.ndarray:
+def _from_dlpack(obj: Any, writable: bool, host: bool = True) -> np.ndarray:
     """The memory of a DLPack producer, validated as mpi4py does."""
     try:
         device = obj.__dlpack_device__
@@ -212,6 +260,9 @@ def _from_dlpack(obj: Any, writable: bool) -> np.ndarray:
     if nbytes % dtype.itemsize:
         dtype = np.dtype("u1")
     address = (tensor.data or 0) + int(tensor.byte_offset)
+    if host and device_type != _DL_CPU:
+        device_name = _DL_DEVICES.get(device_type, str(device_type))
+        _check_host(address, nbytes, writable, f"dlpack: device {device_name}")
     return _host_view(address, nbytes, dtype, readonly, capsule)
 
 
@@ -231,9 +282,11 @@ def _is_buffer(obj: Any) -> bool:
     return True
 
 
-def to_numpy(obj: Any, writable: bool = False) -> np.ndarray:
+def to_numpy(obj: Any, writable: bool = False, host: bool = True) -> np.ndarray:
     """A numpy view of the memory ``obj`` exposes (no copy), looked up as mpi4py does: the
-    buffer protocol, then DLPack, then ``__cuda_array_interface__``."""
+    buffer protocol, then DLPack, then ``__cuda_array_interface__``. ``host``: the caller
+    will read (``writable``: write) the memory, so a GPU's raises BufferError; without it
+    (MPI.Get_address) only the address is wanted."""
     if not isinstance(obj, np.ndarray):
         local = getattr(obj, "__hpxpy_local__", None)  # a distributed array: its partition
         if local is not None:
@@ -257,9 +310,9 @@ def to_numpy(obj: Any, writable: bool = False) -> np.ndarray:
         if not view.c_contiguous and not view.f_contiguous:
             raise BufferError("buffer is not contiguous")
     elif hasattr(obj, "__dlpack__"):
-        return _from_dlpack(obj, writable)
+        return _from_dlpack(obj, writable, host)
     elif hasattr(obj, "__cuda_array_interface__"):
-        return _from_cai(obj, writable)
+        return _from_cai(obj, writable, host)
     else:
         raise TypeError(f"a bytes-like object is required, not '{type(obj).__name__}'")
     if writable and not arr.flags.writeable:

@@ -51,7 +51,7 @@ class buffer(_core.HostMemory):  # noqa: N801 - mpi4py's name
             if not (hasattr(obj, "__dlpack__") or hasattr(obj, "__cuda_array_interface__")):
                 raise TypeError(f"a bytes-like object is required, not "
                                 f"'{type(obj).__name__}'") from None
-            view = np.ascontiguousarray(to_numpy(obj)).reshape(-1).data
+            view = np.ascontiguousarray(to_numpy(obj, host=False)).reshape(-1).data
             # Device memory (a GPU's, by the producer's word) is addressable, not readable.
             if hasattr(obj, "__dlpack_device__"):
                 self._device = int(obj.__dlpack_device__()[0]) not in (1, 3, 13)

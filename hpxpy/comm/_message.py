@@ -29,16 +29,29 @@ class Message(_handles.HandleMethods):
         # super().__new__(cls, message) as with mpi4py's classes; __init__ does the work.
         return super().__new__(cls)
 
-    def __init__(self, source: Any = C.PROC_NULL, tag: int = C.ANY_TAG, payload: Any = None,
-                 unpack: Optional[Callable] = None) -> None:
-        if isinstance(source, Message):
-            other = source
-            for name in self.__slots__:
-                setattr(self, name, getattr(other, name))
-            return
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
+
+    def __init__(self, message: Optional[Message] = None) -> None:
+        if message is None:
+            message = MESSAGE_NULL
+        if not isinstance(message, Message):
+            raise TypeError(f"expecting a Message, got {type(message).__name__}")
+        for name in Message.__slots__:
+            setattr(self, name, getattr(message, name))
+
+    @classmethod
+    def _make(cls, source: Any = C.PROC_NULL, tag: int = C.ANY_TAG, payload: Any = None,
+              unpack: Optional[Callable] = None) -> Message:
+        """A matched message from ``source`` (rank) with ``tag``: ``payload`` as received,
+        ``unpack`` turns it into the object; neither: a null message."""
+        message = cls.__new__(cls)
+        message._init(source, tag, payload, unpack)
+        return message
+
+    def _init(self, source: Any, tag: int, payload: Any, unpack: Optional[Callable]) -> None:
         self._source, self._tag, self._payload, self._unpack = source, tag, payload, unpack
         self._used = payload is None and unpack is None
-        self._ident: object = self
+        self._ident: object = object()  # shared by the references (a Message has no hash)
         self._noproc = False
 
     def _identity(self) -> Any:
@@ -66,13 +79,10 @@ class Message(_handles.HandleMethods):
         if self is MESSAGE_NO_PROC:
             return "MESSAGE_NO_PROC"
         if self._used:
-            return (Message, (MESSAGE_NULL,))
+            return (type(self), (MESSAGE_NULL,))
         if self._noproc:
-            return (Message, (MESSAGE_NO_PROC,))
+            return (type(self), (MESSAGE_NO_PROC,))
         raise ValueError("cannot serialize 'Message' instance")
-
-    def __hash__(self) -> int:
-        return id(self._ident)
 
     @classmethod
     def probe(cls, comm: Any, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
@@ -90,8 +100,10 @@ class Message(_handles.HandleMethods):
     Iprobe = iprobe
 
     def free(self) -> None:
-        """Forget the message without receiving it (this reference becomes MESSAGE_NULL)."""
-        self._used = True
+        """Forget the message without receiving it (this reference becomes MESSAGE_NULL;
+        the constants MESSAGE_NULL and MESSAGE_NO_PROC themselves stay)."""
+        if self is not MESSAGE_NO_PROC:
+            self._used = True
 
     def _take(self) -> Any:
         if self._noproc:  # nothing to receive; the constant itself stays MESSAGE_NO_PROC
@@ -126,12 +138,12 @@ def _no_proc(buf: Any, status: Optional[Status]) -> None:
 
 def no_proc_message() -> Message:
     """What probing ``PROC_NULL`` matches: receiving it gets nothing."""
-    message = Message(C.PROC_NULL, C.ANY_TAG, payload=b"", unpack=_no_proc)
+    message = Message._make(C.PROC_NULL, C.ANY_TAG, payload=b"", unpack=_no_proc)
     message._noproc = True
     return message
 
 
-MESSAGE_NULL = Message()
+MESSAGE_NULL = Message._make()
 MESSAGE_NO_PROC = no_proc_message()
 # MPICH's numbers, as mpi4py shows them there
 Message._numbered = {0x2c000000: MESSAGE_NULL, 0x6c000000: MESSAGE_NO_PROC}

@@ -106,15 +106,30 @@ class Op:
         # super().__new__(cls, op) as with mpi4py's classes; __init__ does the work.
         return super().__new__(cls)
 
-    def __init__(self, name: Any = "", obj: Optional[Callable] = None,
-                 arr: Optional[Callable] = None, commute: bool = True,
-                 user: Optional[Callable] = None, core_code: Optional[int] = None) -> None:
-        if isinstance(name, Op):
-            for attr in Op.__slots__:
-                if attr != "__weakref__":
-                    setattr(self, attr, getattr(name, attr))
-            self._named = False
-            return
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
+
+    def __init__(self, op: Optional[Op] = None) -> None:
+        if op is None:
+            op = OP_NULL
+        if not isinstance(op, Op):
+            raise TypeError(f"expecting an Op, got {type(op).__name__}")
+        for attr in Op.__slots__:
+            if attr != "__weakref__":
+                setattr(self, attr, getattr(op, attr))
+        self._named = False
+
+    @classmethod
+    def _make(cls, name: str = "", obj: Optional[Callable] = None,
+              arr: Optional[Callable] = None, commute: bool = True,
+              user: Optional[Callable] = None, core_code: Optional[int] = None) -> Op:
+        """A new op: ``obj`` combines two objects, ``arr`` two arrays; ``user`` is a
+        user-defined function (Op.Create); ``core_code`` names the C++ reduction."""
+        op = cls.__new__(cls)
+        op._init(name, obj, arr, commute, user, core_code)
+        return op
+
+    def _init(self, name: str, obj: Optional[Callable], arr: Optional[Callable],
+              commute: bool, user: Optional[Callable], core_code: Optional[int]) -> None:
         self._name = name
         self._obj = obj
         self._arr = arr
@@ -136,7 +151,7 @@ class Op:
         except ValueError:
             raise RuntimeError(
                 "cannot create too many user-defined reduction operations") from None
-        op = cls("", user=function, commute=bool(commute))
+        op = cls._make("", user=function, commute=bool(commute))
         op._slot = slot
         _user_slots[slot] = op
         return op
@@ -207,10 +222,13 @@ class Op:
         self._user = None
 
     def free(self) -> None:
+        """Drop this reference (the module's predefined ops, MPI.SUM ..., stay)."""
+        if self._named:
+            return
         if self._user is not None:
             self._release()
-            self._freed = True
             self._user = None
+        self._freed = True
 
     def toint(self) -> int:
         """An integer handle for this op (``Op.fromint`` turns it back into an op)."""
@@ -272,9 +290,6 @@ class Op:
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return 0 if self._freed else hash(self._name) if self._user is None else self._slot
-
     def __bool__(self) -> bool:
         return not self._freed
 
@@ -288,25 +303,25 @@ class Op:
             if not self._pyref:
                 raise ValueError("cannot pickle user-defined reduction operation")
             return (Op.Create, (self._user, self._commute))
-        return (Op, (PREDEFINED["OP_NULL" if self._freed else self._name],))
+        return (type(self), (PREDEFINED["OP_NULL" if self._freed else self._name],))
 
 
-OP_NULL = Op("OP_NULL")
+OP_NULL = Op._make("OP_NULL")
 # Codes understood by the C++ all_reduce (hpxpy._core): sum, prod, min, max.
-SUM = Op("SUM", lambda x, y: x + y, _ufunc("add"), core_code=OP_CODES["sum"])
-PROD = Op("PROD", lambda x, y: x * y, _ufunc("multiply"), core_code=OP_CODES["prod"])
-MIN = Op("MIN", lambda x, y: y if y < x else x, _ufunc("minimum"), core_code=OP_CODES["min"])
-MAX = Op("MAX", lambda x, y: y if y > x else x, _ufunc("maximum"), core_code=OP_CODES["max"])
-LAND = Op("LAND", lambda x, y: bool(x) and bool(y), _logical("logical_and"))
-LOR = Op("LOR", lambda x, y: bool(x) or bool(y), _logical("logical_or"))
-LXOR = Op("LXOR", lambda x, y: bool(x) != bool(y), _logical("logical_xor"))
-BAND = Op("BAND", lambda x, y: x & y, _ufunc("bitwise_and"))
-BOR = Op("BOR", lambda x, y: x | y, _ufunc("bitwise_or"))
-BXOR = Op("BXOR", lambda x, y: x ^ y, _ufunc("bitwise_xor"))
-MINLOC = Op("MINLOC", _minloc, _pairs(_minloc))
-MAXLOC = Op("MAXLOC", _maxloc, _pairs(_maxloc))
-REPLACE = Op("REPLACE", lambda x, y: y, lambda a, b: b.copy(), commute=False)
-NO_OP = Op("NO_OP", lambda x, y: x, lambda a, b: a.copy(), commute=False)
+SUM = Op._make("SUM", lambda x, y: x + y, _ufunc("add"), core_code=OP_CODES["sum"])
+PROD = Op._make("PROD", lambda x, y: x * y, _ufunc("multiply"), core_code=OP_CODES["prod"])
+MIN = Op._make("MIN", lambda x, y: y if y < x else x, _ufunc("minimum"), core_code=OP_CODES["min"])
+MAX = Op._make("MAX", lambda x, y: y if y > x else x, _ufunc("maximum"), core_code=OP_CODES["max"])
+LAND = Op._make("LAND", lambda x, y: bool(x) and bool(y), _logical("logical_and"))
+LOR = Op._make("LOR", lambda x, y: bool(x) or bool(y), _logical("logical_or"))
+LXOR = Op._make("LXOR", lambda x, y: bool(x) != bool(y), _logical("logical_xor"))
+BAND = Op._make("BAND", lambda x, y: x & y, _ufunc("bitwise_and"))
+BOR = Op._make("BOR", lambda x, y: x | y, _ufunc("bitwise_or"))
+BXOR = Op._make("BXOR", lambda x, y: x ^ y, _ufunc("bitwise_xor"))
+MINLOC = Op._make("MINLOC", _minloc, _pairs(_minloc))
+MAXLOC = Op._make("MAXLOC", _maxloc, _pairs(_maxloc))
+REPLACE = Op._make("REPLACE", lambda x, y: y, lambda a, b: b.copy(), commute=False)
+NO_OP = Op._make("NO_OP", lambda x, y: x, lambda a, b: a.copy(), commute=False)
 
 PREDEFINED = {op._name: op for op in (OP_NULL, SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND,
                                       BOR, BXOR, MINLOC, MAXLOC, REPLACE, NO_OP)}

@@ -213,5 +213,5 @@ def mprobe(comm: _Handle, source: int, tag: int, status: Optional[Status],
     if src == C.PROC_NULL:
         return no_proc_message()  # equal to MESSAGE_NO_PROC until received
     _, _, payload = _runtime.core().receive(comm._context, src, got_tag)
-    return Message(comm._index.get(src, src), got_tag, payload,
+    return Message._make(comm._index.get(src, src), got_tag, payload,
                    unpacker(comm, src, got_tag, payload))

@@ -139,8 +139,7 @@ class Request(Future):
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return id(self)
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
 
     def __reduce__(self) -> Any:
         # As mpi4py: REQUEST_NULL pickles as itself, a null reference as a new null one; a

@@ -63,8 +63,7 @@ class Session:
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return id(self._state)
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
 
     def __bool__(self) -> bool:
         return self._state is not None
@@ -73,7 +72,7 @@ class Session:
         if self is SESSION_NULL:
             return "SESSION_NULL"
         if self._state is None:
-            return (Session, (SESSION_NULL,))
+            return (type(self), (SESSION_NULL,))
         raise ValueError(f"cannot serialize '{type(self).__name__}' instance")
 
     @property
@@ -148,7 +147,7 @@ class Session:
     def Create_group(self, pset_name: str) -> Group:
         """The group of the processes of set ``pset_name``."""
         self._check()
-        return Group(pset_members(pset_name))
+        return Group._make(pset_members(pset_name))
 
     # -- buffered sends (the buffer is accepted; sends are buffered by the runtime) -----------
     def Attach_buffer(self, buf: Any) -> None:

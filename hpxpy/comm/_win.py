@@ -330,8 +330,7 @@ class Win(_attributes.AttrMethods):
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __hash__(self) -> int:
-        return id(self._s) if self else 0
+    __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
 
     def __bool__(self) -> bool:
         return self._s is not None and not self._s.freed
@@ -342,7 +341,7 @@ class Win(_attributes.AttrMethods):
 
     def __reduce__(self) -> Any:
         if not self:
-            return "WIN_NULL" if self is WIN_NULL else (Win, ())
+            return "WIN_NULL" if self is WIN_NULL else (type(self), ())
         raise ValueError("cannot serialize 'MPI.Win' instance")
 
     # -- integer handles -------------------------------------------------------------------
@@ -561,7 +560,7 @@ class Win(_attributes.AttrMethods):
 
     def Get_group(self) -> Group:
         """The group of the window's processes."""
-        return Group(self._live().members)
+        return Group._make(self._live().members)
 
     group = property(Get_group)
 

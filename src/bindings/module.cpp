@@ -235,6 +235,23 @@ py::buffer_info writable_contiguous(const py::buffer& buffer) {
     return info;
 }
 
+// Base of MPI.BOTTOM, MPI.IN_PLACE and MPI.BUFFER_AUTOMATIC (hpxpy/comm/_constants.py): as
+// mpi4py's, they export an empty buffer that belongs to no object (memoryview(c).obj is
+// None), which Python classes cannot do, and pybind11's buffers always name their owner.
+int empty_buffer_get(PyObject*, Py_buffer* view, int flags) {
+    return PyBuffer_FillInfo(view, nullptr, nullptr, 0, 0, flags);
+}
+
+PyObject* make_empty_buffer_type() {
+    static PyType_Slot slots[] = {
+        {Py_bf_getbuffer, reinterpret_cast<void*>(&empty_buffer_get)},
+        {Py_tp_doc, const_cast<char*>("An empty buffer that belongs to no object")},
+        {0, nullptr}};
+    static PyType_Spec spec = {"hpxpy._core.EmptyBuffer", sizeof(PyObject), 0,
+                               Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, slots};
+    return PyType_FromSpec(&spec);
+}
+
 py::object message_to_python(Message& m) {
     return make_struct(g_message_type, {py::int_(m.source), py::int_(m.tag),
                                         py::cast(m.payload)});
@@ -302,6 +319,10 @@ PYBIND11_MODULE(_core, m) {
             return py::buffer_info(ptr, 1, py::format_descriptor<uint8_t>::format(), 1,
                                    {h.size}, {1}, h.readonly);
         });
+
+    PyObject* empty_buffer = make_empty_buffer_type();
+    if (empty_buffer == nullptr) throw py::error_already_set();
+    m.attr("EmptyBuffer") = py::reinterpret_steal<py::object>(empty_buffer);
 
     py::class_<Group>(m, "Group", "Localities taking part in a collective, and their context")
         .def(py::init([](int context, int rank, std::vector<int> members, int size) {

@@ -57,6 +57,9 @@ MODULES = [
     # external32, MPI.buffer, MPI.pickle. test_pickle skips its dill and yaml tests when
     # those packages are absent, as under MPICH.
     "test_datatype", "test_util_dtlib", "test_pack", "test_buffer", "test_pickle",
+    # The object model (equality, no hash, constructors, pickling, MPI.BOTTOM ...); its
+    # testCAPI skips (it needs the Cython C API, __pyx_capi__), so it is not in NO_SKIPS.
+    "test_objmodel",
 ]
 # Modules that take minutes and whose transport changes little: dtlib sends no message,
 # and spawned processes join their parents over TCP under either transport. CI's second
