@@ -29,7 +29,7 @@ LAYERS = {
     "_bufcoll": 5, "_create": 5, "_neighbor": 5,
     "_nbcoll": 6, "_topo": 6, "_persistent": 6, "_intercomm": 6, "_interbuf": 6, "_ulfm": 6,
     "_comm": 7,
-    "_win": 8, "_channel": 8, "_spawn": 8, "run": 8,
+    "_win": 8, "_channel": 8, "_spawn": 8, "_unsafe": 8, "run": 8,
     "MPI": 9,
 }
 

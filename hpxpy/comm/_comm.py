@@ -719,7 +719,7 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
     def Get_failed(self) -> Group:
         """The members known to have failed: none while the job runs."""
         self._check()
-        return Group([])
+        return Group._make([])
 
     def Ack_failed(self, num_to_ack: Optional[int] = None) -> int:
         """Acknowledge up to ``num_to_ack`` failures; returns how many are acknowledged."""

@@ -100,6 +100,7 @@ class Op:
 
     __slots__ = ("_name", "_obj", "_arr", "_commute", "_user", "_core_code", "_freed",
                  "_named", "_slot", "_pyref", "__weakref__")
+    _named: bool  # a predefined op (pickled by name)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Op:
         # Takes the constructor's arguments, so that a subclass may call

@@ -6,7 +6,8 @@ to C. hpxpy's handles are integers given out by the objects (``obj.handle``): an
 while the object lives (refreshed on every call; hpxpy never reads it back). A Status is
 five C ints already (``Status._mem``, MPICH's ``MPI_Status`` layout): its address is theirs.
 
-Layer 4 of hpxpy.comm: imports ``_status`` and the classes that have handles.
+Layer 8 of hpxpy.comm: imports ``_status`` and the classes that have handles (``_comm``;
+``_file`` and ``_win`` only when asked about theirs).
 """
 
 from __future__ import annotations
@@ -74,5 +75,6 @@ def _handleof(arg: Any) -> int:
     if isinstance(arg, Status):
         return _addressof(arg)
     if isinstance(arg, _handle_classes()):
-        return arg.handle & 0xFFFFFFFF
+        handled: Any = arg
+        return handled.handle & 0xFFFFFFFF
     raise TypeError("expecting an MPI instance")

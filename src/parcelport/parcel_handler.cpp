@@ -24,10 +24,12 @@ int64_t steady_ns() {
         .count();
 }
 
-// HPXPY_HEARTBEAT: seconds of silence after which a peer counts as lost (0: never).
+// HPXPY_HEARTBEAT: seconds of silence after which a peer counts as lost (unset or 0:
+// never). Off by default for now: in mpi4py's test_cco_ngh_buf at 3 localities a live
+// peer was once reported silent for 6 s, not yet explained (see docs/architecture.md).
 int heartbeat_ms_from_env() {
     const char* env = std::getenv("HPXPY_HEARTBEAT");
-    if (env == nullptr || *env == '\0') return 6000;
+    if (env == nullptr || *env == '\0') return 0;
     const double seconds = std::atof(env);
     if (seconds <= 0) return 0;
     return static_cast<int>(seconds * 1000 < ParcelHandler::kHeartbeatMs * 2

@@ -20,8 +20,8 @@
 //   handler (a waiter every slice, the background thread at least once a second) sends an
 //   empty heartbeat, once a second, to each peer it sent nothing else to in that second,
 //   and counts what arrives from each peer (any message, or the transport offering one).
-//   A peer silent for HPXPY_HEARTBEAT seconds (default 6; 0: off) is reported lost, so
-//   every survivor that waits raises LocalityError naming it within about 7 s.
+//   A peer silent for HPXPY_HEARTBEAT seconds (off unless set; 6 is a good value) is
+//   reported lost, so every survivor that waits raises LocalityError naming it.
 #pragma once
 
 #include <atomic>
