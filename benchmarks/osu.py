@@ -4,6 +4,7 @@
     python benchmarks/osu.py -n 2 --scale 0.2 --sizes 8,8388608     # a quick look
     python benchmarks/osu.py --openmpi-python /tmp/ompi-venv/bin/python
     python benchmarks/osu.py --parcelports tcp,shm   # hpxpy once per transport
+    python benchmarks/osu.py --parcelports shm,mpi   # mpi: under MPICH's mpiexec
     python benchmarks/osu.py --soak 1000000          # memory under 10^6 small messages
 
 Point to point (one-way latency, bandwidth and bidirectional bandwidth with a window of 64
@@ -76,6 +77,13 @@ def implementations(args: argparse.Namespace) -> List[Impl]:
     for port in args.parcelports.split(",") if args.parcelports else [""]:
         name = f"hpxpy-{port}" if port else "hpxpy"
         env = {"HPXPY_PARCELPORT": port} if port else {}
+        if port == "mpi":  # MPI assembles the job: MPICH's mpiexec, mpi4py shimmed to hpxpy
+            shim = HERE.parent / "hpxpy" / "comm" / "_shim"
+            path = os.pathsep.join([str(shim), str(HERE.parent)] + (
+                [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))
+            impls.append(Impl(name, [str(Path(sys.executable).parent / "mpiexec"), "-n", "{n}"],
+                              sys.executable, {**env, "PYTHONPATH": path}, is_mpi=False))
+            continue
         impls.append(Impl(name, [sys.executable, "-m", "hpxpy.launcher", "-n", "{n}",
                                  "--mpi4py"], sys.executable, env, is_mpi=False))
     return impls

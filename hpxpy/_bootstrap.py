@@ -20,11 +20,11 @@ forgotten; the job goes on. The connected sockets are then handed to the C++ par
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
 import os
-import secrets
 import socket
 import struct
 import threading
@@ -40,8 +40,9 @@ ENV_NUM_LOCALITIES = "HPXPY_NUM_LOCALITIES"
 ENV_RENDEZVOUS = "HPXPY_RENDEZVOUS"  # "host:port" of the rendezvous server
 ENV_RENDEZVOUS_SERVER = "HPXPY_RENDEZVOUS_SERVER"  # "0": locality 0 hosts the rendezvous
 ENV_JOB_SECRET = "HPXPY_JOB_SECRET"  # hex string shared by every locality of the job
-ENV_INTERFACE = "HPXPY_INTERFACE"  # address the parcelport binds (default 127.0.0.1)
-ENV_PARCELPORT = "HPXPY_PARCELPORT"  # "shm" or "tcp" forces one; default: shm, then tcp
+ENV_INTERFACE = "HPXPY_INTERFACE"  # address, interface name or "auto" (default 127.0.0.1)
+ENV_HOST = "HPXPY_HOST"  # the host's name in hpxrun's host list: this locality's host identity
+ENV_PARCELPORT = "HPXPY_PARCELPORT"  # "shm", "tcp" or "mpi" forces one; default: shm, then tcp
 
 _MAGIC = b"HPXPY\x00\x01\x00"
 _NONCE_LEN = 32
@@ -60,7 +61,7 @@ class HandshakeError(Exception):
 
 def new_job_secret() -> str:
     """A fresh per-job secret, as the hex string passed in ``HPXPY_JOB_SECRET``."""
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()  # what secrets.token_hex does, without its imports
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -91,7 +92,7 @@ def _mac(secret: bytes, *parts: bytes) -> bytes:
 
 def handshake_as_client(sock: socket.socket, secret: bytes, my_id: int) -> None:
     """Prove membership to the accepting side and check that it is a member too."""
-    nonce_c = secrets.token_bytes(_NONCE_LEN)
+    nonce_c = os.urandom(_NONCE_LEN)
     sock.sendall(_MAGIC + nonce_c)
     reply = _recv_exact(sock, _NONCE_LEN + _MAC_LEN)
     nonce_s, mac_s = reply[:_NONCE_LEN], reply[_NONCE_LEN:]
@@ -109,7 +110,7 @@ def handshake_as_server(sock: socket.socket, secret: bytes) -> int:
     if hello[: len(_MAGIC)] != _MAGIC:
         raise HandshakeError("not an hpxpy connection (bad magic)")
     nonce_c = hello[len(_MAGIC) :]
-    nonce_s = secrets.token_bytes(_NONCE_LEN)
+    nonce_s = os.urandom(_NONCE_LEN)
     sock.sendall(nonce_s + _mac(secret, b"S", nonce_c, nonce_s))
     answer = _recv_exact(sock, 4 + _MAC_LEN)
     id_bytes, mac_c = answer[:4], answer[4:]
@@ -124,6 +125,86 @@ def parse_address(text: str) -> Tuple[str, int]:
     if not sep or not port.isdigit():
         raise ValueError(f"expected an address 'host:port', got {text!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def parse_addresses(text: str) -> List[Tuple[str, int]]:
+    """``"a,b:port"`` (a rendezvous reachable at several addresses) -> [(a, port), (b, port)]."""
+    hosts, port = parse_address(text)
+    return [(host.strip("[]"), port) for host in hosts.split(",") if host.strip("[]")]
+
+
+def interface_addresses() -> Dict[str, str]:
+    """Every network interface of this host (network namespace) with an IPv4 address:
+    {name: address}."""
+    found: Dict[str, str] = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for _, name in socket.if_nameindex():
+            request = struct.pack("256s", name.encode()[:15])
+            try:
+                reply = fcntl.ioctl(probe.fileno(), 0x8915, request)  # SIOCGIFADDR
+            except OSError:
+                continue  # no IPv4 address on that interface
+            found[name] = socket.inet_ntoa(reply[20:24])
+    return found
+
+
+def is_ipv4(text: str) -> bool:
+    try:
+        socket.inet_pton(socket.AF_INET, text)  # dotted quad only (inet_aton takes "1")
+        return True
+    except (OSError, TypeError):
+        return False
+
+
+def _bindable(address: str) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((address, 0))
+            return True
+        except OSError:
+            return False
+
+
+def _route_source(destinations: List[Tuple[str, int]]) -> Optional[str]:
+    """The local address the routing table uses towards the first reachable destination
+    (a UDP connect sends nothing)."""
+    for destination in destinations:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.connect(destination)
+            except OSError:
+                continue
+            return str(probe.getsockname()[0])
+    return None
+
+
+def resolve_interface(interface: str, rendezvous: Optional[str] = None) -> str:
+    """The IPv4 address a locality binds for ``HPXPY_INTERFACE``: an address as is; an
+    interface name (``eth0``) its address on this host; ``auto`` the address this host's
+    name (``HPXPY_HOST``, else the host name) resolves to when that is a non-loopback
+    address of this host, else the address this host reaches the rendezvous from."""
+    if not interface or is_ipv4(interface):
+        return interface or "127.0.0.1"
+    if interface != "auto":
+        addresses = interface_addresses()
+        if interface not in addresses:
+            raise BootstrapError(
+                f"{ENV_INTERFACE}={interface!r} is neither an IPv4 address nor an interface "
+                f"of this host with one (interfaces: {', '.join(sorted(addresses)) or 'none'})")
+        return addresses[interface]
+    name = os.environ.get(ENV_HOST) or socket.gethostname()
+    try:
+        address = socket.gethostbyname(name)
+    except OSError:
+        address = ""
+    if address and not address.startswith("127.") and _bindable(address):
+        return address
+    source = _route_source(parse_addresses(rendezvous)) if rendezvous else None
+    if source is None:
+        raise BootstrapError(
+            f"{ENV_INTERFACE}=auto: {name!r} resolves to no address of this host and no "
+            "rendezvous address is routable; set it to an address or interface name")
+    return source
 
 
 class _Acceptor:
@@ -245,15 +326,22 @@ class RendezvousServer:
             self._conns.clear()
 
 
-def _connect(address: Tuple[str, int], deadline: float) -> socket.socket:
-    """Connect, retrying while the other side is not listening yet."""
+def _connect(address: Tuple[str, int] | List[Tuple[str, int]],
+             deadline: float) -> socket.socket:
+    """Connect, retrying while the other side is not listening yet; given several
+    addresses of one listener, the first that answers."""
+    candidates = address if isinstance(address, list) else [address]
+    timeout = _HANDSHAKE_TIMEOUT if len(candidates) == 1 else 2.0
     while True:
-        try:
-            return socket.create_connection(address, timeout=_HANDSHAKE_TIMEOUT)
-        except OSError as err:
-            if time.monotonic() > deadline:
-                raise BootstrapError(f"could not reach {address[0]}:{address[1]}: {err}") from err
-            time.sleep(0.05)
+        for candidate in candidates:
+            try:
+                return socket.create_connection(candidate, timeout=timeout)
+            except OSError as err:
+                failure = err
+        if time.monotonic() > deadline:
+            where = ", ".join(f"{h}:{p}" for h, p in candidates)
+            raise BootstrapError(f"could not reach {where}: {failure}") from failure
+        time.sleep(0.05)
 
 
 def _tune(sock: socket.socket) -> None:
@@ -267,18 +355,20 @@ def _tune(sock: socket.socket) -> None:
 
 def host_identity() -> str:
     """Names this host for the other localities: equal exactly for processes that can share
-    memory (the host name, plus the kernel's boot id where there is one)."""
+    memory and should (the host's name in hpxrun's host list, ``HPXPY_HOST``, else the host
+    name; plus the kernel's boot id where there is one). hpxrun assigns the name, so two
+    "hosts" that are network namespaces of one machine talk TCP between them."""
     try:
         with open("/proc/sys/kernel/random/boot_id") as f:
             boot = f.read().strip()
     except OSError:
         boot = ""
-    name = socket.gethostname()
+    name = os.environ.get(ENV_HOST) or socket.gethostname()
     return f"{name}/{boot}" if boot else name
 
 
 def rendezvous_table(
-    address: Tuple[str, int],
+    address: Tuple[str, int] | List[Tuple[str, int]],
     secret: bytes,
     locality_id: int,
     num_localities: int,
@@ -288,6 +378,7 @@ def rendezvous_table(
     """Register this locality (its transports' endpoints) and return every locality's entry,
     in locality order. Transport-neutral: the table is what each transport connects from."""
     sock = _connect(address, deadline)
+    where = "{}:{}".format(*sock.getpeername()[:2])
     try:
         sock.settimeout(max(1.0, deadline - time.monotonic()))
         handshake_as_client(sock, secret, locality_id)
@@ -301,7 +392,7 @@ def rendezvous_table(
         send_frame(sock, json.dumps(entry).encode())
         table = json.loads(recv_frame(sock))
     except (HandshakeError, OSError, ValueError) as err:
-        raise BootstrapError(f"rendezvous at {address[0]}:{address[1]} failed: {err}") from err
+        raise BootstrapError(f"rendezvous at {where} failed: {err}") from err
     finally:
         sock.close()
     if len(table) != num_localities or [e.get("id") for e in table] != list(range(num_localities)):
@@ -436,9 +527,10 @@ class ShmTransport:
 
 
 # The transports the bootstrap can set up, by name; HPXPY_PARCELPORT picks them (in
-# priority order) by one of PARCELPORTS' keys.
+# priority order) by one of PARCELPORTS' keys. "mpi" needs no bootstrap here: MPI_Init
+# assembles the job (hpxpy._mpi), and the core's MPI parcelport reaches every peer.
 TRANSPORTS = {"shm": ShmTransport, "tcp": TcpTransport}
-PARCELPORTS = {"auto": ("shm", "tcp"), "shm": ("shm",), "tcp": ("tcp",)}
+PARCELPORTS = {"auto": ("shm", "tcp"), "shm": ("shm",), "tcp": ("tcp",), "mpi": ("mpi",)}
 DEFAULT_PARCELPORT = "auto"
 
 
@@ -485,7 +577,7 @@ class Mesh:
                 self.transports.append(
                     TRANSPORTS[name](locality_id, num_localities, self._secret, interface))
             endpoints = {t.name: t.endpoint for t in self.transports}
-            self.table = rendezvous_table(parse_address(rendezvous), self._secret,
+            self.table = rendezvous_table(parse_addresses(rendezvous), self._secret,
                                     locality_id, num_localities, endpoints, deadline)
             # Each transport, in priority order, takes the peers it reaches of those left.
             left = set(range(num_localities)) - {locality_id}

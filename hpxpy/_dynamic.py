@@ -25,12 +25,14 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from . import _bootstrap
+
+if TYPE_CHECKING:
+    import subprocess
 
 ENV_PARENT = "HPXPY_PARENT"  # json: {"ports": [addr per parent rank], "context": int}
 ENV_APPNUM = "HPXPY_APPNUM"  # which command of a Spawn_multiple this process runs
@@ -183,6 +185,8 @@ def start(apps: Sequence[Tuple[str, List[str], int, Dict[str, str]]], secret: st
     info keys: ``wdir`` (working directory), ``path`` (``os.pathsep``-separated
     directories searched for the command), ``env`` (``NAME=value`` lines added to the
     environment). A command that cannot be started raises JoinError naming it."""
+    import subprocess  # noqa: PLC0415 - only a program that spawns pays for it
+
     total = sum(count for _, _, count, _ in apps)
     server = _bootstrap.RendezvousServer(total, secret, host=interface)
     procs: List[subprocess.Popen] = []
@@ -203,6 +207,10 @@ def start(apps: Sequence[Tuple[str, List[str], int, Dict[str, str]]], secret: st
                 ENV_APPNUM: str(appnum),
             })
             env.pop(_bootstrap.ENV_RENDEZVOUS_SERVER, None)
+            if env.get(_bootstrap.ENV_PARCELPORT) == "mpi":
+                # The children are an hpxpy job of their own, which the parents' MPI job
+                # does not contain: they connect as hpxrun's localities do.
+                env[_bootstrap.ENV_PARCELPORT] = _bootstrap.DEFAULT_PARCELPORT
             env.pop("HPXPY_OBSERVE_DIR", None)  # the launcher's reports know its localities only
             executable = command
             if info.get("path") and os.sep not in command:
@@ -232,6 +240,8 @@ def start(apps: Sequence[Tuple[str, List[str], int, Dict[str, str]]], secret: st
 
 
 def _kill(proc: subprocess.Popen) -> None:
+    import subprocess  # noqa: PLC0415 - loaded by whoever started proc
+
     try:
         proc.send_signal(signal.SIGKILL)
     except OSError:
@@ -247,6 +257,10 @@ def reap(timeout: float = 10.0) -> None:
     with _children_lock:
         procs = list(_children)
         _children.clear()
+    if not procs:
+        return
+    import subprocess  # noqa: PLC0415 - loaded by whoever started them
+
     deadline = time.monotonic() + timeout
     for proc in procs:
         try:

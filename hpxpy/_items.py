@@ -33,6 +33,11 @@ RAW: int = _core.ITEM_RAW        # bytes passed through untouched
 OBJECT: int = _core.ITEM_OBJECT  # a pickled Python object
 
 
+def item_raw(item: Any) -> bytes:
+    """The item's bytes as ``bytes``, without numpy (for callers that must not load it)."""
+    return bytes(memoryview(item.payload)[item.offset:item.offset + item.nbytes])
+
+
 def item_bytes(item: Any) -> np.ndarray:
     """The item's bytes, a uint8 view of the received message."""
     return np.frombuffer(item.payload, dtype=np.uint8, count=item.nbytes, offset=item.offset)

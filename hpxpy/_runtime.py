@@ -8,18 +8,28 @@ it is under MPICH's or Open MPI's ``mpiexec`` and Slurm's ``srun`` (see ``_launc
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
 import contextlib
-import dataclasses
 import itertools
 import os
 import socket
 import sys
 import threading
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+)
 
-from . import _bootstrap, _core, _launchenv, _stall
+from . import _bootstrap, _core, _launchenv, _mpi, _stall
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 LocalityError = _core.LocalityError
 LocalityError.__doc__ = (
@@ -48,8 +58,7 @@ def _spin_budget(configured: Optional[int], localities_here: int, shm: bool) -> 
     return 0 if localities_here > _usable_cores() and not shm else _DEFAULT_SPIN_US
 
 
-@dataclass(frozen=True)
-class RuntimeConfig:
+class RuntimeConfig(NamedTuple):
     """Where this process sits in the job, and how it reaches the others."""
 
     locality_id: int = 0
@@ -63,6 +72,7 @@ class RuntimeConfig:
     # Another launcher started the job ("hydra", "slurm", "openmpi"): rendezvous and secret
     # come from its key-value store at init (None: hpxrun, or no launcher).
     launcher: Optional[str] = None
+    multi_host: bool = False  # that launcher says the job spans hosts
 
     @classmethod
     def from_environment(cls, args: Optional[Sequence[str]] = None) -> RuntimeConfig:
@@ -81,7 +91,8 @@ class RuntimeConfig:
         placement = _launchenv.detect(env)
         if placement is not None:
             values.update(locality_id=placement.locality_id,
-                          num_localities=placement.num_localities, launcher=placement.launcher)
+                          num_localities=placement.num_localities, launcher=placement.launcher,
+                          multi_host=placement.multi_host)
             if placement.multi_host and _bootstrap.ENV_INTERFACE not in env:
                 values["interface"] = _launchenv.host_interface()
         for arg in args or ():
@@ -148,6 +159,9 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
             raise RuntimeError("hpxpy runtime is already running (call finalize() first)")
         cfg = config or RuntimeConfig.from_environment(args)
         cfg.validate()
+        if not _bootstrap.is_ipv4(cfg.interface):  # an interface name, or "auto"
+            cfg = cfg._replace(
+                interface=_bootstrap.resolve_interface(cfg.interface, cfg.rendezvous))
         if os.environ.get(_stall.ENV_OBSERVE_DIR):  # under hpxrun: reports on SIGQUIT
             _stall.install()
         if cfg.num_localities > 1 and _state.started_multi:
@@ -160,12 +174,31 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
         shm_segment = None
         shm_peers: List[tuple] = []
         spin_us = _spin_budget(cfg.spin_us, 1, False)
-        if cfg.num_localities > 1:
+        if cfg.parcelport == "mpi" or (cfg.parcelport == "auto" and _mpi.automatic(
+                cfg.launcher, cfg.multi_host, cfg.secret)):
+            # MPI assembles the job: MPI_Init talks to the launcher; rank and size are
+            # MPI_COMM_WORLD's (no rendezvous, no mesh).
+            rank, size, _ = _mpi.start()
+            if cfg.num_localities > 1 and (rank, size) != (cfg.locality_id, cfg.num_localities):
+                raise _mpi.MpiLibraryError(
+                    f"HPXPY_PARCELPORT=mpi: this process is locality {cfg.locality_id} of "
+                    f"{cfg.num_localities} ({cfg.launcher or 'hpxrun'}), but MPI says rank "
+                    f"{rank} of {size}; the mpi parcelport needs the job started by the MPI "
+                    "library's own launcher (mpiexec -n N python prog.py)")
+            cfg = cfg._replace(locality_id=rank, num_localities=size)
+            if size > 1:
+                parcelports = "mpi"
+                here = _launchenv._int(os.environ, "MPI_LOCALNRANKS",
+                                       "OMPI_COMM_WORLD_LOCAL_SIZE") or size
+                spin_us = _spin_budget(cfg.spin_us, here, False)
+                _state.started_multi = True
+                _install_failure_hook()
+        elif cfg.num_localities > 1:
             server = None
             if cfg.launcher and not cfg.secret:  # meet through the launcher's store
                 rendezvous, secret, server = _launchenv.exchange(
                     cfg.locality_id, cfg.num_localities, cfg.interface)
-                cfg = dataclasses.replace(cfg, rendezvous=rendezvous, secret=secret,
+                cfg = cfg._replace(rendezvous=rendezvous, secret=secret,
                                           host_rendezvous=False)
             try:
                 mesh = _bootstrap.Mesh(
@@ -198,6 +231,21 @@ def init(args: Optional[Sequence[str]] = None, config: Optional[RuntimeConfig] =
         _state.config = cfg
         _state.tags = itertools.count()
         _state.world_group = None
+        if parcelports == "mpi" and not cfg.secret:
+            # Processes that join later (Spawn, Connect) prove this secret; MPI_Init shared
+            # none, so locality 0 makes one and sends it over MPI.
+            _state.config = cfg._replace(secret=_agree_on_secret(_state.core))
+
+
+def _agree_on_secret(core: Any) -> str:
+    from ._items import RAW, item_raw  # noqa: PLC0415 (numpy stays unloaded)
+
+    mine = bytes.fromhex(_bootstrap.new_job_secret()) if core.locality_id == 0 else None
+    got = core.broadcast(world_group(), [mine] if mine is not None else None, RAW, 0,
+                         next_tag(), 0, "")
+    secret = item_raw(got) if got is not None else mine
+    assert secret is not None
+    return secret.hex()
 
 
 _shutdown_hooks: List[Callable[[], None]] = []
@@ -236,6 +284,8 @@ def finalize() -> None:
                 except BaseException:  # noqa: BLE001 - the runtime stops regardless
                     pass
             core.shutdown(graceful)
+            if graceful:
+                _core.mpi_finalize()  # after the goodbyes; nothing if MPI never started
             if _state.mesh is not None:
                 _state.mesh.close()
             _state.core = None
@@ -259,9 +309,7 @@ def _unreceived_collectives(core: Any) -> Optional[BaseException]:
     Every locality lists what it holds, and all of them raise the same error."""
     import json  # noqa: PLC0415 - finalize only
 
-    import numpy as np  # noqa: PLC0415
-
-    from ._items import DTYPE_CODES, OP_CODES, RAW, item_bytes  # noqa: PLC0415
+    from ._items import OP_CODES, RAW, item_raw  # noqa: PLC0415 (not numpy: a program may not need it)
     from ._status import CollectiveMismatchError  # noqa: PLC0415
 
     offset = _core.CALL_OFFSET
@@ -278,23 +326,23 @@ def _unreceived_collectives(core: Any) -> Optional[BaseException]:
         found.append((context, tag >> 3, rank, _core.call_name(word)))
     group = world_group()
     if core.num_localities > 1:
-        flag = np.array([len(found)], dtype=np.int64)
-        item = core.all_reduce(group, flag, DTYPE_CODES[flag.dtype], OP_CODES["max"],
+        flag = [(1 if found else 0).to_bytes(4, "little")]  # one int32: any locality?
+        item = core.all_reduce(group, flag, _core.DTYPE_CODES["int32"], OP_CODES["max"],
                                next_tag(), 0, "")
-        if int(np.frombuffer(item_bytes(item), dtype=np.int64)[0]) == 0:
+        if item_raw(item)[0] == 0:
             return None
         mine = json.dumps(found).encode()
         tag = next_tag()
         items = core.gather(group, [mine], RAW, 0, tag, 0, "")
         joined: Optional[bytes] = None
         if items is not None:
-            lists = [json.loads(bytes(item_bytes(it)).decode()) if it is not None
+            lists = [json.loads(item_raw(it).decode()) if it is not None
                      else found for it in items]
             joined = json.dumps([f for part in lists for f in part]).encode()
         got = core.broadcast(group, [joined] if joined is not None else None, RAW, 0,
                              next_tag(), 0, "")
         if got is not None:
-            joined = bytes(item_bytes(got))
+            joined = item_raw(got)
         found = json.loads((joined or b"[]").decode())
     if not found:
         return None
@@ -348,6 +396,12 @@ def num_localities() -> int:
     return _environment_config().num_localities
 
 
+def host_identity() -> str:
+    """Equal exactly for the localities that share memory (the host hpxrun placed them on,
+    see ``_bootstrap.host_identity``): what ``COMM_TYPE_SHARED`` groups by."""
+    return _bootstrap.host_identity()
+
+
 def get_locality_name() -> str:
     """The name of the host this locality runs on."""
     return socket.gethostname()
@@ -388,6 +442,8 @@ def executor() -> concurrent.futures.ThreadPoolExecutor:
     """The single thread that runs ``*_async`` operations, in the order they were issued."""
     with _state.lock:
         if _state.executor is None:
+            import concurrent.futures  # noqa: PLC0415 - it loads logging: only when used
+
             _state.executor = concurrent.futures.ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="hpxpy-async"
             )

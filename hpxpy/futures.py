@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import threading
-from typing import Any, Callable, Generic, Iterable, List, Optional, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, List, Optional, TypeVar
+
+if TYPE_CHECKING:
+    import concurrent.futures
+
+
+
+def _concurrent() -> ModuleType:
+    """concurrent.futures, imported on first use: it loads logging, which a program that
+    makes no future should not pay for at start-up."""
+    import concurrent.futures  # noqa: PLC0415
+
+    return concurrent.futures
+
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -21,7 +34,7 @@ class Future(Generic[T]):
     __slots__ = ("_cf",)
 
     def __init__(self, cf: Optional[concurrent.futures.Future] = None) -> None:
-        self._cf = cf if cf is not None else concurrent.futures.Future()
+        self._cf = cf if cf is not None else _concurrent().Future()
 
     def get(self, timeout: Optional[float] = None) -> T:
         """Wait for the result and return it; raises what the operation raised.
@@ -30,7 +43,7 @@ class Future(Generic[T]):
         """
         try:
             return self._cf.result(timeout)
-        except concurrent.futures.TimeoutError:
+        except _concurrent().TimeoutError:
             raise TimeoutError(f"future not ready after {timeout} s") from None
 
     def done(self) -> bool:
@@ -52,7 +65,7 @@ class Future(Generic[T]):
         runs on the thread that completed this future, so keep it short and do not block
         on other pending futures inside it.
         """
-        nxt: concurrent.futures.Future = concurrent.futures.Future()
+        nxt: concurrent.futures.Future = _concurrent().Future()
 
         def run(_: concurrent.futures.Future) -> None:
             try:
@@ -86,7 +99,7 @@ def when_all(*futures: Any) -> Future[List[Any]]:
         futures = tuple(futures[0])
     items: Iterable[Future] = futures
     cfs = [f._cf for f in items]
-    out: concurrent.futures.Future = concurrent.futures.Future()
+    out: concurrent.futures.Future = _concurrent().Future()
     remaining = [len(cfs)]
     lock = threading.Lock()  # callbacks of different futures run on different threads
 

@@ -11,8 +11,9 @@ they are sent SIGTERM and, if still alive after a short delay, SIGKILL. No local
 
 Command line::
 
-    hpxrun -n 4 [--tag-output] [--timeout S] [--interface ADDR] [-v] [--trace OUT.json]
+    hpxrun -n 4 [--tag-output] [--timeout S] [--interface ADDR|IFACE] [-v] [--trace OUT.json]
            [--stats[=json]] program [args...]
+    hpxrun [-n N] --hosts a:2,b:2 | --hostfile FILE [--rsh CMD] program [args...]
     python -m hpxpy.launcher -n 4 python script.py
 
 From Python::
@@ -27,7 +28,9 @@ From Python::
 
 This module is over 600 lines because it is one job's whole life seen from outside (spawn,
 output pumps, signal forwarding, the failure grace period, exit statuses) plus its three
-entry points; the bootstrap the localities run lives in ``_bootstrap.py``.
+entry points; the bootstrap the localities run lives in ``_bootstrap.py``. Localities on
+other hosts are started through the remote shell (``--rsh``, default ``ssh``) and watched
+there by ``hpxpy._remote``.
 
 Seeing inside a job (docs/observability.md): SIGQUIT to ``hpxrun`` (Ctrl-\\) is forwarded
 to every locality, which writes a stall report (``_stall.py``: stacks and pending
@@ -42,8 +45,11 @@ from __future__ import annotations
 import argparse
 import ctypes
 import functools
+import json
 import os
+import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -56,6 +62,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Dict, List, Sequence, TypeVar, Union
 
 from hpxpy._bootstrap import (
+    ENV_HOST,
     ENV_INTERFACE,
     ENV_JOB_SECRET,
     ENV_LOCALITY_ID,
@@ -63,6 +70,8 @@ from hpxpy._bootstrap import (
     ENV_RENDEZVOUS,
     ENV_RENDEZVOUS_SERVER,
     RendezvousServer,
+    interface_addresses,
+    is_ipv4,
     new_job_secret,
     parse_address,
 )
@@ -74,6 +83,9 @@ __all__ = [
     "LaunchConfig",
     "LocalityConfig",
     "find_free_port",
+    "parse_hosts",
+    "place_localities",
+    "read_hostfile",
     "is_multi_locality_mode",
     "launch_localities",
     "main",
@@ -86,6 +98,13 @@ TIMEOUT_STATUS = 124  # as coreutils ``timeout``
 ENV_TIMEOUT = "HPXPY_TIMEOUT"  # default for --timeout, in seconds
 ENV_TRACE = "HPXPY_TRACE"  # set for the localities by --trace / --stats
 ENV_STATS = "HPXPY_STATS"
+ENV_RSH = "HPXPY_RSH"  # default for --rsh: how to run a command on another host
+DEFAULT_RSH = "ssh"
+# Variables that describe the launching host or session, not the job: not carried to
+# localities on other hosts (as Hydra propagates the rest of the environment).
+_HOST_SPECIFIC = {"HOSTNAME", "HOST", "PWD", "OLDPWD", "SHLVL", "_", "DISPLAY", "XAUTHORITY",
+                  "TERM", "TERMCAP", "COLUMNS", "LINES", ENV_JOB_SECRET}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 COMMAND_NOT_FOUND_STATUS = 127
 _FORWARDED_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -206,6 +225,9 @@ class LaunchConfig:
         stats: print a per-locality summary of hpxpy.comm calls at exit: "table" or "json".
         verbose: report start-up progress (which localities have not connected yet).
         report_wait: seconds a timed-out job waits for the localities' stall reports.
+        hosts: the hosts to run on, as (name, slots); None: every locality on this host.
+        rsh: the command that runs a command on another host (``ssh``), split as a shell
+            would; it is run as ``RSH HOST COMMAND``.
     """
 
     num_localities: int = 4
@@ -220,9 +242,20 @@ class LaunchConfig:
     stats: str | None = None
     verbose: bool = False
     report_wait: float = 3.0
+    hosts: List[tuple] | None = None
+    rsh: str = DEFAULT_RSH
 
     def __post_init__(self) -> None:
         _check_num_localities(self.num_localities)
+        if self.hosts is not None:
+            if not self.hosts:
+                raise ValueError("hosts must name at least one host")
+            for name, slots in self.hosts:
+                if not name or not isinstance(slots, int) or slots < 1:
+                    raise ValueError(f"bad host entry {(name, slots)!r}: expected (name, slots "
+                                     ">= 1)")
+            if not shlex.split(self.rsh):
+                raise ValueError("rsh must be a command, got an empty string")
         if self.timeout is not None and not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds or None, got {self.timeout!r}")
         for name in ("grace_period", "kill_delay"):
@@ -253,6 +286,75 @@ def _describe_status(status: int) -> str:
         except ValueError:
             pass
     return f"status {status}"
+
+
+def _host_entry(text: str, where: str) -> tuple:
+    name, sep, slots = text.strip().partition(":")
+    name = name.strip()
+    if not name or (sep and not slots.strip().isdigit()) or (sep and int(slots) < 1):
+        raise ValueError(f"{where}: expected 'host' or 'host:slots' (slots >= 1), got {text!r}")
+    return name, int(slots) if sep else 1
+
+
+def parse_hosts(text: str) -> List[tuple]:
+    """``"a,b:2"`` (``--hosts``, as Hydra's ``-hosts``) -> [("a", 1), ("b", 2)]."""
+    return [_host_entry(item, "--hosts") for item in text.split(",") if item.strip()]
+
+
+def read_hostfile(path: Union[str, os.PathLike]) -> List[tuple]:
+    """A host file (``--hostfile``): one ``host[:slots]`` per line; ``#`` starts a comment."""
+    hosts = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if line:
+                hosts.append(_host_entry(line, f"{os.fspath(path)}, line {number}"))
+    return hosts
+
+
+def place_localities(hosts: Sequence[tuple], num_localities: int) -> List[str]:
+    """The host of each locality: block-wise, filling each host's slots in list order, and
+    round again from the first host when the localities outnumber the slots (as Hydra)."""
+    order = [name for name, slots in hosts for _ in range(slots)]
+    return [order[i % len(order)] for i in range(num_localities)]
+
+
+def _is_this_host(name: str) -> bool:
+    """Hosts hpxrun starts directly rather than through the remote shell."""
+    return name in ("localhost", socket.gethostname())
+
+
+def _remote_command(command: Sequence[str], env: Dict[str, str]) -> str:
+    """The shell command the remote shell runs on another host: into this directory, the
+    guardian (hpxpy._remote) with the program. Only PYTHONPATH is on that command line (the
+    guardian must find hpxpy); the rest of the environment and the secret go over stdin
+    (``_remote_start``), out of sight of ``ps``."""
+    path = env.get("PYTHONPATH")
+    return " ".join([f"cd {shlex.quote(os.getcwd())} && exec",
+                     *([f"env PYTHONPATH={shlex.quote(path)}"] if path else []),
+                     shlex.quote(sys.executable), "-m", "hpxpy._remote",
+                     *(shlex.quote(word) for word in command)])
+
+
+def _remote_start(env: Dict[str, str], secret: str) -> bytes:
+    """The first line hpxrun writes to a remote locality's guardian: the job secret and the
+    environment carried to the other host (as Hydra: all but the launching session's)."""
+    carried = {k: v for k, v in env.items() if k not in _HOST_SPECIFIC
+               and _ENV_NAME.match(k) and not k.startswith("SSH_")}
+    return json.dumps({"secret": secret, "env": carried}).encode() + b"\n"
+
+
+def _rendezvous_binding(interface: str) -> tuple:
+    """Where the rendezvous of a job across hosts listens, and the addresses it is
+    advertised at: the interface's address when it is one of this host's; otherwise every
+    interface, advertised at each non-loopback address (the localities try them in turn)."""
+    addresses = interface_addresses()
+    if interface in addresses:
+        return addresses[interface], addresses[interface]
+    if interface in addresses.values():
+        return interface, interface
+    others = [a for a in addresses.values() if not a.startswith("127.")]
+    return "0.0.0.0", ",".join([*others, "127.0.0.1"])
 
 
 def _parent_death_hook() -> Callable[[], None] | None:
@@ -405,6 +507,22 @@ class _Job:
         self.server: RendezvousServer | None = None
         self.observe_dir = tempfile.mkdtemp(prefix="hpxrun-")
         self._quit_requests = 0  # SIGQUITs received, handled by the monitor loop
+        # Localities on other hosts: the stdin of their remote shell (hpxpy._remote's
+        # control channel), by locality.
+        self.controls: Dict[int, int] = {}
+        self.placement = (place_localities(config.hosts, config.num_localities)
+                          if config.hosts else None)
+
+    def _signal(self, i: int, sig: int) -> None:
+        """``sig`` to locality i's process group, on whichever host it runs."""
+        control = self.controls.get(i)
+        if control is None:
+            _signal_group(self.procs[i], sig)
+            return
+        try:
+            os.write(control, f"SIG {int(sig)}\n".encode())
+        except OSError:
+            pass  # the remote shell is gone; its exit status says why
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -415,9 +533,9 @@ class _Job:
         if self._spawning:
             self._pending_signals.append(signum)
         else:
-            for proc in self.procs:
+            for i, proc in enumerate(self.procs):
                 if proc.returncode is None:
-                    _signal_group(proc, signum)
+                    self._signal(i, signum)
 
     def _on_quit(self, signum: int, frame: Any) -> None:
         self._quit_requests += 1  # the monitor asks the localities for reports
@@ -452,8 +570,11 @@ class _Job:
                 continue
             asked[i] = self._stderr_pump(i).reports
             try:
-                os.kill(self.procs[i].pid, signal.SIGQUIT)  # the locality only, not its group
-            except (ProcessLookupError, PermissionError):
+                if i in self.controls:
+                    os.write(self.controls[i], b"QUIT\n")
+                else:
+                    os.kill(self.procs[i].pid, signal.SIGQUIT)  # the locality, not its group
+            except (ProcessLookupError, PermissionError, OSError):
                 pass
         return asked
 
@@ -498,16 +619,35 @@ class _Job:
                 locality = LocalityConfig(i, cfg.num_localities, rendezvous, cfg.interface, secret)
                 env = dict(base_env)
                 env.update(locality.to_env())
-                proc = subprocess.Popen(
-                    self.command,
-                    env=env,
-                    stdin=None if i == 0 else subprocess.DEVNULL,  # stdin goes to locality 0
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,  # own process group: killpg() reaches its subtree
-                    preexec_fn=preexec,
-                )
+                host = self.placement[i] if self.placement else None
+                if host is not None:
+                    env[ENV_HOST] = host
+                if host is None or _is_this_host(host):
+                    self.procs.append(subprocess.Popen(
+                        self.command,
+                        env=env,
+                        stdin=None if i == 0 else subprocess.DEVNULL,  # stdin: locality 0
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        start_new_session=True,  # own process group: killpg() reaches all
+                        preexec_fn=preexec,
+                    ))
+                    continue
+                # Another host: through the remote shell, the secret on its stdin.
+                env.pop(ENV_JOB_SECRET, None)
+                remote = [*shlex.split(cfg.rsh), host, _remote_command(self.command, env)]
+                proc = subprocess.Popen(remote, env=env, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        start_new_session=True, preexec_fn=preexec)
                 self.procs.append(proc)
+                assert proc.stdin is not None
+                self.controls[i] = proc.stdin.fileno()
+                try:
+                    start = _remote_start(env, secret)
+                    while start:
+                        start = start[os.write(self.controls[i], start):]
+                except OSError:
+                    pass  # the remote shell failed at once; its status says why
         finally:
             # The pumps start once every locality is forked, so no fork happens while they run.
             for i, proc in enumerate(self.procs):
@@ -521,8 +661,8 @@ class _Job:
         self._spawning = False
         pending, self._pending_signals = self._pending_signals, []
         for signum in pending:
-            for proc in self.procs:
-                _signal_group(proc, signum)
+            for i in range(len(self.procs)):
+                self._signal(i, signum)
 
     def _monitor(self) -> int:
         cfg = self.config
@@ -575,18 +715,33 @@ class _Job:
                 stop_at = now
             if stop_at is not None and now >= stop_at and kill_at is None:
                 for i in running:
-                    _signal_group(self.procs[i], signal.SIGTERM)
+                    self._signal(i, signal.SIGTERM)
                 kill_at = now + cfg.kill_delay
             if kill_at is not None and now >= kill_at:
                 for i in running:
-                    _signal_group(self.procs[i], signal.SIGKILL)
+                    self._signal(i, signal.SIGKILL)
+                    if i in self.controls:  # and the remote shell, if it still runs
+                        _signal_group(self.procs[i], signal.SIGKILL)
                 kill_at = now + cfg.kill_delay  # keep insisting
             time.sleep(cfg.poll_interval)
         return 0 if status is None else status
 
     def _cleanup(self) -> None:
         """Kill whatever is left of every locality's process group and reap the localities,
-        and the processes they spawned that outlived them (ours as subreaper)."""
+        and the processes they spawned that outlived them (ours as subreaper). A locality
+        on another host is asked to end first (its guardian kills it, or sees the end of
+        its input when the remote shell dies)."""
+        for i in self.controls:
+            self._signal(i, signal.SIGKILL)
+        deadline = time.monotonic() + 3.0
+        for i, proc in enumerate(self.procs):
+            if i in self.controls:
+                try:
+                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
+                assert proc.stdin is not None
+                proc.stdin.close()
         for proc in self.procs:
             _signal_group(proc, signal.SIGKILL)
         for proc in self.procs:
@@ -612,12 +767,16 @@ class _Job:
 
     def run(self) -> int:
         secret = new_job_secret()
-        server = RendezvousServer(self.config.num_localities, secret, host=self.config.interface)
+        host, advertised = self.config.interface, ""
+        if self.config.hosts or not is_ipv4(host):  # other hosts, or an interface name
+            host, advertised = _rendezvous_binding(self.config.interface)
+        server = RendezvousServer(self.config.num_localities, secret, host=host)
         self.server = server
         self._install_handlers()
         try:
             try:
-                self._spawn(server.address_string, secret)
+                self._spawn(f"{advertised}:{server.address[1]}" if advertised
+                            else server.address_string, secret)
             except OSError as err:
                 _message(f"cannot run {self.command[0]!r}: {err.strerror or err}")
                 self._end_spawning()
@@ -778,6 +937,12 @@ _VALUE_OPTIONS = {
     "--interface",
     "--grace-period",
     "--trace",
+    "--hosts",
+    "-hosts",
+    "--host",
+    "--hostfile",
+    "-f",
+    "--rsh",
 }
 
 
@@ -797,7 +962,8 @@ def _split_argv(argv: Sequence[str]) -> tuple[List[str], List[str]]:
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        usage=f"{PROG} [-h] [-n N] [--tag-output] [--timeout S] [--interface ADDR] [-v] "
+        usage=f"{PROG} [-h] [-n N] [--hosts H[:SLOTS],... | --hostfile FILE] [--rsh CMD] "
+        "[--tag-output] [--timeout S] [--interface ADDR|IFACE] [-v] "
         "[--trace OUT.json] [--stats[=json]] command [args ...]",
         description="Run a program as N cooperating hpxpy localities (like mpiexec). "
         "Ctrl-\\ (SIGQUIT) makes every locality print a stall report (stacks and pending "
@@ -811,9 +977,33 @@ def _build_parser() -> argparse.ArgumentParser:
         "--localities",
         dest="num_localities",
         type=int,
-        default=4,
+        default=None,
         metavar="N",
-        help="number of localities (default: 4)",
+        help="number of localities (default: the hosts' slots, or 4)",
+    )
+    hosts = parser.add_mutually_exclusive_group()
+    hosts.add_argument(
+        "--hosts",
+        "-hosts",
+        "--host",
+        default=None,
+        metavar="H[:SLOTS],...",
+        help="run on these hosts: SLOTS localities (default 1) on each, block-wise in order, "
+        "then round again; other hosts are reached with --rsh",
+    )
+    hosts.add_argument(
+        "--hostfile",
+        "-f",
+        default=None,
+        metavar="FILE",
+        help="as --hosts, one 'host[:slots]' per line ('#' starts a comment)",
+    )
+    parser.add_argument(
+        "--rsh",
+        default=None,
+        metavar="CMD",
+        help=f"command that runs a command on another host, as 'CMD HOST COMMAND' "
+        f"(default: ${ENV_RSH}, else {DEFAULT_RSH})",
     )
     parser.add_argument(
         "--tag-output", action="store_true", help="prefix every output line with [locality id]"
@@ -849,9 +1039,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--interface",
-        default="127.0.0.1",
-        metavar="ADDR",
-        help="address the localities bind and the rendezvous listens on (default: 127.0.0.1)",
+        default=None,
+        metavar="ADDR|IFACE",
+        help="address, or network interface name (eth0), the localities bind and the "
+        "rendezvous listens on (default: 127.0.0.1; with --hosts, 'auto': the address each "
+        "host's name resolves to, else the one it reaches hpxrun from)",
     )
     parser.add_argument(
         "--grace-period",
@@ -882,9 +1074,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         _message("error: no command given")
         return 2
+    hosts = None
+    try:
+        if ns.hosts is not None:
+            hosts = parse_hosts(ns.hosts)
+        elif ns.hostfile is not None:
+            hosts = read_hostfile(ns.hostfile)
+    except (OSError, ValueError) as err:
+        _message(f"error: {err}")
+        return 2
+    if hosts is not None and not hosts:
+        _message("error: the host list names no host")
+        return 2
+    if ns.num_localities is None:
+        ns.num_localities = sum(slots for _, slots in hosts) if hosts else 4
     if ns.num_localities < 1:
         _message(f"error: the number of localities must be >= 1, got {ns.num_localities}")
         return 2
+    rsh = ns.rsh or os.environ.get(ENV_RSH) or DEFAULT_RSH
+    if not shlex.split(rsh):
+        _message("error: --rsh names no command")
+        return 2
+    interface = ns.interface or ("auto" if hosts else "127.0.0.1")
     if ns.timeout is None and os.environ.get(ENV_TIMEOUT):
         try:
             ns.timeout = float(os.environ[ENV_TIMEOUT])
@@ -910,12 +1121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         num_localities=ns.num_localities,
         timeout=ns.timeout,
         tag_output=ns.tag_output,
-        interface=ns.interface,
+        interface=interface,
         grace_period=ns.grace_period,
         env=env,
         trace=os.path.abspath(ns.trace) if ns.trace else None,
         stats=ns.stats,
         verbose=ns.verbose,
+        hosts=hosts,
+        rsh=rsh,
     )
     try:
         _become_subreaper()

@@ -49,25 +49,30 @@ def hpxrun_command(n: int, script: Sequence[str], launcher_args: Sequence[str] =
             sys.executable, *script]
 
 
-def run_job(n: int, script: Sequence[str], timeout: float = 90, launcher_args=(),
-            env: Optional[dict] = None) -> Job:
-    """Run under hpxrun; on timeout kill the launcher's whole process group and fail."""
-    proc = subprocess.Popen(
-        hpxrun_command(n, script, launcher_args), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-        env={**os.environ, **(env or {})},
-    )
+def run_bounded(cmd: Sequence[str], timeout: float, env: Dict[str, str], what: str,
+                cwd: Optional[Path] = None) -> Job:
+    """Run ``cmd`` in a session of its own; past ``timeout`` kill that whole process group
+    and fail naming ``what``; interrupted (pytest-timeout, Ctrl-C), leave nothing behind."""
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, env=env, cwd=cwd)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
-        pytest.fail(f"job of {n} localities exceeded {timeout} s\n{out[-2000:]}\n{err[-3000:]}")
+        pytest.fail(f"{what} exceeded {timeout} s\n{out[-2000:]}\n{err[-3000:]}")
     finally:
-        if proc.poll() is None:  # interrupted (pytest-timeout, Ctrl-C): leave nothing behind
+        if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     return Job(proc.returncode, out, err)
+
+
+def run_job(n: int, script: Sequence[str], timeout: float = 90, launcher_args=(),
+            env: Optional[dict] = None) -> Job:
+    """Run under hpxrun; on timeout kill the launcher's whole process group and fail."""
+    return run_bounded(hpxrun_command(n, script, launcher_args), timeout,
+                       {**os.environ, **(env or {})}, f"job of {n} localities")
 
 
 def pid_alive(pid: int) -> bool:

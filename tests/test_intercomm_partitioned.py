@@ -165,8 +165,8 @@ for _ in range(3):
 try:
     inter.Scan_init(np.zeros(1), np.zeros(1))
     scan = "returned"
-except NotImplementedError:
-    scan = "NotImplementedError"
+except AttributeError:  # as in mpi4py: an Intercomm has no prefix reductions
+    scan = "AttributeError"
 for req in (ar, bc, ag, bar):
     req.Free()
 print("RESULT " + json.dumps({"id": rank, "allreduce": int(out[0]), "bcast": buf.tolist(),
@@ -175,11 +175,11 @@ print("RESULT " + json.dumps({"id": rank, "allreduce": int(out[0]), "bcast": buf
 
 
 def test_intercomm_persistent_collectives():
-    # The same figures as mpiexec with MPICH 4 (but Scan_init, absent there).
+    # The same figures as mpiexec with MPICH 4 (Scan_init is absent there too).
     job = run_job(3, ["-c", PERSISTENT_INTER], launcher_args=["--mpi4py"], timeout=90)
     assert job.returncode == 0, job
     expected = {0: (3, [42, 42], [1, 2]), 1: (0, [42, 42], [0]), 2: (0, [42, 42], [0])}
     for rank, (total, bcast, gathered) in expected.items():
         r = job.results[rank]
         assert (r["allreduce"], r["bcast"], r["allgather"]) == (total, bcast, gathered), r
-        assert r["scan"] == "NotImplementedError"
+        assert r["scan"] == "AttributeError"

@@ -162,12 +162,12 @@ def test_parcelport_selection(monkeypatch):
     which exist, and an unknown name is a clear error before anything starts."""
     from hpxpy import _core
 
-    assert set(_bootstrap.TRANSPORTS) == set(_core.parcelports())
+    assert set(_bootstrap.TRANSPORTS) | {"mpi"} == set(_core.parcelports())
     monkeypatch.setenv(_bootstrap.ENV_PARCELPORT, "tcp")
     assert RuntimeConfig.from_environment().parcelport == "tcp"
     monkeypatch.setenv(_bootstrap.ENV_PARCELPORT, "pigeon")
     with pytest.raises(ValueError, match=r"unknown parcelport 'pigeon' \(HPXPY_PARCELPORT\); "
-                                         r"available: auto, shm, tcp"):
+                                         r"available: auto, mpi, shm, tcp"):
         RuntimeConfig.from_environment()
     with pytest.raises(ValueError, match="unknown parcelport 'pigeon'"):
         hpx.init()

@@ -1,4 +1,4 @@
-"""hpxpy's ``MPI`` namespace: mpi4py's ``mpi4py.MPI`` API over hpxpy localities.
+"""Message Passing Interface: mpi4py's ``mpi4py.MPI`` API over hpxpy's localities.
 
     from hpxpy.comm import MPI          # instead of: from mpi4py import MPI
     comm = MPI.COMM_WORLD
@@ -9,19 +9,11 @@ finalized at exit.
 
 from __future__ import annotations
 
-import importlib
-import os
-import socket
-import sys
-import threading
-import time
-from typing import TYPE_CHECKING, Any, List, Tuple
+from typing import TYPE_CHECKING, Any, List
 
-from .. import _runtime
-
-# Helper modules by module name (private), never their names: this namespace is mpi4py.MPI's.
-from . import _buffers, _constants, _datatypes, _ops, _pack, _pickle, _spawn, _topology  # noqa: F401
-from . import _typing as _T
+# Helper modules, used while this module loads and deleted at its end: the namespace holds
+# mpi4py.MPI's names and no module (mpi4py's test_doc walks every module it finds in it).
+from . import _constants, _datatypes, _docs, _ops, _pack, _pickle  # noqa: F401
 from ._comm import (  # noqa: F401 - mpi4py's private helpers
     COMM_NULL,
     COMM_SELF,
@@ -49,12 +41,40 @@ from ._constants import (
     BOTTOM,
     BUFFER_AUTOMATIC,
     IN_PLACE,
-    THREAD_MULTIPLE,
     BottomType,
     BufferAutomaticType,
     InPlaceType,
 )
 from ._datatypes import DATATYPE_NULL, Datatype
+from ._environment import (
+    Aint_add,
+    Aint_diff,
+    Close_port,
+    Compute_dims,
+    Finalize,
+    Get_abi_fortran_info,
+    Get_abi_info,
+    Get_abi_version,
+    Get_address,
+    Get_hw_resource_info,
+    Get_library_version,
+    Get_processor_name,
+    Get_version,
+    Init,
+    Init_thread,
+    Is_finalized,
+    Is_initialized,
+    Is_thread_main,
+    Lookup_name,
+    Open_port,
+    Pcontrol,
+    Publish_name,
+    Query_thread,
+    Unpublish_name,
+    Wtick,
+    Wtime,
+    get_vendor,
+)
 from ._errors import (  # noqa: A004 - mpi4py's names
     Add_error_class,
     Add_error_code,
@@ -123,21 +143,16 @@ _ON_FIRST_USE = {
 # Names of mpi4py.MPI that hpxpy does not have, by the feature they belong to: a program that
 # uses one learns what is missing (NotImplementedError), not that it mistyped a name.
 _FEATURES = {
-    "dynamic process connection (MPI ports and name publishing)": (
-        "Open_port", "Close_port", "Publish_name", "Unpublish_name", "Lookup_name",
-        "MAX_PORT_NAME", "ERR_PORT", "ERR_SERVICE", "ERR_NAME"),
-    "process spawning (MPI_Comm_spawn)": ("ERR_SPAWN",),
-    "the MPI 5 ABI queries": ("Get_abi_version", "Get_abi_info", "Get_abi_fortran_info",
-                              "ERR_ABI"),
+    "the MPI 5 ABI's error class": ("ERR_ABI",),
     "Comm.Split_type by hardware resource": (
         "COMM_TYPE_HW_GUIDED", "COMM_TYPE_HW_UNGUIDED", "COMM_TYPE_RESOURCE_GUIDED"),
-    "MPI error codes beyond MPI 4.0": ("ERR_VALUE_TOO_LARGE",),
 }
 _NOT_IMPLEMENTED = {name: feature for feature, names in _FEATURES.items() for name in names}
 _ALIASES = {"DISP_CUR": "DISPLACEMENT_CURRENT"}  # mpi4py's short name
 
 # String length limits, MPICH's (hpxpy's strings have none; programs size buffers by them)
 MAX_PROCESSOR_NAME = 128
+MAX_PORT_NAME = 1024
 MAX_ERROR_STRING = 512
 MAX_OBJECT_NAME = 128
 MAX_LIBRARY_VERSION_STRING = 8192
@@ -146,13 +161,23 @@ MAX_STRINGTAG_LEN = 256
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__pyx_capi__":  # mpi4py's C API, made on first use (ctypes trampolines)
+        from ._unsafe import c_api
+
+        globals()[name] = c_api()
+        return globals()[name]
     feature = _NOT_IMPLEMENTED.get(name)
     if feature is not None:
         raise NotImplementedError(f"MPI.{name}: hpxpy does not implement {feature}")
     module = _ON_FIRST_USE.get(_ALIASES.get(name, name))
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __package__), _ALIASES.get(name, name))
+    from importlib import import_module
+
+    from . import _docs
+
+    value = getattr(import_module(module, __package__), _ALIASES.get(name, name))
+    _docs.embed_signatures(value)
     globals()[name] = value  # later lookups skip this function
     return value
 
@@ -174,135 +199,6 @@ pickle = Pickle()
 _pickle._active = pickle  # the transport serializes objects with it when it is customised
 
 
-_main_thread = threading.main_thread()
-_finalized = False
-_start = time.perf_counter()
-
-
-def Wtime() -> float:
-    """Wall-clock time in seconds (monotonic)."""
-    return time.perf_counter()
-
-
-def Wtick() -> float:
-    """Resolution of :func:`Wtime`."""
-    return time.get_clock_info("perf_counter").resolution
-
-
-def Get_processor_name() -> str:
-    """The host name."""
-    return socket.gethostname()
-
-
-def Get_hw_resource_info() -> Info:
-    """The hardware this process runs on (MPI 4.1): ``mpi_hw_resource_type`` and the
-    number of processors the process may run on, ``cpus``."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # no affinity masks on this platform
-        cpus = os.cpu_count() or 1
-    return Info.Create({"mpi_hw_resource_type": "Machine", "cpus": str(cpus),
-                        "host": socket.gethostname()})
-
-
-def Get_version() -> Tuple[int, int]:
-    """The MPI standard version whose API this follows."""
-    return (3, 1)
-
-
-def get_vendor() -> Tuple[str, Tuple[int, int, int]]:
-    """(name, version) of the MPI implementation: hpxpy."""
-    return ("hpxpy", (0, 1, 0))
-
-
-def Get_library_version() -> str:
-    from .. import __version__
-
-    return f"hpxpy {__version__} (HPX-style runtime, shared-memory and TCP parcelports)"
-
-
-def Init() -> None:
-    """Start the runtime (it also starts on import)."""
-    _runtime.core()
-    _spawn.connect_parent()
-
-
-def Init_thread(required: int = THREAD_MULTIPLE) -> int:
-    """Start the runtime; every thread level is provided."""
-    Init()
-    return THREAD_MULTIPLE
-
-
-def Finalize() -> None:
-    """Stop the runtime (waits for every locality)."""
-    global _finalized
-    _runtime.finalize()
-    _finalized = True
-
-
-def Open_port(info: Info = INFO_NULL) -> str:
-    """A new port name other processes of this job (or of jobs it spawned) can
-    ``Connect`` to while this one ``Accept``s."""
-    return _spawn.open_port()
-
-
-def Close_port(port_name: str) -> None:
-    _spawn.close_port(port_name)
-
-
-def Publish_name(service_name: str, port_name: str, info: Info = INFO_NULL) -> None:
-    """Make ``port_name`` findable as ``service_name`` by the job's processes."""
-    _spawn.publish_name(service_name, port_name)
-
-
-def Unpublish_name(service_name: str, port_name: str, info: Info = INFO_NULL) -> None:
-    _spawn.unpublish_name(service_name, port_name)
-
-
-def Lookup_name(service_name: str, info: Info = INFO_NULL) -> str:
-    """The port published as ``service_name`` (``ERR_NAME`` if none is)."""
-    return _spawn.lookup_name(service_name)
-
-
-def Is_initialized() -> bool:
-    return _runtime.is_running() or _finalized
-
-
-def Is_finalized() -> bool:
-    return _finalized
-
-
-def Query_thread() -> int:
-    return THREAD_MULTIPLE
-
-
-def Is_thread_main() -> bool:
-    return threading.current_thread() is _main_thread
-
-
-def Get_address(location: _T.Buffer | _T.Bottom) -> int:
-    """The address of a buffer's memory (for absolute displacements with MPI.BOTTOM)."""
-    return _buffers.get_address(location)
-
-
-def Aint_add(base: int, disp: int) -> int:
-    return base + disp
-
-
-def Aint_diff(addr1: int, addr2: int) -> int:
-    return addr1 - addr2
-
-
-def Pcontrol(level: int) -> None:
-    """Profiling control: accepted and ignored."""
-
-
-def Compute_dims(nnodes: int, dims: int | _T.Sequence[int]) -> list[int]:
-    """A balanced grid of ``nnodes`` processes: ``dims`` dimensions, or the given sizes
-    with their zeros filled (non-increasing, the largest side as small as possible)."""
-    return _topology.compute_dims(nnodes, dims)
-
-
 VERSION, SUBVERSION = Get_version()
 
 # Datatypes by typecode, as mpi4py's MPI._typedict (numpy/struct codes), _typedict_c (C
@@ -316,7 +212,7 @@ _typedict_f = {code: _datatypes.PREDEFINED[name]
 
 
 def _typecode(datatype: Datatype) -> str | None:
-    """mpi4py's private helper: the type code of a predefined datatype, else None."""
+    """Return the type code of a predefined datatype, else None."""
     try:
         return datatype.tocode()
     except ValueError:
@@ -324,7 +220,7 @@ def _typecode(datatype: Datatype) -> str | None:
 
 
 def _typealign(datatype: Datatype) -> int | None:
-    """mpi4py's private helper: the alignment of a predefined datatype, else None."""
+    """Return the alignment of a predefined datatype, else None."""
     if not datatype or not datatype.is_predefined:
         return None
     return datatype.numpy_dtype.alignment
@@ -346,7 +242,8 @@ __all__ = [
     "Get_library_version", "Init",
     "Init_thread", "Finalize", "Is_initialized", "Is_finalized", "Query_thread",
     "Is_thread_main", "Compute_dims", "Pcontrol", "get_vendor", "Get_address", "Aint_add",
-    "Aint_diff", "Open_port", "Close_port", "Publish_name", "Unpublish_name", "Lookup_name",
+    "Aint_diff", "Get_abi_version", "Get_abi_info", "Get_abi_fortran_info", "MAX_PORT_NAME",
+    "Open_port", "Close_port", "Publish_name", "Unpublish_name", "Lookup_name",
     "Info", "INFO_NULL", "INFO_ENV", "buffer", "memory", "Alloc_mem", "Free_mem",
     "Attach_buffer", "Detach_buffer", "Flush_buffer", "Iflush_buffer", "Pickle", "pickle",
     "Session", "SESSION_NULL", "Win", "WIN_NULL", "File", "FILE_NULL", "Register_datarep",
@@ -360,18 +257,28 @@ __all__ = [
 ]
 
 
+
 def _initialize_on_import() -> bool:
-    """mpi4py initialises MPI when ``mpi4py.MPI`` is imported unless ``mpi4py.rc.initialize``
-    was set to False first (honoured under the shim)."""
+    """Tell whether importing this module initializes MPI, as importing mpi4py.MPI does.
+
+    Not when ``mpi4py.rc.initialize`` was set to False first (honoured under the shim).
+    """
+    import os
+    import sys
+
     shim = sys.modules.get("mpi4py")
     rc = getattr(shim, "rc", None) if getattr(shim, "__file__", "").startswith(
         os.path.dirname(os.path.abspath(__file__))) else None
     return bool(getattr(rc, "initialize", True))
 
 
-# Every locality joins the job now, even one that makes no other MPI call: its peers would
-# otherwise wait for it in the rendezvous.
-if _initialize_on_import():
+def _start() -> None:
+    """Join the job: initialize the runtime, and a spawned process its parents."""
+    import os
+
+    from .. import _runtime
+    from . import _spawn
+
     _runtime.core()
     _spawn.connect_parent()  # a spawned process joins its parents now, as MPI_Init does
     # hpxrun --trace / --stats: record every communication call (hpxpy/_trace.py). Without
@@ -380,3 +287,15 @@ if _initialize_on_import():
         from hpxpy import _trace
 
         _trace.install(Comm, Request, Status, COMM_WORLD)
+
+
+# mpi4py's docstring layout (a signature line first) on every function and class here.
+_docs.name_constants(globals())
+_docs.embed_signatures(*[value for name, value in globals().items()
+                         if not name.startswith("__")])
+del _constants, _datatypes, _docs, _ops, _pack, _pickle
+
+# Every locality joins the job now, even one that makes no other MPI call: its peers would
+# otherwise wait for it in the rendezvous.
+if _initialize_on_import():
+    _start()

@@ -171,9 +171,14 @@ def allgather(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any,
 
     send = np.ascontiguousarray(_send_side(sendbuf, own)).view(np.uint8).reshape(-1)
     raw, offsets, rooms = _block_places(rflat, counts, displs, rdt)
-    got = _runtime.core().exchange(comm._group, [send] * size, raw, offsets, rooms,
-                                   comm._tag(seq))
-    _place_own(raw, send, offsets[rank], rooms[rank], rank)
+    core = _runtime.core()
+    if equal:  # (equal blocks lie back to back: _equal_blocks)
+        # As the fast path does (the two meet on the wire): ceil(log2 N) rounds, in place.
+        _place_own(raw, send, offsets[rank], rooms[rank], rank)
+        got = core.allgather_blocks(comm._group, raw, rooms[0], comm._tag(seq))
+    else:
+        got = core.exchange(comm._group, [send] * size, raw, offsets, rooms, comm._tag(seq))
+        _place_own(raw, send, offsets[rank], rooms[rank], rank)
     _check_blocks(got, rooms, rank)
     commit()
 

@@ -126,10 +126,10 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
 
     def __new__(cls: Type[CommT], members: Any = None, context: int = -1,
                 name: str = "") -> CommT:
-        """``Comm()`` is a null communicator and ``Comm(comm)`` a new reference to
-        ``comm``'s handle (internally: world ranks of the members, context and name).
-        The work is in ``__new__``, as mpi4py's, so that subclasses may call
-        ``super().__new__(cls, comm)`` with a communicator of their own making."""
+        """Make a communicator: ``Comm()`` is a null communicator and ``Comm(comm)`` a new reference
+        to ``comm``'s handle (internally: world ranks of the members, context and name). The work
+        is in ``__new__``, as mpi4py's, so that subclasses may call ``super().__new__(cls,
+        comm)`` with a communicator of their own making."""
         self = super().__new__(cls)
         self._handle_name = ""
         if isinstance(members, Comm):
@@ -193,6 +193,8 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
         self._check()
 
     def Iflush_buffer(self) -> Request:
+        """Flush the buffer of buffered sends, nonblocking (hpxpy's buffered sends never wait in
+        it)."""
         self._check()
         return Request(finish=_DONE)
 
@@ -210,12 +212,14 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
     size = property(Get_size)
 
     def Get_name(self) -> str:
+        """Return the name of the communicator."""
         if self._members is None and self is COMM_NULL:
             return "MPI_COMM_NULL"
         self._check()
         return self._name
 
     def Set_name(self, name: str) -> None:
+        """Set the name of the communicator."""
         self._check()
         self._name = name
 
@@ -228,10 +232,12 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
     group = property(Get_group)
 
     def Is_inter(self) -> bool:
+        """Tell whether this is an inter-communicator (False)."""
         self._check()
         return False
 
     def Is_intra(self) -> bool:
+        """Tell whether this is an intra-communicator (True)."""
         self._check()
         return True
 
@@ -382,6 +388,7 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
     Irsend = Isend
 
     def Issend(self, buf: BufSpec, dest: int, tag: int = 0) -> Request:
+        """Start a synchronous send: the request completes once the receive has started."""
         ack = self._path.send(buf, dest, tag, _SYNC_STARTED)
         if ack is _FALLBACK:
             ack = _p2p.send_buf(self, buf, dest, tag, True)
@@ -492,6 +499,8 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
 
     def improbe(self, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
                 status: Optional[Status] = None) -> Optional[Message]:
+        """Probe for a matching message without blocking and take it as a Message, or return
+        None."""
         return _p2p.mprobe(self, source, tag, status, False)
 
     Mprobe = mprobe
@@ -606,70 +615,87 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
 
     # -- non-blocking collectives: run in order on the runtime's async thread ---------------
     def Ibarrier(self) -> Request:
+        """Start a barrier; the request completes when every member has entered it."""
         return _nbcoll.start(self, _objcoll.barrier)
 
     def Ibcast(self, buf: BufSpec, root: int = 0) -> Request:
+        """Start a broadcast of ``buf`` from ``root`` to every member."""
         self._check_root(root)
         return _nbcoll.start(self, _bufcoll.bcast, buf, root)
 
     def Igather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
                 root: int = 0) -> Request:
+        """Start gathering equal blocks from every member into ``recvbuf`` at ``root``."""
         self._check_root(root)
         return _nbcoll.start(self, _bufcoll.gather, sendbuf, recvbuf, root, True)
 
     def Igatherv(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecV],
                  root: int = 0) -> Request:
+        """Start gathering blocks of varying sizes from every member at ``root``."""
         self._check_root(root)
         return _nbcoll.start(self, _bufcoll.gather, sendbuf, recvbuf, root, False)
 
     def Iscatter(self, sendbuf: Optional[BufSpecB], recvbuf: Optional[BufSpec],
                  root: int = 0) -> Request:
+        """Start scattering equal blocks of ``sendbuf`` at ``root`` to every member."""
         self._check_root(root)
         return _nbcoll.start(self, _bufcoll.scatter, sendbuf, recvbuf, root, True)
 
     def Iscatterv(self, sendbuf: Optional[BufSpecV], recvbuf: Optional[BufSpec],
                   root: int = 0) -> Request:
+        """Start scattering blocks of varying sizes from ``root`` to every member."""
         self._check_root(root)
         return _nbcoll.start(self, _bufcoll.scatter, sendbuf, recvbuf, root, False)
 
     def Iallgather(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecB) -> Request:
+        """Start gathering equal blocks from every member into every member's ``recvbuf``."""
         return _nbcoll.start(self, _bufcoll.allgather, sendbuf, recvbuf, True)
 
     def Iallgatherv(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecV) -> Request:
+        """Start gathering blocks of varying sizes into every member's ``recvbuf``."""
         return _nbcoll.start(self, _bufcoll.allgather, sendbuf, recvbuf, False)
 
     def Ialltoall(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpecB) -> Request:
+        """Start exchanging equal blocks between every pair of members."""
         return _nbcoll.start(self, _bufcoll.alltoall, sendbuf, recvbuf, True)
 
     def Ialltoallv(self, sendbuf: Optional[BufSpecV], recvbuf: BufSpecV) -> Request:
+        """Start exchanging blocks of varying sizes between every pair of members."""
         return _nbcoll.start(self, _bufcoll.alltoall, sendbuf, recvbuf, False)
 
     def Ialltoallw(self, sendbuf: Optional[BufSpecW], recvbuf: BufSpecW) -> Request:
+        """Start exchanging blocks of varying sizes and datatypes between every pair of members."""
         return _nbcoll.start(self, _bufcoll.alltoallw, sendbuf, recvbuf)
 
     def Ireduce_scatter(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
                         recvcounts: Optional[Sequence[int]] = None,
                         op: O.Op = O.SUM) -> Request:
+        """Start a reduction whose result is scattered in blocks of ``recvcounts`` elements."""
         return _nbcoll.start(self, _bufcoll.reduce_scatter, sendbuf, recvbuf, recvcounts, op)
 
     def Ireduce(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpec],
                 op: O.Op = O.SUM, root: int = 0) -> Request:
+        """Start reducing every member's ``sendbuf`` with ``op`` into ``recvbuf`` at ``root``."""
         self._check_root(root)
         return _nbcoll.start(self, _bufcoll.reduce, sendbuf, recvbuf, op, root)
 
     def Iallreduce(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
                    op: O.Op = O.SUM) -> Request:
+        """Start reducing every member's ``sendbuf`` with ``op`` into every member's ``recvbuf``."""
         return _nbcoll.start(self, _bufcoll.allreduce, sendbuf, recvbuf, op)
 
     def Ireduce_scatter_block(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpec,
                               op: O.Op = O.SUM) -> Request:
+        """Start a reduction whose result is scattered in equal blocks."""
         return _nbcoll.start(self, _bufcoll.reduce_scatter_block, sendbuf, recvbuf, op)
 
     def Iscan(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec, op: O.Op = O.SUM) -> Request:
+        """Start an inclusive prefix reduction over the members in rank order."""
         return _nbcoll.start(self, _bufcoll.scan, sendbuf, recvbuf, op, True)
 
     def Iexscan(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
                 op: O.Op = O.SUM) -> Request:
+        """Start an exclusive prefix reduction over the members in rank order."""
         return _nbcoll.start(self, _bufcoll.scan, sendbuf, recvbuf, op, False)
 
     # -- communicator management -------------------------------------------------------------
@@ -681,17 +707,20 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
         return made
 
     def Clone(self) -> Comm:
+        """Return a duplicate of the communicator (as ``Dup``)."""
         return self.Dup()
 
     def Dup_with_info(self, info: Info) -> Comm:
+        """Duplicate the communicator with ``info`` as its hints."""
         return self.Dup(info)
 
     def Idup(self, info: Optional[Info] = None) -> Tuple[Comm, Request]:
-        """(duplicate, request). The duplicate is made at once (a collective step like
-        Dup's), so the request is already complete."""
+        """Duplicate the communicator, nonblocking: return (duplicate, request). The duplicate is
+        made at once (a collective step like Dup's), so the request is already complete."""
         return self.Dup(info), Request(finish=_DONE)
 
     def Idup_with_info(self, info: Info) -> Tuple[Comm, Request]:
+        """Start duplicating the communicator with ``info`` as its hints."""
         return self.Idup(info)
 
     # -- fault tolerance (MPI 5 / ULFM, as MPICH has it; the work is in _ulfm) --------------
@@ -713,7 +742,8 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
         return self.Dup()
 
     def Ishrink(self) -> Tuple[Comm, Request]:
-        """(Shrink's communicator, request); made at once, as Idup."""
+        """Shrink the communicator, nonblocking: return (Shrink's communicator, request); made at
+        once, as Idup."""
         return self.Shrink(), Request(finish=_DONE)
 
     def Get_failed(self) -> Group:
@@ -739,6 +769,8 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
     @classmethod
     def Create_from_group(cls, group: Group, stringtag: str = "org.mpi4py",
                           info: Any = None, errhandler: Any = None) -> Comm:
+        """Create a communicator from a session's group (not implemented: raises
+        NotImplementedError)."""
         raise NotImplementedError("MPI.Intracomm.Create_from_group (MPI-4 sessions) is not "
                                   "supported by hpxpy (MPI 3.1 API)")
 
@@ -780,10 +812,12 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
             self._path = NULL_PATH
 
     def free(self) -> None:
+        """Free the communicator unless it is null or predefined."""
         if self._members is not None and self is not COMM_WORLD and self is not COMM_SELF:
             self.Free()
 
     def Disconnect(self) -> None:
+        """Free the communicator after its pending communication (as ``Free`` here)."""
         self.Free()
 
     def Abort(self, errorcode: int = 0) -> None:
@@ -828,12 +862,14 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
         return self._info.Dup() if self._info else Info.Create()
 
     def Set_info(self, info: Info) -> None:
+        """Set the communicator's hints."""
         self._check()
         self._info = info.Dup() if info else None
 
     info = property(Get_info, Set_info)
 
     def Set_errhandler(self, errhandler: _Errhandler) -> None:
+        """Set the error handler called on the communicator's errors."""
         self._check()
         self._errhandler = check_settable(errhandler)
 
@@ -873,7 +909,7 @@ class Intracomm(Comm):
                        maxprocs: Optional[Sequence[int]] = None,
                        info: Union[Info, Sequence[Info]] = INFO_NULL, root: int = 0,
                        errcodes: Optional[list] = None) -> Intercomm:
-        """``Spawn`` of several commands as one job (``MPI.APPNUM`` tells them apart)."""
+        """Spawn several commands as one job (``MPI.APPNUM`` tells them apart)."""
         return _dynproc.spawn(self, command, args, maxprocs, info, root, errcodes, True)
 
     def Accept(self, port_name: str, info: Info = INFO_NULL, root: int = 0) -> Intercomm:
@@ -1044,11 +1080,35 @@ class Intercomm(Comm):
         return Intercomm._make(ranks(table, self._local_members), remote,
                                base + 2 * _contexts.STRIDE * colors.index(color))
 
+    def Split_type(self, split_type: int, key: int = 0,
+                   info: Optional[Info] = None) -> Comm:
+        """Inter-communicators between the processes of each host in both groups (all of
+        them, for a local job), ordered by (key, rank); ``MPI.UNDEFINED``: COMM_NULL."""
+        self._check()
+        return self.Split(_intercomm.split_type_color(self, self._local, split_type), key)
+
+    def Create(self, group: Group) -> Comm:
+        """An inter-communicator between ``group`` (a subgroup of the local group, the
+        same at every local member) and the subgroup the other group passes; COMM_NULL
+        outside ``group`` or when either subgroup is empty. Collective over both groups."""
+        self._check()
+        group._check()
+        if any(r not in self._local_members for r in group._ranks):
+            raise MPIException(C.ERR_GROUP, "the group is not a subgroup of the local group")
+        mine = list(group._ranks)
+        theirs = _intercomm.bridge(self, self._local, self._next(), mine)
+        base = self._agree_base()
+        if _runtime.locality_id() not in mine or not theirs:
+            return COMM_NULL
+        return type(self)._make(mine, theirs, base)
+
     def Is_inter(self) -> bool:
+        """Tell whether this is an inter-communicator (True)."""
         self._check()
         return True
 
     def Is_intra(self) -> bool:
+        """Tell whether this is an intra-communicator (False)."""
         self._check()
         return False
 
@@ -1096,6 +1156,7 @@ class Intercomm(Comm):
         return made
 
     def Free(self) -> None:
+        """Free the inter-communicator and its local intra-communicator."""
         self._check()
         self._local.Free()
         super().Free()
@@ -1114,8 +1175,11 @@ class Intercomm(Comm):
     Barrier = barrier
 
     def bcast(self, obj: Any, root: int = 0) -> Any:
-        """``root``: MPI.ROOT at the root, MPI.PROC_NULL at the rest of its group, the
-        root's rank at the other group's members (which get its object)."""
+        """Broadcast an object from ``root`` to the other group.
+
+        ``root``: MPI.ROOT at the root, MPI.PROC_NULL at the rest of its group, the root's
+        rank at the other group's members (which get its object).
+        """
         return _intercomm.bcast(self, self._local, obj, root)
 
     def gather(self, sendobj: Any, root: int = 0) -> Optional[List[Any]]:
@@ -1144,8 +1208,11 @@ class Intercomm(Comm):
 
     # -- buffer collectives between the groups (the work is in _interbuf) ------------------
     def Bcast(self, buf: BufSpec, root: int = 0) -> None:
-        """``root``: MPI.ROOT at the root, MPI.PROC_NULL at the rest of its group, the
-        root's rank at the other group's members (whose buffers get the root's)."""
+        """Broadcast a buffer from ``root`` to the other group.
+
+        ``root``: MPI.ROOT at the root, MPI.PROC_NULL at the rest of its group, the root's
+        rank at the other group's members (whose buffers get the root's).
+        """
         _interbuf.bcast(self, None, buf, root)
 
     def Gather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
@@ -1218,83 +1285,104 @@ class Intercomm(Comm):
 
     # -- non-blocking: the same operations on the runtime's async thread ------------------
     def Ibarrier(self) -> Request:
+        """Start a barrier over both groups."""
         return _nbcoll.start(self, _interbuf.barrier)
 
     def Ibcast(self, buf: BufSpec, root: int = 0) -> Request:
+        """Start a broadcast from ``root`` in one group to every member of the other."""
         _intercomm.check_root(self, root)
         return _nbcoll.start(self, _interbuf.bcast, buf, root)
 
     def Igather(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecB],
                 root: int = 0) -> Request:
+        """Start gathering equal blocks from the other group at ``root``."""
         _intercomm.check_root(self, root)
         return _nbcoll.start(self, _interbuf.gather, sendbuf, recvbuf, root, True)
 
     def Igatherv(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpecV],
                  root: int = 0) -> Request:
+        """Start gathering blocks of varying sizes from the other group at ``root``."""
         _intercomm.check_root(self, root)
         return _nbcoll.start(self, _interbuf.gather, sendbuf, recvbuf, root, False)
 
     def Iscatter(self, sendbuf: Optional[BufSpecB], recvbuf: Optional[BufSpec],
                  root: int = 0) -> Request:
+        """Start scattering equal blocks from ``root`` to the other group."""
         _intercomm.check_root(self, root)
         return _nbcoll.start(self, _interbuf.scatter, sendbuf, recvbuf, root, True)
 
     def Iscatterv(self, sendbuf: Optional[BufSpecV], recvbuf: Optional[BufSpec],
                   root: int = 0) -> Request:
+        """Start scattering blocks of varying sizes from ``root`` to the other group."""
         _intercomm.check_root(self, root)
         return _nbcoll.start(self, _interbuf.scatter, sendbuf, recvbuf, root, False)
 
     def Iallgather(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecB) -> Request:
+        """Start gathering every member's block of the other group at every member."""
         return _nbcoll.start(self, _interbuf.allgather, sendbuf, recvbuf, True)
 
     def Iallgatherv(self, sendbuf: Optional[BufSpec], recvbuf: BufSpecV) -> Request:
+        """Start gathering the other group's blocks of varying sizes at every member."""
         return _nbcoll.start(self, _interbuf.allgather, sendbuf, recvbuf, False)
 
     def Ialltoall(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpecB) -> Request:
+        """Start exchanging equal blocks between every member and every member of the other
+        group."""
         return _nbcoll.start(self, _interbuf.alltoall, sendbuf, recvbuf, True)
 
     def Ialltoallv(self, sendbuf: Optional[BufSpecV], recvbuf: BufSpecV) -> Request:
+        """Start exchanging blocks of varying sizes with every member of the other group."""
         return _nbcoll.start(self, _interbuf.alltoall, sendbuf, recvbuf, False)
 
     def Ialltoallw(self, sendbuf: Optional[BufSpecW], recvbuf: BufSpecW) -> Request:
+        """Start exchanging blocks of varying sizes and datatypes with the other group."""
         return _nbcoll.start(self, _interbuf.alltoallw, sendbuf, recvbuf)
 
     def Ireduce(self, sendbuf: Optional[BufSpec], recvbuf: Optional[BufSpec],
                 op: O.Op = O.SUM, root: int = 0) -> Request:
+        """Start reducing the other group's buffers with ``op`` into ``recvbuf`` at ``root``."""
         _intercomm.check_root(self, root)
         return _nbcoll.start(self, _interbuf.reduce, sendbuf, recvbuf, op, root)
 
     def Iallreduce(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
                    op: O.Op = O.SUM) -> Request:
+        """Start reducing the other group's buffers with ``op`` into every member's ``recvbuf``."""
         return _nbcoll.start(self, _interbuf.allreduce, sendbuf, recvbuf, op)
 
     def Ireduce_scatter_block(self, sendbuf: Optional[BufSpecB], recvbuf: BufSpec,
                               op: O.Op = O.SUM) -> Request:
+        """Start reducing the other group's buffers, scattered in equal blocks."""
         return _nbcoll.start(self, _interbuf.reduce_scatter_block, sendbuf, recvbuf, op)
 
     def Ireduce_scatter(self, sendbuf: Optional[BufSpec], recvbuf: BufSpec,
                         recvcounts: Optional[Sequence[int]] = None,
                         op: O.Op = O.SUM) -> Request:
+        """Start reducing the other group's buffers, scattered in blocks of ``recvcounts``."""
         return _nbcoll.start(self, _interbuf.reduce_scatter, sendbuf, recvbuf, recvcounts, op)
 
 
-def _not_yet(name: str) -> Any:
-    def method(self: Intercomm, *args: Any, **kwargs: Any) -> Any:
-        self._check()
-        raise NotImplementedError(f"Intercomm.{name} is not supported by hpxpy yet")
-    method.__name__ = name
-    method.__doc__ = "Not supported on inter-communicators yet (raises NotImplementedError)."
-    return method
+class _Absent:
+    """A name hpxpy's Comm defines that mpi4py's Intercomm does not have: looking it up on
+    an Intercomm raises AttributeError, as with mpi4py (``hasattr`` is False)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, obj: Any, owner: Optional[type] = None) -> Any:
+        where = f"type object {owner.__name__!r}" if obj is None and owner is not None \
+            else f"{type(obj).__name__!r} object"
+        raise AttributeError(f"{where} has no attribute {self._name!r}")
 
 
-# What Comm defines for one group and an inter-communicator does not have (the prefix
-# reductions, which mpi4py's Intercomm lacks) or not yet (some communicator
-# constructors): a clear error, never a one-group algorithm run on two groups. The other
-# persistent collectives start the Intercomm's non-blocking forms.
+# What Comm defines for one group and an inter-communicator does not have, as in mpi4py
+# and MPI: the prefix reductions and Create_group (MPI_Comm_create_group takes an
+# intra-communicator). Never a one-group algorithm run on two groups. The other persistent
+# collectives start the Intercomm's non-blocking forms.
 for _name in ("Scan", "Exscan", "scan", "exscan", "Iscan", "Iexscan", "Scan_init",
-              "Exscan_init", "Split_type", "Create", "Create_group", "Idup",
-              "Idup_with_info"):
-    setattr(Intercomm, _name, _not_yet(_name))
+              "Exscan_init", "Create_group"):
+    _absent = _Absent()
+    _absent.__set_name__(Intercomm, _name)
+    setattr(Intercomm, _name, _absent)
 
 
 class _Handshake:

@@ -11,7 +11,6 @@ Layer 5 of hpxpy.comm: imports ``_handle``, ``_group``, ``_objcoll`` and ``_cont
 
 from __future__ import annotations
 
-import socket
 from typing import List, Optional, Tuple
 
 from .. import _core as _core_module
@@ -58,7 +57,7 @@ def split_type_color(comm: _Handle, split_type: int) -> int:
     """Split_type's color: the index of this rank's host (UNDEFINED for UNDEFINED)."""
     if split_type not in (C.UNDEFINED, C.COMM_TYPE_SHARED):
         raise MPIException(C.ERR_ARG, f"unsupported split type {split_type}")
-    host = socket.gethostname()
+    host = _runtime.host_identity()  # the host shared memory reaches, as the transports
     seq = comm._next()
     table = obj_bcast(comm, seq, obj_gather(comm, seq, (split_type, host), 0), 0, step=1)
     hosts = sorted({h for t, h in table if t != C.UNDEFINED})

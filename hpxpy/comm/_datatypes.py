@@ -48,8 +48,8 @@ class Datatype(AttrMethods):
     _tags: Optional[np.ndarray]
 
     def __init__(self, datatype: Optional[Datatype] = None) -> None:
-        """``MPI.Datatype()`` is a null datatype; ``MPI.Datatype(t)`` another object for
-        the same datatype as ``t``."""
+        """Make a datatype: ``MPI.Datatype()`` is a null datatype; ``MPI.Datatype(t)`` another
+        object for the same datatype as ``t``."""
         if datatype is None:
             self._set_null()
             return
@@ -241,19 +241,21 @@ class Datatype(AttrMethods):
         return self.numpy_dtype.itemsize * self._n
 
     def Get_extent(self) -> tuple:
-        """(lower bound, extent) in bytes."""
+        """Return (lower bound, extent) in bytes."""
         self._check()
         return (self._lb, self._ub - self._lb)
 
     def Get_true_extent(self) -> tuple:
-        """(true lower bound, true extent): the span the data itself occupies."""
+        """Return (true lower bound, true extent): the span the data itself occupies."""
         self._check()
         return (self._tlo, self._thi - self._tlo)
 
     def Get_name(self) -> str:
+        """Return the name of the datatype."""
         return self._name
 
     def Set_name(self, name: str) -> None:
+        """Set the name of the datatype."""
         self._name = str(name)
 
     size = property(Get_size)
@@ -307,7 +309,7 @@ class Datatype(AttrMethods):
 
     # -- how the type was built (MPI_Type_get_envelope / get_contents) -----------------------
     def Get_envelope(self) -> Tuple[int, int, int, int, int]:
-        """(integers, addresses, large counts, datatypes, combiner): the sizes of
+        """Return (integers, addresses, large counts, datatypes, combiner): the sizes of
         ``Get_contents``'s lists and the constructor, laid out as MPICH's large-count
         ``MPI_Type_get_envelope_c`` does."""
         self._check()
@@ -315,7 +317,7 @@ class Datatype(AttrMethods):
         return (len(i), len(a), len(c), len(d), _COMBINERS[self._combiner])
 
     def Get_contents(self) -> Tuple[list, list, list, List[Datatype]]:
-        """(integers, addresses, large counts, datatypes) this type was built from; the
+        """Return (integers, addresses, large counts, datatypes) this type was built from; the
         derived datatypes returned are new references (free them)."""
         self._check()
         if self._combiner == "NAMED":
@@ -367,7 +369,7 @@ class Datatype(AttrMethods):
         return self.Get_envelope()[-1]
 
     def decode(self) -> Tuple[Datatype, str, Dict[str, Any]]:
-        """(old type, combiner name, constructor keyword arguments): calling the old type's
+        """Return (old type, combiner name, constructor keyword arguments): calling the old type's
         ``Create_<combiner>`` with them builds an equal type again (``self`` and ``{}`` for
         a named type)."""
         self._check()
@@ -417,7 +419,7 @@ class Datatype(AttrMethods):
         return count
 
     def _run(self, count: int) -> Datatype:
-        """``count`` consecutive elements of this type, built without offsets: they are made
+        """Return ``count`` consecutive elements of this type, built without offsets: they are made
         when a message first needs them (a type of 2**31 bytes costs nothing until used)."""
         if count == 0 or self._n == 0 or self._tags is not None:
             return self._replicate(np.arange(count) * self.extent)
@@ -437,7 +439,7 @@ class Datatype(AttrMethods):
         return new
 
     def Create_contiguous(self, count: int) -> Datatype:
-        """``count`` consecutive elements of this type as one element."""
+        """Return ``count`` consecutive elements of this type as one element."""
         self._check()
         count = self._check_count(count)
         new = self._run(count)
@@ -456,7 +458,7 @@ class Datatype(AttrMethods):
         return new
 
     def Create_vector(self, count: int, blocklength: int, stride: int) -> Datatype:
-        """``count`` blocks of ``blocklength`` elements, ``stride`` elements apart."""
+        """Return ``count`` blocks of ``blocklength`` elements, ``stride`` elements apart."""
         count = self._check_count(count)
         blocklength = self._check_count(blocklength, "block length")
         new = self._replicate(self._blocks([blocklength] * count,
@@ -733,6 +735,7 @@ class Datatype(AttrMethods):
     Create_dup = Dup
 
     def Commit(self) -> Datatype:
+        """Commit the datatype for use in communication."""
         self._check()
         self._committed = True
         return self
@@ -745,6 +748,7 @@ class Datatype(AttrMethods):
         return side_table(self)
 
     def Free(self) -> None:
+        """Free a derived datatype (predefined ones cannot be freed)."""
         self._check()
         if self.is_named:
             raise MPIException(C.ERR_TYPE, "cannot free a predefined datatype")

@@ -93,12 +93,14 @@ class _Errhandler:
 
     @classmethod
     def fromhandle(cls, handle: int) -> _Errhandler:
+        """Return the error handler whose handle is ``handle``."""
         for predefined in (ERRHANDLER_NULL, *_PREDEFINED.values()):
             if predefined.handle == int(handle):
                 return cls(predefined)
         return _handles.lookup(handle, cls)
 
     def toint(self) -> int:
+        """Return the handle of the error handler."""
         return self.handle
 
     def py2f(self) -> int:
@@ -140,6 +142,10 @@ def _predefined(name: str, number: int) -> _Errhandler:
 
 # MPICH's handle numbers, as mpi4py shows them there
 _NULL_NUMBER = 0x14000000
+# Its name as mpi4py's (type(MPI.ERRORS_RETURN).__name__, the C API's PyMPIErrhandler_*);
+# the private qualified name stays, so pickling still finds the class here.
+_Errhandler.__name__ = "Errhandler"
+
 ERRHANDLER_NULL = _Errhandler()
 ERRORS_ARE_FATAL = _predefined("ERRORS_ARE_FATAL", 0x54000000)
 ERRORS_RETURN = _predefined("ERRORS_RETURN", 0x54000001)

@@ -80,6 +80,7 @@ class Exception(RuntimeError):  # noqa: A001 - mpi4py's name
 
 _ERROR_TEXT = {
     C.SUCCESS: "No MPI error",
+    C.ERR_VALUE_TOO_LARGE: "Value is too large to store",
     C.ERR_BUFFER: "Invalid buffer pointer",
     C.ERR_COUNT: "Invalid count",
     C.ERR_TYPE: "Invalid datatype",

@@ -655,7 +655,7 @@ class File:
             st.info.update(info.items())
 
     def Get_view(self) -> Tuple[int, D.Datatype, D.Datatype, str]:
-        """(displacement, etype, filetype, data representation); derived types are new
+        """Return (displacement, etype, filetype, data representation); derived types are new
         copies the caller may free."""
         view = self._check().view
         etype = view.etype if view.etype.is_predefined else view.etype.Dup()
@@ -722,7 +722,7 @@ class File:
     # -- data access ------------------------------------------------------------------------
     def _prepare(self, st: _State, write: bool, buf: BufSpec
                  ) -> Tuple[np.ndarray, Callable[[int], None]]:
-        """(the message's bytes as the file holds them, what to call with the bytes read
+        """Return (the message's bytes as the file holds them, what to call with the bytes read
         after a read) of ``buf``, checked."""
         external = st.view.datarep == "external32"
         if write:

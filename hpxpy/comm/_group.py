@@ -29,8 +29,8 @@ class Group(_handles.HandleMethods):
     __hash__ = None  # type: ignore[assignment]  # as mpi4py's: equal references, no hash
 
     def __init__(self, group: Optional[Group] = None) -> None:
-        """``Group()`` is a null group, ``Group(group)`` a new reference to ``group``'s
-        handle."""
+        """Make a group: ``Group()`` is a null group, ``Group(group)`` a new reference to
+        ``group``'s handle."""
         self._name = ""
         if group is None:
             self._ranks, self._freed, self._id = [], True, None
@@ -75,10 +75,12 @@ class Group(_handles.HandleMethods):
             raise MPIException(C.ERR_GROUP, "the group is MPI.GROUP_NULL")
 
     def Get_size(self) -> int:
+        """Return the number of processes in the group."""
         self._check()
         return len(self._ranks)
 
     def Get_rank(self) -> int:
+        """Return the rank of this process in the group, or ``UNDEFINED``."""
         self._check()
         me = _runtime.locality_id()
         return self._ranks.index(me) if me in self._ranks else C.UNDEFINED
@@ -97,21 +99,25 @@ class Group(_handles.HandleMethods):
         return out
 
     def Incl(self, ranks: Sequence[int]) -> Group:
+        """Return the group of the members with the given ranks, in that order."""
         self._check()
         return Group._make([self._ranks[r] for r in self._valid(ranks)])
 
     def Excl(self, ranks: Sequence[int]) -> Group:
+        """Return the group without the members with the given ranks."""
         self._check()
         drop = set(self._valid(ranks))
         return Group._make([w for i, w in enumerate(self._ranks) if i not in drop])
 
     def Range_incl(self, ranges: Sequence[Tuple[int, int, int]]) -> Group:
+        """Return the group of the ranks in the ``(first, last, stride)`` ranges."""
         picked: List[int] = []
         for first, last, stride in ranges:
             picked.extend(range(first, last + (1 if stride > 0 else -1), stride))
         return self.Incl(picked)
 
     def Range_excl(self, ranges: Sequence[Tuple[int, int, int]]) -> Group:
+        """Return the group without the ranks in the ``(first, last, stride)`` ranges."""
         picked: List[int] = []
         for first, last, stride in ranges:
             picked.extend(range(first, last + (1 if stride > 0 else -1), stride))
@@ -119,6 +125,7 @@ class Group(_handles.HandleMethods):
 
     def Translate_ranks(self, ranks: Optional[Sequence[int]] = None,
                         group: Optional[Group] = None) -> List[int]:
+        """Return the ranks in ``group`` of the processes with ``ranks`` in this group."""
         self._check()
         if ranks is None:
             ranks = range(len(self._ranks))
@@ -135,6 +142,7 @@ class Group(_handles.HandleMethods):
         return out
 
     def Compare(self, group: Group) -> int:
+        """Compare two groups: ``IDENT``, ``SIMILAR`` or ``UNEQUAL``."""
         self._check()
         group._check()
         if self._ranks == group._ranks:
@@ -145,16 +153,19 @@ class Group(_handles.HandleMethods):
 
     @classmethod
     def Union(cls, group1: Group, group2: Group) -> Group:
+        """Return the members of ``group1``, then those of ``group2`` not in it."""
         return Group._make(group1._ranks + [r for r in group2._ranks if r not in group1._ranks])
 
     @classmethod
     def Intersection(cls, group1: Group, group2: Group) -> Group:
+        """Return the members of ``group1`` that are in ``group2``."""
         return Group._make([r for r in group1._ranks if r in group2._ranks])
 
     Intersect = Intersection  # mpi4py's alias
 
     @classmethod
     def Difference(cls, group1: Group, group2: Group) -> Group:
+        """Return the members of ``group1`` that are not in ``group2``."""
         return Group._make([r for r in group1._ranks if r not in group2._ranks])
 
     @classmethod
@@ -163,10 +174,12 @@ class Group(_handles.HandleMethods):
         return cls(session.Create_group(pset_name))
 
     def Dup(self) -> Group:
+        """Return a duplicate of the group."""
         self._check()
         return Group._make(self._ranks)
 
     def Free(self) -> None:
+        """Free the group."""
         self._check()
         self._freed = True
 

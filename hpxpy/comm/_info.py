@@ -117,11 +117,12 @@ class Info(_handles.HandleMethods):
         self._data = None
 
     def free(self) -> None:
-        """``Free`` unless the info is null or predefined (safe on any info)."""
+        """Free the info unless it is null or predefined (safe on any info)."""
         if self._data is not None and not self._name:
             self.Free()
 
     def Dup(self) -> Info:
+        """Return a duplicate of the info object."""
         return type(self).Create(list(self._check().items()))
 
     def Get(self, key: str) -> Optional[str]:
@@ -130,6 +131,7 @@ class Info(_handles.HandleMethods):
         return data.get(self._key(key))
 
     def Set(self, key: str, value: str) -> None:
+        """Set the value of ``key``."""
         data = self._check()
         key = self._key(key)
         if not isinstance(value, str):
@@ -139,6 +141,7 @@ class Info(_handles.HandleMethods):
         data[key] = value
 
     def Delete(self, key: str) -> None:
+        """Delete ``key`` (``ERR_INFO_NOKEY`` if it is absent)."""
         data = self._check()
         key = self._key(key)
         if key not in data:
@@ -146,9 +149,11 @@ class Info(_handles.HandleMethods):
         del data[key]
 
     def Get_nkeys(self) -> int:
+        """Return the number of keys."""
         return len(self._check())
 
     def Get_nthkey(self, n: int) -> str:
+        """Return the ``n``-th key."""
         data = self._check()
         if not 0 <= n < len(data):
             raise MPIException(C.ERR_ARG, f"info has {len(data)} keys, no key {n}")
@@ -188,28 +193,35 @@ class Info(_handles.HandleMethods):
         self.Delete(key)
 
     def get(self, key: str, default: Any = None) -> Any:
+        """Return the value of ``key``, or ``default`` if it is absent."""
         if self._data is None:
             return default
         value = self._data.get(key, _MISSING)
         return default if value is _MISSING else value
 
     def keys(self) -> List[str]:
+        """Return the keys."""
         return list(self)
 
     def values(self) -> List[str]:
+        """Return the values."""
         return list(self._data.values()) if self._data is not None else []
 
     def items(self) -> List[Tuple[str, str]]:
+        """Return the ``(key, value)`` pairs."""
         return list(self._data.items()) if self._data is not None else []
 
     def copy(self) -> Info:
+        """Return a copy of the info object."""
         return self.Dup() if self._data is not None else type(self)(INFO_NULL)
 
     def clear(self) -> None:
+        """Delete every key."""
         if self._data is not None:
             self._data.clear()
 
     def update(self, other: Any = (), **kwds: str) -> None:
+        """Set the keys and values of ``other`` and of the keyword arguments."""
         self._mapping()
         pairs = other.items() if hasattr(other, "items") else other
         for key, value in pairs:
@@ -218,6 +230,7 @@ class Info(_handles.HandleMethods):
             self.Set(key, value)
 
     def pop(self, key: str, *default: Any) -> Any:
+        """Delete ``key`` and return its value (or ``default`` if it is absent)."""
         if key in self:
             value = self[key]
             self.Delete(key)
@@ -228,6 +241,7 @@ class Info(_handles.HandleMethods):
         raise KeyError(key)
 
     def popitem(self) -> Tuple[str, str]:
+        """Delete a key and return it with its value."""
         data = self._mapping()
         if not data:
             raise KeyError("popitem(): info is empty")

@@ -15,6 +15,7 @@ do the local part).
 
 from __future__ import annotations
 
+import socket
 from typing import Any, List, Optional, Sequence
 
 from .. import _runtime
@@ -47,6 +48,19 @@ def bridge(comm: _Handle, local: Any, seq: int, value: Any) -> Any:
         _send(comm, 0, tag, value)
         theirs = _take(req)
     return local.bcast(theirs, 0)
+
+
+def split_type_color(comm: _Handle, local: Any, split_type: int) -> int:
+    """Split_type's color on an inter-communicator: the index of this process's host among
+    the hosts of both groups (UNDEFINED for UNDEFINED), so that each host's processes of
+    the two groups meet in one inter-communicator."""
+    if split_type not in (C.UNDEFINED, C.COMM_TYPE_SHARED):
+        raise MPIException(C.ERR_ARG, f"unsupported split type {split_type}")
+    host = socket.gethostname()
+    table = local.allgather((split_type, host))
+    table += bridge(comm, local, comm._next(), table)
+    hosts = sorted({h for t, h in table if t != C.UNDEFINED})
+    return C.UNDEFINED if split_type == C.UNDEFINED else hosts.index(host)
 
 
 def check_root(comm: _Handle, root: int) -> None:

@@ -237,4 +237,5 @@ def Flush_buffer() -> None:
 
 
 def Iflush_buffer() -> Request:
+    """Flush the buffer of buffered sends, nonblocking (hpxpy's buffered sends never wait in it)."""
     return Request(finish=lambda st: None)

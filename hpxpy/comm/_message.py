@@ -87,13 +87,14 @@ class Message(_handles.HandleMethods):
     @classmethod
     def probe(cls, comm: Any, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
               status: Optional[Status] = None) -> Message:
-        """``comm.mprobe(source, tag, status)``."""
+        """Match a message and return it: ``comm.mprobe(source, tag, status)``."""
         return comm.mprobe(source, tag, status)
 
     @classmethod
     def iprobe(cls, comm: Any, source: int = C.ANY_SOURCE, tag: int = C.ANY_TAG,
                status: Optional[Status] = None) -> Optional[Message]:
-        """``comm.improbe(source, tag, status)``: None if no message is there."""
+        """Match a message if one is there: ``comm.improbe(source, tag, status)``: None if no
+        message is there."""
         return comm.improbe(source, tag, status)
 
     Probe = probe
@@ -124,10 +125,12 @@ class Message(_handles.HandleMethods):
         self._take()(buf, status)
 
     def irecv(self) -> Request:
+        """Start receiving the matched message as a Python object."""
         unpack = self._take()
         return Request(finish=lambda st: unpack(None, st))
 
     def Irecv(self, buf: BufSpec) -> Request:
+        """Start receiving the matched message into ``buf``."""
         unpack = self._take()
         return Request(finish=lambda st: unpack(buf, st))
 

@@ -193,7 +193,7 @@ class Op:
             raise MPIException(C.ERR_OP, "the op is MPI.OP_NULL")
 
     def combine_arrays(self, a: np.ndarray, b: np.ndarray, datatype: Any) -> np.ndarray:
-        """``a op b`` for buffers (``a`` from the lower rank); returns a new array."""
+        """Return ``a op b`` for buffers (``a`` from the lower rank); returns a new array."""
         self._check()
         if self._user is not None:
             out = b.copy()
@@ -204,6 +204,7 @@ class Op:
         return self._arr(a, b)
 
     def Is_commutative(self) -> bool:
+        """Tell whether the operation is commutative."""
         self._check()
         return self._commute
 
@@ -214,6 +215,7 @@ class Op:
         return self._user is None
 
     def Free(self) -> None:
+        """Free a user-defined operation."""
         if self._freed:
             raise MPIException(C.ERR_OP, "the op is MPI.OP_NULL")
         if self._user is None:
@@ -267,7 +269,7 @@ class Op:
     f2py = fromint
 
     def Reduce_local(self, inbuf: BufSpec, inoutbuf: BufSpec) -> None:
-        """inoutbuf = inbuf op inoutbuf, locally."""
+        """Reduce locally: ``inoutbuf = inbuf op inoutbuf``."""
         a, dt = message_array(inbuf)
         b, bdt = message_array(inoutbuf, writable=True)
         if dt is not bdt:

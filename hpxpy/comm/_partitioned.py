@@ -20,9 +20,8 @@ Layer 4 of hpxpy.comm: imports ``hpxpy._runtime``, ``_constants``, ``_contexts``
 
 from __future__ import annotations
 
-import concurrent.futures
 import operator
-from typing import Any, Callable, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional
 
 from .. import _runtime
 from .._numpy import np
@@ -34,6 +33,9 @@ from ._failures import check_fits
 from ._handle import _Handle
 from ._request import Prequest, Request
 from ._status import Status, fill_status
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 _HEADER = "<i8"  # the partition number in front of each block (a numpy dtype spec)
 _HEADER_BYTES = 8
@@ -95,6 +97,8 @@ class SendSide(_Side):
         if self.peer == C.PROC_NULL:
             self.active = False
             return Request(complete=True)
+        import concurrent.futures  # noqa: PLC0415 - it loads logging: only when used
+
         self.done = concurrent.futures.Future()
         return Request(future=self.done)
 

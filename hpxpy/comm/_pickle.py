@@ -88,7 +88,7 @@ _DEFAULT_THRESHOLD = 262144  # bytes: smaller buffers stay in the pickle (dumps_
 
 
 class Pickle:
-    """mpi4py's ``MPI.Pickle``: the serializer of Python objects, with
+    """Pickle: mpi4py's serializer of Python objects, with
     ``dumps``/``loads`` (in-band) and ``dumps_oob``/``loads_oob`` (out-of-band buffers).
 
     ``PROTOCOL`` is the protocol of ``dumps`` (None: the highest); ``dumps_oob`` always uses

@@ -27,12 +27,22 @@ Layer 2 of hpxpy.comm: imports ``hpxpy.futures``, ``hpxpy._runtime``, ``_status`
 
 from __future__ import annotations
 
-import concurrent.futures
 import enum
 import itertools
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+)
 
 from .. import _runtime
 from ..futures import Future
@@ -40,6 +50,9 @@ from . import _constants as C
 from ._errors import Exception as MPIException
 from ._errors import run_callback
 from ._status import Status, _empty
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 
 class State(enum.Enum):
@@ -114,16 +127,19 @@ class Request(Future):
 
     @classmethod
     def fromhandle(cls, handle: int) -> Request:
+        """Return the request whose handle is ``handle``."""
         req = _handles.get(handle)
         return cls(req) if req is not None else cls(REQUEST_NULL)
 
     def toint(self) -> int:
+        """Return the handle of the request."""
         return self.handle
 
     py2f = toint
 
     @classmethod
     def fromint(cls, value: int) -> Request:
+        """Return the request whose handle is ``value``."""
         return cls.fromhandle(value)
 
     f2py = fromint
@@ -171,6 +187,8 @@ class Request(Future):
     def _block(self) -> None:
         """Wait until the running operation has finished."""
         if self._future is not None:
+            import concurrent.futures  # noqa: PLC0415 - loaded already: _future is one
+
             while True:  # slices keep Ctrl-C working
                 try:
                     self._future.result(timeout=0.1)
@@ -243,8 +261,8 @@ class Request(Future):
         return self._result
 
     def test(self, status: Optional[Status] = None) -> Tuple[bool, Any]:
-        """(flag, object): the object once completed, else None (also for a request that
-        is already ``REQUEST_NULL``)."""
+        """Test the request: return (flag, object), the object once completed, else None (also for a
+        request that is already ``REQUEST_NULL``)."""
         if self._state is NULL:
             _empty(status)
             return True, None
@@ -260,6 +278,7 @@ class Request(Future):
         return False
 
     def get_status(self, status: Optional[Status] = None) -> bool:
+        """Tell whether the request is complete, without freeing it."""
         return self.Get_status(status)
 
     def Cancel(self) -> None:
@@ -285,6 +304,7 @@ class Request(Future):
         self._state = NULL
 
     def free(self) -> None:
+        """Free the request unless it is null."""
         if self._state is not NULL:
             self.Free()
 
@@ -298,6 +318,8 @@ class Request(Future):
             with self._lock:
                 cf = self._interop
                 if cf is None:
+                    import concurrent.futures  # noqa: PLC0415 - it loads logging: on use
+
                     cf = self._interop = concurrent.futures.Future()
                     fresh = True
                 else:
@@ -307,18 +329,21 @@ class Request(Future):
         return cf
 
     def get(self, timeout: Optional[float] = None) -> Any:
+        """Wait for the request and return its result (``concurrent.futures`` style)."""
         if timeout is None:  # the result, even once handed out (a Future keeps it)
             self.Wait()
             return self._result
         return super().get(timeout)
 
     def done(self) -> bool:
+        """Tell whether the request is complete (``concurrent.futures`` style)."""
         return self._ready()
 
     # -- many requests ----------------------------------------------------------------------
     @classmethod
     def Waitall(cls, requests: Sequence[Request],
                 statuses: Optional[List[Status]] = None) -> bool:
+        """Wait for every request to complete."""
         sts = _status_list(statuses, len(requests))
         for i, req in enumerate(requests):
             req.Wait(sts[i] if sts is not None and i < len(sts) else None)
@@ -327,12 +352,14 @@ class Request(Future):
     @classmethod
     def waitall(cls, requests: Sequence[Request],
                 statuses: Optional[List[Status]] = None) -> List[Any]:
+        """Wait for every request and return their received objects."""
         cls.Waitall(requests, statuses)
         return [r._result for r in requests]
 
     @classmethod
     def Testall(cls, requests: Sequence[Request],
                 statuses: Optional[List[Status]] = None) -> bool:
+        """Tell whether every request is complete, completing them if so."""
         if not all(r._ready() for r in requests):
             return False
         cls.Waitall(requests, statuses)
@@ -341,12 +368,14 @@ class Request(Future):
     @classmethod
     def testall(cls, requests: Sequence[Request],
                 statuses: Optional[List[Status]] = None) -> Tuple[bool, Optional[List[Any]]]:
+        """Test every request and return their received objects if all are complete."""
         if cls.Testall(requests, statuses):
             return True, [r._result for r in requests]
         return False, None
 
     @classmethod
     def Waitany(cls, requests: Sequence[Request], status: Optional[Status] = None) -> int:
+        """Wait for one active request to complete and return its index."""
         active = [i for i, r in enumerate(requests) if r._is_active()]
         if not active:
             _empty(status)
@@ -365,12 +394,14 @@ class Request(Future):
     @classmethod
     def waitany(cls, requests: Sequence[Request],
                 status: Optional[Status] = None) -> Tuple[int, Any]:
+        """Wait for one active request and return its index and received object."""
         index = cls.Waitany(requests, status)
         return index, (requests[index]._result if index != C.UNDEFINED else None)
 
     @classmethod
     def Testany(cls, requests: Sequence[Request],
                 status: Optional[Status] = None) -> Tuple[int, bool]:
+        """Test for one complete request: return its index and whether one was."""
         active = [i for i, r in enumerate(requests) if r._is_active()]
         if not active:
             _empty(status)
@@ -384,6 +415,7 @@ class Request(Future):
     @classmethod
     def testany(cls, requests: Sequence[Request],
                 status: Optional[Status] = None) -> Tuple[int, bool, Any]:
+        """Test for one complete request: its index, whether one was, its object."""
         index, flag = cls.Testany(requests, status)
         obj = requests[index]._result if flag and index != C.UNDEFINED else None
         return index, flag, obj
@@ -391,6 +423,7 @@ class Request(Future):
     @classmethod
     def Waitsome(cls, requests: Sequence[Request],
                  statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
+        """Wait for at least one request and return the indices of the complete ones."""
         if not any(r._is_active() for r in requests):
             return None
         first = cls.Waitany(requests, st0 := Status())
@@ -409,6 +442,7 @@ class Request(Future):
     @classmethod
     def Testsome(cls, requests: Sequence[Request],
                  statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
+        """Return the indices of the complete requests."""
         if not any(r._is_active() for r in requests):
             return None
         done = [i for i, r in enumerate(requests) if r._is_active() and r._ready()]
@@ -421,6 +455,7 @@ class Request(Future):
     def waitsome(cls, requests: Sequence[Request],
                  statuses: Optional[List[Status]] = None) -> Tuple[Optional[List[int]],
                                                                   Optional[List[Any]]]:
+        """Wait for at least one request; return the complete ones' indices and objects."""
         idx = cls.Waitsome(requests, statuses)
         return idx, (None if idx is None else [requests[i]._result for i in idx])
 
@@ -428,6 +463,7 @@ class Request(Future):
     def testsome(cls, requests: Sequence[Request],
                  statuses: Optional[List[Status]] = None) -> Tuple[Optional[List[int]],
                                                                   Optional[List[Any]]]:
+        """Return the complete requests' indices and received objects."""
         idx = cls.Testsome(requests, statuses)
         return idx, (None if idx is None else [requests[i]._result for i in idx])
 
@@ -446,12 +482,13 @@ class Request(Future):
     @classmethod
     def get_status_all(cls, requests: Sequence[Request],
                        statuses: Optional[List[Status]] = None) -> bool:
+        """Tell whether every request is complete, without freeing them."""
         return cls.Get_status_all(requests, statuses)
 
     @classmethod
     def Get_status_any(cls, requests: Sequence[Request],
                        status: Optional[Status] = None) -> Tuple[int, bool]:
-        """(index, True) of a completed active request (without freeing it),
+        """Return (index, True) of a completed active request (without freeing it),
         (UNDEFINED, True) if none is active, else (UNDEFINED, False)."""
         active = [i for i, r in enumerate(requests) if r._is_active()]
         if not active:
@@ -466,6 +503,7 @@ class Request(Future):
     @classmethod
     def get_status_any(cls, requests: Sequence[Request],
                        status: Optional[Status] = None) -> Tuple[int, bool]:
+        """Tell whether a request is complete, without freeing it; return its index."""
         return cls.Get_status_any(requests, status)
 
     @classmethod
@@ -483,6 +521,7 @@ class Request(Future):
     @classmethod
     def get_status_some(cls, requests: Sequence[Request],
                         statuses: Optional[List[Status]] = None) -> Optional[List[int]]:
+        """Return the indices of the complete requests, without freeing them."""
         return cls.Get_status_some(requests, statuses)
 
 
@@ -598,15 +637,18 @@ class Prequest(Request):
             self._state = COMPLETE if op._state is COMPLETE else ACTIVE
 
     def start(self) -> None:
+        """Start the persistent request (as ``Start``)."""
         self.Start()
 
     @classmethod
     def Startall(cls, requests: Sequence[Prequest]) -> None:
+        """Start every persistent request."""
         for req in requests:
             req.Start()
 
     @classmethod
     def startall(cls, requests: Sequence[Prequest]) -> None:
+        """Start every persistent request (as ``Startall``)."""
         cls.Startall(requests)
 
     def Free(self) -> None:
@@ -679,7 +721,7 @@ class Grequest(Request):
         completed.set()
 
     def complete(self, obj: Any = None) -> None:
-        """``Complete``, with ``obj`` as what ``wait()`` and ``test()`` return."""
+        """Mark the request complete, with ``obj`` as what ``wait()`` and ``test()`` return."""
         self._result = obj
         self.Complete()
 

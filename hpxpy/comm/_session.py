@@ -84,11 +84,13 @@ class Session:
 
     @classmethod
     def fromhandle(cls, handle: int) -> Session:
+        """Return the session whose handle is ``handle``."""
         if int(handle) == _NULL_HANDLE:
             return cls(SESSION_NULL)
         return _handles.lookup(handle, cls)
 
     def toint(self) -> int:
+        """Return the handle of the session."""
         return self.handle
 
     fromint = fromhandle
@@ -119,7 +121,7 @@ class Session:
         self._state = None
 
     def free(self) -> None:
-        """``Finalize`` the session if it is not null (safe to call on any session)."""
+        """Finalize the session if it is not null (safe to call on any session)."""
         if self._state is not None:
             self.Finalize()
 
@@ -129,6 +131,7 @@ class Session:
         return len(_PSETS)
 
     def Get_nth_pset(self, n: int, info: Info = INFO_NULL) -> str:
+        """Return the name of the ``n``-th process set."""
         self._check()
         if not 0 <= n < len(_PSETS):
             raise MPIException(C.ERR_ARG, f"there are {len(_PSETS)} process sets, no set {n}")
@@ -140,7 +143,7 @@ class Session:
         return Info.Create({"thread_level": "MPI_THREAD_MULTIPLE"})
 
     def Get_pset_info(self, pset_name: str) -> Info:
-        """``mpi_size``: the number of processes in the set."""
+        """Return the info of a process set: ``mpi_size``, the number of processes in the set."""
         self._check()
         return Info.Create({"mpi_size": str(len(pset_members(pset_name)))})
 
@@ -151,9 +154,11 @@ class Session:
 
     # -- buffered sends (the buffer is accepted; sends are buffered by the runtime) -----------
     def Attach_buffer(self, buf: Any) -> None:
+        """Attach a buffer for the session's buffered sends."""
         self._check().buffer = buf if buf is C.BUFFER_AUTOMATIC else _memory.buffer(buf)
 
     def Detach_buffer(self) -> Any:
+        """Detach the session's buffer for buffered sends and return it."""
         state = self._check()
         buf, state.buffer = state.buffer, None
         if buf is C.BUFFER_AUTOMATIC:
@@ -161,25 +166,31 @@ class Session:
         return _memory.buffer(buf) if buf is not None else _memory.buffer()
 
     def Flush_buffer(self) -> None:
+        """Flush the session's buffer of buffered sends."""
         self._check()
 
     def Iflush_buffer(self) -> Any:
+        """Flush the session's buffer of buffered sends, nonblocking."""
         self._check()
         return Request(complete=True)
 
     # -- error handlers ----------------------------------------------------------------------
     def Get_errhandler(self) -> Any:
+        """Return the session's error handler."""
         return _errhandler.reference(self._check().errhandler)
 
     def Set_errhandler(self, errhandler: Any) -> None:
+        """Set the session's error handler."""
         state = self._check()
         state.errhandler = _errhandler.check_settable(errhandler)
 
     def Call_errhandler(self, errorcode: int) -> None:
+        """Call the session's error handler with ``errorcode``."""
         _errhandler.call(self._check().errhandler, self, errorcode)
 
     @classmethod
     def Create_errhandler(cls, errhandler_fn: Any) -> Any:
+        """Create an error handler for sessions from a Python function."""
         return _errhandler.create("Session", errhandler_fn)
 
 

@@ -113,21 +113,27 @@ class Status:
         return st
 
     def Get_source(self) -> int:
+        """Return the source of the message."""
         return self.source
 
     def Set_source(self, source: int) -> None:
+        """Set the source of the message."""
         self.source = source
 
     def Get_tag(self) -> int:
+        """Return the tag of the message."""
         return self.tag
 
     def Set_tag(self, tag: int) -> None:
+        """Set the tag of the message."""
         self.tag = tag
 
     def Get_error(self) -> int:
+        """Return the error code."""
         return self.error
 
     def Set_error(self, error: int) -> None:
+        """Set the error code."""
         self.error = error
 
     def Get_count(self, datatype: D.Datatype = D.PREDEFINED["BYTE"]) -> int:
@@ -138,16 +144,20 @@ class Status:
         return self._count // size if self._count % size == 0 else C.UNDEFINED
 
     def Get_elements(self, datatype: D.Datatype) -> int:
+        """Return the number of basic elements of ``datatype`` received."""
         base = datatype.numpy_dtype.itemsize
         return self._count // base if base and self._count % base == 0 else C.UNDEFINED
 
     def Set_elements(self, datatype: D.Datatype, count: int) -> None:
+        """Set the number of basic elements of ``datatype`` received."""
         self._count = count * datatype.numpy_dtype.itemsize
 
     def Is_cancelled(self) -> bool:
+        """Tell whether the request was cancelled."""
         return self._cancelled
 
     def Set_cancelled(self, flag: bool) -> None:
+        """Set whether the request was cancelled."""
         self._cancelled = bool(flag)
 
     @property

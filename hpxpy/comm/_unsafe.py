@@ -8,6 +8,13 @@ five C ints already (``Status._mem``, MPICH's ``MPI_Status`` layout): its addres
 
 Layer 8 of hpxpy.comm: imports ``_status`` and the classes that have handles (``_comm``;
 ``_file`` and ``_win`` only when asked about theirs).
+
+``MPI.__pyx_capi__`` is mpi4py's C API for extension modules (``mpi4py.h``): for each
+class, ``PyMPI<Class>_New`` (a handle, or a Status's address, to a new Python object) and
+``PyMPI<Class>_Get`` (an object to the address of its handle storage above), as C function
+pointers in capsules named by their C signatures. Here they are ctypes trampolines into
+``fromhandle`` and ``_addressof``: callable from C with the GIL held; the handles mean
+something to hpxpy only, not to an MPI library.
 """
 
 from __future__ import annotations
@@ -68,6 +75,44 @@ def _addressof(arg: Any) -> int:
     if isinstance(arg, _handle_classes()):
         return ctypes.addressof(_cell(arg))
     raise TypeError("expecting an MPI instance")
+
+
+_capi_keep: list = []  # the trampolines and capsule names, alive as long as the process
+
+
+def _status_new(address: int) -> Status:
+    """A new Status holding a copy of the five C ints at ``address``."""
+    status = Status()
+    ctypes.memmove(int(status._mem.ctypes.data), address, _STATUS_SIZE)
+    return status
+
+
+def c_api() -> Dict[str, Any]:
+    """``MPI.__pyx_capi__``: mpi4py's ``PyMPI<Class>_New``/``_Get`` C functions in capsules."""
+    new_capsule = ctypes.pythonapi.PyCapsule_New
+    new_capsule.restype = ctypes.py_object
+    new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    get_type = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object)
+    capsules: Dict[str, Any] = {}
+
+    def publish(name: str, signature: str, function: Any) -> None:
+        label = signature.encode()
+        _capi_keep.extend((function, label))
+        address = ctypes.cast(function, ctypes.c_void_p).value
+        capsules[name] = new_capsule(address, label, None)
+
+    classes: Tuple[Any, ...] = (*_handle_classes(), Status)
+    for cls in classes:
+        name = cls.__name__
+        if cls is Status:
+            new = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p)(_status_new)
+            argument = "MPI_Status *"
+        else:
+            new = ctypes.PYFUNCTYPE(ctypes.py_object, _HandleCell)(cls.fromhandle)
+            argument = f"MPI_{name}"
+        publish(f"PyMPI{name}_New", f"PyObject *({argument})", new)
+        publish(f"PyMPI{name}_Get", f"MPI_{name} *(PyObject *)", get_type(_addressof))
+    return capsules
 
 
 def _handleof(arg: Any) -> int:

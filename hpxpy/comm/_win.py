@@ -24,7 +24,6 @@ from __future__ import annotations
 import itertools
 import operator
 import pickle
-import socket
 import threading
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
@@ -394,7 +393,7 @@ class Win(_attributes.AttrMethods):
         s.flavor = flavor
         s.disp_unit = disp_unit
         s.info = info.Dup() if isinstance(info, Info) and info else None
-        host = socket.gethostname() if flavor == C.WIN_FLAVOR_SHARED else ""
+        host = _runtime.host_identity() if flavor == C.WIN_FLAVOR_SHARED else ""
         table = s.comm.allgather((host, size, disp_unit))
         s.sizes = [t[1] for t in table]
         s.units = [t[2] for t in table]
@@ -511,7 +510,7 @@ class Win(_attributes.AttrMethods):
         return buffer.fromaddress(s.base, s.size)
 
     def Shared_query(self, rank: int) -> Tuple[buffer, int]:
-        """(memory, displacement unit) of ``rank``'s part of a shared window, directly
+        """Return (memory, displacement unit) of ``rank``'s part of a shared window, directly
         addressable here (``MPI.PROC_NULL``: the lowest rank with a non-empty part)."""
         s = self._live()
         if rank == C.PROC_NULL:
@@ -536,8 +535,8 @@ class Win(_attributes.AttrMethods):
         return self._live().attrs
 
     def _predefined_attr(self, keyval: int) -> Any:
-        """``MPI.WIN_BASE``, ``WIN_SIZE``, ``WIN_DISP_UNIT``, ``WIN_CREATE_FLAVOR``,
-        ``WIN_MODEL``."""
+        """Return a predefined attribute: ``MPI.WIN_BASE``, ``WIN_SIZE``, ``WIN_DISP_UNIT``,
+        ``WIN_CREATE_FLAVOR``, ``WIN_MODEL``."""
         s = self._live()
         fixed = {C.WIN_BASE: s.base, C.WIN_SIZE: s.size, C.WIN_DISP_UNIT: s.disp_unit,
                  C.WIN_CREATE_FLAVOR: s.flavor, C.WIN_MODEL: C.WIN_UNIFIED}
@@ -578,17 +577,20 @@ class Win(_attributes.AttrMethods):
         return s.info.Dup() if s.info else Info.Create()
 
     def Set_info(self, info: Info) -> None:
+        """Set the window's hints."""
         s = self._live()
         s.info = info.Dup() if info else None
 
     info = property(Get_info, Set_info)
 
     def Get_name(self) -> str:
+        """Return the name of the window."""
         if self._s is None:
             return "MPI_WIN_NULL"
         return self._live().name
 
     def Set_name(self, name: str) -> None:
+        """Set the name of the window."""
         self._live().name = str(name)
 
     name = property(Get_name, Set_name)
@@ -598,6 +600,7 @@ class Win(_attributes.AttrMethods):
         return _errhandler.reference(self._live().errhandler)
 
     def Set_errhandler(self, errhandler: _Errhandler) -> None:
+        """Set the error handler called on the window's errors."""
         s = self._live()
         s.errhandler = check_settable(errhandler)
 
@@ -668,7 +671,7 @@ class Win(_attributes.AttrMethods):
 
     def Fetch_and_op(self, origin: BufSpec, result: BufSpec, target_rank: int,
                      target_disp: int = 0, op: _ops.Op = _ops.SUM) -> None:
-        """``Get_accumulate`` of one element at ``target_disp``."""
+        """Fetch and combine one element: ``Get_accumulate`` of one element at ``target_disp``."""
         s = self._live()
         oregion = _origin(origin, False)
         rregion = _origin(result, True)
@@ -717,26 +720,26 @@ class Win(_attributes.AttrMethods):
     # Request forms: the operation is complete when the request is returned.
     def Rput(self, origin: BufSpec, target_rank: int,
              target: TargetSpec | None = None) -> Request:
-        """``Put`` returning a request."""
+        """Do a ``Put`` and return its (already complete) request."""
         self.Put(origin, target_rank, target)
         return Request(finish=_no_result)
 
     def Rget(self, origin: BufSpec, target_rank: int,
              target: TargetSpec | None = None) -> Request:
-        """``Get`` returning a request."""
+        """Do a ``Get`` and return its (already complete) request."""
         self.Get(origin, target_rank, target)
         return Request(finish=_no_result)
 
     def Raccumulate(self, origin: BufSpec, target_rank: int,
                     target: TargetSpec | None = None, op: _ops.Op = _ops.SUM) -> Request:
-        """``Accumulate`` returning a request."""
+        """Do an ``Accumulate`` and return its (already complete) request."""
         self.Accumulate(origin, target_rank, target, op)
         return Request(finish=_no_result)
 
     def Rget_accumulate(self, origin: BufSpec, result: BufSpec, target_rank: int,
                         target: TargetSpec | None = None,
                         op: _ops.Op = _ops.SUM) -> Request:
-        """``Get_accumulate`` returning a request."""
+        """Do a ``Get_accumulate`` and return its (already complete) request."""
         self.Get_accumulate(origin, result, target_rank, target, op)
         return Request(finish=_no_result)
 
@@ -810,8 +813,8 @@ class Win(_attributes.AttrMethods):
         return True
 
     def Test(self) -> bool:
-        """``Wait`` without waiting: True (and the epoch closed) if every origin
-        completed."""
+        """Test for the end of the exposure epoch: ``Wait`` without waiting, True (and the epoch
+        closed) if every origin completed."""
         s = self._live()
         if s.exposure is None:
             raise MPIException(C.ERR_RMA_SYNC, "no exposure epoch (Post) to test")
@@ -906,7 +909,7 @@ class Win(_attributes.AttrMethods):
         s.check_passive(s.check_rank(rank))
 
     def Flush_local_all(self) -> None:
-        """``Flush_local`` for every rank."""
+        """Complete locally every operation to every rank (``Flush_local`` for each)."""
         self._live().check_passive(None)
 
     def Sync(self) -> None:

@@ -9,6 +9,7 @@
 #include <memory>
 #include <tuple>
 
+#include "../parcelport/mpi/library.hpp"
 #include "../runtime/runtime.hpp"
 
 namespace py = pybind11;
@@ -404,6 +405,31 @@ PYBIND11_MODULE(_core, m) {
     m.def("parcelports", &available_transports,
           "Names of the transports this build can run, in default priority order");
 
+    // The MPI library of the mpi parcelport, opened at run time (src/parcelport/mpi/).
+    m.def(
+        "mpi_start",
+        [](const std::string& path) {
+            mpi::Library& library = mpi::Library::instance();
+            {
+                py::gil_scoped_release nogil;  // MPI_Init talks to the launcher
+                library.start(path);
+            }
+            return py::make_tuple(library.rank(), library.size(), library.version());
+        },
+        py::arg("path"),
+        "Open the MPI library at `path` (the MPI-5 standard ABI) and initialise MPI; "
+        "returns (rank, size, library version) of MPI_COMM_WORLD. RuntimeError says what "
+        "was wrong.");
+    m.def("mpi_started", [] { return mpi::Library::instance().started(); },
+          "Whether this process started MPI (mpi_start)");
+    m.def(
+        "mpi_finalize",
+        [] {
+            py::gil_scoped_release nogil;
+            mpi::Library::instance().finalize();
+        },
+        "MPI_Finalize, once (nothing if MPI was never started)");
+
     py::class_<shm::Segment, std::shared_ptr<shm::Segment>>(
         m, "ShmSegment", "This locality's shared-memory segment, made before the rendezvous")
         .def(py::init(&shm::create_locality_segment), py::arg("locality_id"),
@@ -422,6 +448,13 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("locality_id", [](Runtime& r) { return r.engine().self(); })
         .def_property_readonly("num_localities", [](Runtime& r) { return r.engine().size(); })
         .def("check_healthy", [](Runtime& r) { r.engine().check_healthy(); })
+        .def(
+            "traffic",
+            [](Runtime& r) {
+                const Engine::Traffic t = r.engine().traffic();
+                return py::make_tuple(t.messages, t.bytes);
+            },
+            "(messages, bytes) this locality has sent to other localities since start")
         .def(
             "join",
             [](Runtime& r, int fd) {
@@ -576,6 +609,21 @@ PYBIND11_MODULE(_core, m) {
              "All to all of raw blocks: sends[j] to member j, member j's block into recv at "
              "offsets[j]; returns the bytes each member sent (more than its capacity: "
              "dropped)")
+        .def(
+            "allgather_blocks",
+            [](Runtime& r, const Group& g, const py::buffer& recv, std::size_t block, int tag) {
+                const py::buffer_info info = recv.request(true);
+                const auto n = static_cast<std::size_t>(g.size);
+                if (static_cast<std::size_t>(info.size * info.itemsize) < n * block)
+                    throw py::value_error("allgather_blocks: the buffer holds fewer than " +
+                                          std::to_string(n) + " blocks");
+                char* all = static_cast<char*>(info.ptr);
+                py::gil_scoped_release nogil;
+                return r.collectives().allgather_blocks(g, all, block, tag);
+            },
+            py::arg("group"), py::arg("recv"), py::arg("block"), py::arg("tag"),
+            "All gather of equal raw blocks in place (member j's at j * block, ours already "
+            "there) in ceil(log2 n) rounds; returns what exchange returns")
         .def("meet",
              [](Runtime& r, const Group& g, int tag, const py::bytes& data) -> py::object {
                  std::string bytes = data;

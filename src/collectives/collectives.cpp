@@ -1,5 +1,6 @@
 #include "collectives.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -766,6 +767,60 @@ std::vector<std::size_t> Collectives::exchange(const Group& g,
     } catch (...) {
         withdraw(engine_, requests);
         throw;
+    }
+    return got;
+}
+
+std::vector<std::size_t> Collectives::allgather_blocks(const Group& g, char* all,
+                                                       std::size_t block, int tag) {
+    check_group(g);
+    const int n = g.size, r = g.rank;
+    const auto place = [&](int member) { return all + static_cast<std::size_t>(member) * block; };
+    if (static_cast<std::size_t>(n) * block >= kBruckAllgatherMax) {
+        // Large: one round of direct sends (exchange) moves the same bytes without
+        // Bruck's rounds one after another, nor its copies out of scratch.
+        std::vector<RecvBlock> places;
+        for (int j = 0; j < n; ++j) places.push_back({place(j), block});
+        return exchange(g, std::vector<ConstBuffer>(static_cast<std::size_t>(n), {place(r), block}),
+                        places, tag);
+    }
+    std::vector<std::size_t> got(static_cast<std::size_t>(n), block);
+    std::vector<char> scratch;
+    for (int d = 1; d < n; d *= 2) {
+        const int count = std::min(d, n - d);  // blocks that travel in this round
+        const int from = (r + d) % n, to = (r - d + n) % n;
+        const std::size_t bytes = static_cast<std::size_t>(count) * block;
+        // We receive the blocks of members from .. from + count - 1 (mod n): where the range
+        // wraps past the buffer's end it lands in scratch and is copied in two pieces.
+        const int before_wrap = std::min(count, n - from);
+        if (before_wrap < count) scratch.resize(bytes);
+        char* into = before_wrap < count ? scratch.data() : place(from);
+        const RecvRequestPtr req =
+            engine_.post_receive_into(g.context, g.world(from), tag, 0, into, bytes);
+        try {
+            // We send ours, r .. r + count - 1 (mod n): two parts where that wraps.
+            const int run = std::min(count, n - r);
+            std::vector<ConstBuffer> parts{{place(r), static_cast<std::size_t>(run) * block}};
+            if (run < count)
+                parts.push_back({place(0), static_cast<std::size_t>(count - run) * block});
+            engine_.send(g.world(to), g.context, tag, parts);
+            engine_.wait(req);
+        } catch (...) {
+            withdraw(engine_, {req});
+            throw;
+        }
+        const std::size_t arrived = settle_block(*req, {into, bytes});
+        if (arrived != bytes) {
+            // Members disagree on the block size: report the message's size (above `block`
+            // the caller raises the truncation error) and go on, so that nobody hangs.
+            got[static_cast<std::size_t>(from)] = arrived;
+            continue;
+        }
+        if (before_wrap < count) {
+            const std::size_t head = static_cast<std::size_t>(before_wrap) * block;
+            std::memcpy(place(from), scratch.data(), head);
+            std::memcpy(place(0), scratch.data() + head, bytes - head);
+        }
     }
     return got;
 }

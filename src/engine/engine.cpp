@@ -173,7 +173,14 @@ void Engine::send(int dest, int context, int tag, const std::vector<ConstBuffer>
         if (lost_locality_ >= 0) throw_lost_locked();
         throw;
     }
-    if (dest == self_) flush_acks();  // we may just have matched a synchronous send
+    if (dest == self_) {
+        flush_acks();  // we may just have matched a synchronous send
+    } else {
+        std::size_t bytes = 0;
+        for (const ConstBuffer& part : parts) bytes += part.size;
+        sent_messages_.fetch_add(1, std::memory_order_relaxed);
+        sent_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    }
 }
 
 RecvRequestPtr Engine::send_sync(int dest, int context, int tag,

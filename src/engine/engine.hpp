@@ -94,6 +94,18 @@ public:
 
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
               uint32_t ack = 0);
+    // Messages (and their bytes) this locality has handed to a transport for another
+    // locality since start: what a collective costs in messages, counted rather than timed
+    // (tests/test_scale.py, benchmarks/scale.py). Shared-memory meetings and the window
+    // broadcast's chunks are not messages and are not counted.
+    struct Traffic {
+        uint64_t messages;
+        uint64_t bytes;
+    };
+    Traffic traffic() const {
+        return {sent_messages_.load(std::memory_order_relaxed),
+                sent_bytes_.load(std::memory_order_relaxed)};
+    }
     // A synchronous send: returns the receive that completes once the destination has
     // matched the message (the engine there acknowledges it at match time).
     RecvRequestPtr send_sync(int dest, int context, int tag,
@@ -125,6 +137,7 @@ public:
     // For waits outside the engine (collectives in shared memory): check_healthy(), then
     // the interrupt check (Ctrl-C).
     void interruption_point() {
+        handler_->heartbeat_tick();  // whatever we wait in, the peers keep hearing from us
         check_healthy();
         if (interrupt_) interrupt_();
     }
@@ -221,6 +234,8 @@ private:
     int lost_locality_ = -1;
     std::string lost_why_;
     std::atomic<bool> closed_{false};
+    std::atomic<uint64_t> sent_messages_{0};  // traffic(): two relaxed adds per send
+    std::atomic<uint64_t> sent_bytes_{0};
     std::atomic<int> active_{0};  // threads inside send/receive using the handler
     // Last: destroyed first, so its progress thread stops before the state it reports to.
     std::unique_ptr<ParcelHandler> handler_;

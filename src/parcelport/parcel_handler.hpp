@@ -20,8 +20,10 @@
 //   handler (a waiter every slice, the background thread at least once a second) sends an
 //   empty heartbeat, once a second, to each peer it sent nothing else to in that second,
 //   and counts what arrives from each peer (any message, or the transport offering one).
-//   A peer silent for HPXPY_HEARTBEAT seconds (off unless set; 6 is a good value) is
-//   reported lost, so every survivor that waits raises LocalityError naming it.
+//   A peer silent for HPXPY_HEARTBEAT seconds (default 6; 0 turns heartbeats off) is
+//   reported lost, so every survivor that waits raises LocalityError naming it. A
+//   heartbeat never blocks its thread: with a send to that peer in progress or its pipe
+//   full it is skipped (the peer hears that data instead).
 #pragma once
 
 #include <atomic>
@@ -150,6 +152,13 @@ public:
     // never sees them). Sent every kHeartbeatMs to a peer that got nothing else.
     static constexpr int kHeartbeatContext = 2;
     static constexpr int kHeartbeatMs = 1000;
+    // Silence after which a peer is lost unless HPXPY_HEARTBEAT says otherwise: survivors
+    // raise within 10 s, with room for a peer descheduled for seconds on a busy machine.
+    static constexpr int kDefaultSilenceMs = 6000;
+    // Sends the heartbeats due and reports peers silent too long; at most once per
+    // kHeartbeatMs, by one thread at a time (others return at once). Never blocks. Every
+    // wait calls it, so heartbeats go out whatever this locality's threads wait in.
+    void heartbeat_tick();
 
 private:
     // ParcelSink, for the parcelports: forward upward, then wake the waiter.
@@ -173,10 +182,6 @@ private:
         if (source >= 0 && source < size_ && heartbeat_ms_ > 0)
             heard_[static_cast<std::size_t>(source)].fetch_add(1, std::memory_order_relaxed);
     }
-    // Sends the heartbeats due and reports peers silent too long; at most once per
-    // kHeartbeatMs, by one thread at a time (others return at once).
-    void heartbeat_tick();
-
     bool block(int timeout_ms, const std::atomic<uint64_t>& news, uint64_t seen);
     // Waits (up to timeout_ms, -1: long) for something to do, then progresses it: in the
     // sleeping transport if that is the only one, else poll() on the wake pipe and every

@@ -103,6 +103,15 @@ public:
     virtual void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
                       uint32_t ack, const InterruptCheck& interrupt) = 0;
 
+    // Sends an empty message on `context` only if that needs no waiting: no other send to
+    // `dest` in progress and room in the ring or socket. For heartbeats, which must never
+    // block the thread that sends them (a peer whose pipe is full hears us anyway: it
+    // finds our data when it reads). Returns whether it was sent.
+    virtual bool try_send_empty(int dest, int context) {
+        send(dest, context, 0, {}, 0, nullptr);
+        return true;
+    }
+
     // Non-blocking progress: reads whatever has arrived and reports it to the sink.
     // Returns true if it did any work. Never waits for I/O. When another thread is already
     // making progress on this parcelport: with `take_turn` false (a spinning caller) it

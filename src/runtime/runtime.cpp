@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "../parcelport/mpi/library.hpp"
+#include "../parcelport/mpi/parcelport.hpp"
 #include "../parcelport/tcp/parcelport.hpp"
 
 namespace hpxpy {
@@ -29,14 +31,18 @@ void check_config(const RuntimeConfig& c) {
             (!t.segment || t.peers.size() != static_cast<std::size_t>(c.size)))
             throw std::invalid_argument("shm needs this locality's segment and one endpoint "
                                         "per locality");
+        if (t.name == "mpi" && c.size > 1 && !mpi::Library::instance().started())
+            throw std::invalid_argument("the mpi parcelport needs MPI started first "
+                                        "(hpxpy._core.mpi_start)");
     }
 }
 
-std::unique_ptr<Parcelport> make_transport(const TransportConfig& t, int self,
+std::unique_ptr<Parcelport> make_transport(const TransportConfig& t, int self, int size,
                                            ParcelSink& sink, int spin_us) {
     // check_config has rejected every other name.
     if (t.name == "shm") return std::make_unique<ShmParcelport>(self, t.segment, t.peers, sink,
                                                                 spin_us);
+    if (t.name == "mpi") return std::make_unique<MpiParcelport>(self, size, sink);
     return std::make_unique<TcpParcelport>(self, t.fds, sink);
 }
 
@@ -56,7 +62,7 @@ void validate(const RuntimeConfig& config) {
 
 }  // namespace
 
-std::vector<std::string> available_transports() { return {"shm", "tcp"}; }
+std::vector<std::string> available_transports() { return {"shm", "tcp", "mpi"}; }
 
 Runtime::Runtime(RuntimeConfig config)
     : engine_(config.self, config.size, config.spin_us), collectives_(engine_) {
@@ -66,7 +72,7 @@ Runtime::Runtime(RuntimeConfig config)
         std::vector<std::unique_ptr<Parcelport>> ports;
         try {
             for (const TransportConfig& t : config.transports)
-                ports.push_back(make_transport(t, config.self, handler.port_sink(),
+                ports.push_back(make_transport(t, config.self, config.size, handler.port_sink(),
                                                config.spin_us));
         } catch (...) {
             // The transports not built yet do not own their sockets: close them.

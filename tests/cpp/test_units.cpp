@@ -324,6 +324,12 @@ void test_runtime_rejects_bad_transports() {
     CHECK(what.find("unknown parcelport 'carrier-pigeon'") != std::string::npos);
     CHECK(what.find("tcp") != std::string::npos);
     config.transports.clear();
+    TransportConfig mpi;  // MPI was never started in this process
+    mpi.name = "mpi";
+    config.transports.push_back(mpi);
+    what = expect_throw<std::invalid_argument>([&] { Runtime r(config); });
+    CHECK(what.find("the mpi parcelport needs MPI started first") != std::string::npos);
+    config.transports.clear();
     what = expect_throw<std::invalid_argument>([&] { Runtime r(config); });
     CHECK(what.find("no transport reaches locality 1") != std::string::npos);
     RuntimeConfig one;  // a job of one needs no transport

@@ -57,9 +57,13 @@ MODULES = [
     # external32, MPI.buffer, MPI.pickle. test_pickle skips its dill and yaml tests when
     # those packages are absent, as under MPICH.
     "test_datatype", "test_util_dtlib", "test_pack", "test_buffer", "test_pickle",
-    # The object model (equality, no hash, constructors, pickling, MPI.BOTTOM ...); its
-    # testCAPI skips (it needs the Cython C API, __pyx_capi__), so it is not in NO_SKIPS.
+    # The object model (equality, no hash, constructors, pickling, MPI.BOTTOM ..., and
+    # testCAPI: MPI.__pyx_capi__'s PyMPI<Class>_New/_Get C functions).
     "test_objmodel",
+    # Docstrings: every callable's starts with its signature line (hpxpy/comm/_docs.py).
+    "test_doc",
+    # The MPI 5 ABI queries: no ABI, (-1, -1); the sizes of AINT/COUNT/OFFSET; no Fortran.
+    "test_mpiabi",
 ]
 # Modules that take minutes and whose transport changes little: dtlib sends no message,
 # and spawned processes join their parents over TCP under either transport. CI's second
@@ -80,7 +84,7 @@ NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:t
             "test_errorcode", "test_info", "test_environ", "test_session", "test_grequest",
             "test_toplevel",
             "test_datatype", "test_util_dtlib", "test_pack", "test_buffer",
-            "test_spawn", "test_futures"}
+            "test_spawn", "test_futures", "test_doc", "test_objmodel", "test_mpiabi"}
 # Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
 # on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
 TIMEOUTS = {"test_rma": 600, "test_util_sync": 300, "test_io": 240, "test_file": 240,

@@ -395,6 +395,18 @@ void ShmParcelport::send(int dest, int context, int tag, const std::vector<Const
     }
 }
 
+bool ShmParcelport::try_send_empty(int dest, int context) {
+    Peer& peer = *peers_.at(static_cast<std::size_t>(dest));
+    if (peer.lost || peer.departed || closed_) return false;
+    std::unique_lock<std::mutex> lock(peer.send_mu, std::try_to_lock);
+    if (!lock.owns_lock()) return false;  // a send in progress: the peer hears that
+    MessageHeader header{context, 0, 0, 0, 0};
+    const ConstBuffer record{&header, sizeof header};
+    if (!peer.out.try_push(kWhole, &record, 1)) return false;
+    peer.layout->doorbell.ring_if_sleeping();
+    return true;
+}
+
 bool ShmParcelport::read_peer_locked(Peer& peer) {
     bool any = false;
     uint32_t kind;

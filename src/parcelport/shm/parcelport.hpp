@@ -67,6 +67,7 @@ public:
     bool reaches(int peer) const override;
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
               uint32_t ack, const InterruptCheck& interrupt) override;
+    bool try_send_empty(int dest, int context) override;
     bool progress(bool take_turn) override;
     void wake() override;
     bool can_sleep() const override { return true; }

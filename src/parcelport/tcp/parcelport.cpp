@@ -365,6 +365,33 @@ void TcpParcelport::send(int dest, int context, int tag, const std::vector<Const
     }
 }
 
+bool TcpParcelport::try_send_empty(int dest, int context) {
+    Peer& peer = *peers_.at(static_cast<std::size_t>(dest));
+    if (peer.lost) return false;
+    std::unique_lock<std::mutex> lock(peer.send_mu, std::try_to_lock);
+    if (!lock.owns_lock()) return false;  // a send in progress: the peer hears that
+    // Writable means far more room than one header, so this does not end half written.
+    pollfd pfd{peer.fd, POLLOUT, 0};
+    if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLOUT)) return false;
+    const FrameHeader header{kFrameData, context, 0, 0, 0};
+    const char* p = reinterpret_cast<const char*>(&header);
+    std::size_t left = sizeof header;
+    // A frame once begun must be finished, or the stream is corrupt.
+    while (left) {
+        ssize_t n = ::send(peer.fd, p, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (left == sizeof header) return false;
+            poll(&pfd, 1, kPollSliceMs);
+        } else {
+            return false;  // the reader reports the broken connection
+        }
+    }
+    return true;
+}
+
 void TcpParcelport::say_bye(Peer& peer) {
     FrameHeader bye{kFrameBye, 0, 0, 0, 0};
     std::lock_guard<std::mutex> lock(peer.send_mu);

@@ -36,6 +36,7 @@ public:
     bool reaches(int peer) const override;
     void send(int dest, int context, int tag, const std::vector<ConstBuffer>& parts,
               uint32_t ack, const InterruptCheck& interrupt) override;
+    bool try_send_empty(int dest, int context) override;
     bool progress(bool take_turn) override;
     int wait_fd() const override { return epoll_fd_; }
     void shutdown() override;
