@@ -144,8 +144,6 @@ _ON_FIRST_USE = {
 # uses one learns what is missing (NotImplementedError), not that it mistyped a name.
 _FEATURES = {
     "the MPI 5 ABI's error class": ("ERR_ABI",),
-    "Comm.Split_type by hardware resource": (
-        "COMM_TYPE_HW_GUIDED", "COMM_TYPE_HW_UNGUIDED", "COMM_TYPE_RESOURCE_GUIDED"),
 }
 _NOT_IMPLEMENTED = {name: feature for feature, names in _FEATURES.items() for name in names}
 _ALIASES = {"DISP_CUR": "DISPLACEMENT_CURRENT"}  # mpi4py's short name

@@ -766,14 +766,6 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
         raise NotImplementedError("Comm.Revoke is not supported by hpxpy (nor by MPICH): a "
                                   "lost locality ends the job")
 
-    @classmethod
-    def Create_from_group(cls, group: Group, stringtag: str = "org.mpi4py",
-                          info: Any = None, errhandler: Any = None) -> Comm:
-        """Create a communicator from a session's group (not implemented: raises
-        NotImplementedError)."""
-        raise NotImplementedError("MPI.Intracomm.Create_from_group (MPI-4 sessions) is not "
-                                  "supported by hpxpy (MPI 3.1 API)")
-
     def Split(self, color: int = 0, key: int = 0) -> Comm:
         """Sub-communicators of the ranks with the same color, ordered by (key, rank).
 
@@ -784,8 +776,18 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
 
     def Split_type(self, split_type: int, key: int = 0, info: Optional[Info] = None) -> Comm:
         """COMM_TYPE_SHARED: ranks on the same host (all of them, for a local job);
-        ``MPI.UNDEFINED``: COMM_NULL. Ranks may pass either: all take the same steps."""
-        return self.Split(_create.split_type_color(self, split_type), key)
+        ``MPI.UNDEFINED``: COMM_NULL. Ranks may pass either: all take the same steps.
+
+        The MPI 4 hardware types know one level, the host (``mpi_shared_memory``):
+        COMM_TYPE_HW_GUIDED and COMM_TYPE_RESOURCE_GUIDED split by host when ``info``'s
+        ``mpi_hw_resource_type`` names it, else give COMM_NULL; COMM_TYPE_HW_UNGUIDED
+        splits by host when the communicator spans hosts (setting that key in ``info``),
+        else gives COMM_NULL."""
+        resource = info.Get(_create.HW_RESOURCE_KEY) if info else None
+        comm = self.Split(_create.split_type_color(self, split_type, resource), key)
+        if split_type == C.COMM_TYPE_HW_UNGUIDED and comm and info:
+            info.Set(_create.HW_RESOURCE_KEY, _create.HW_SHARED_MEMORY)
+        return comm
 
     def Create(self, group: Group) -> Comm:
         """A communicator of ``group``'s members (COMM_NULL on the others)."""

@@ -23,6 +23,9 @@ LASTUSEDCODE = 1681915910
 APPNUM = 1681915911
 
 COMM_TYPE_SHARED = 1
+COMM_TYPE_HW_GUIDED = 2
+COMM_TYPE_HW_UNGUIDED = 3
+COMM_TYPE_RESOURCE_GUIDED = 4
 
 # Status.py2f(): MPICH's layout (count low, count high and cancelled, source, tag, error)
 F_STATUS_SIZE = 5

@@ -53,15 +53,36 @@ def split(comm: _Handle, color: int, key: int) -> Made:
     return ranks, base + _contexts.STRIDE * colors.index(color)
 
 
-def split_type_color(comm: _Handle, split_type: int) -> int:
-    """Split_type's color: the index of this rank's host (UNDEFINED for UNDEFINED)."""
-    if split_type not in (C.UNDEFINED, C.COMM_TYPE_SHARED):
+# MPI 4's hardware split types name the level in the info key below; hpxpy knows one
+# level between the job and a process: the host, whose memory its localities share.
+HW_RESOURCE_KEY = "mpi_hw_resource_type"
+HW_SHARED_MEMORY = "mpi_shared_memory"
+
+
+def split_type_color(comm: _Handle, split_type: int, resource: Optional[str] = None) -> int:
+    """Split_type's color: the index of this rank's host, or UNDEFINED.
+
+    COMM_TYPE_SHARED splits by host; COMM_TYPE_HW_GUIDED and COMM_TYPE_RESOURCE_GUIDED do
+    when ``resource`` (the info's ``mpi_hw_resource_type``) is ``mpi_shared_memory`` and
+    give COMM_NULL for any other or none; COMM_TYPE_HW_UNGUIDED splits by host when that
+    makes a strictly smaller communicator (the job spans hosts), else gives COMM_NULL."""
+    known = (C.UNDEFINED, C.COMM_TYPE_SHARED, C.COMM_TYPE_HW_GUIDED,
+             C.COMM_TYPE_HW_UNGUIDED, C.COMM_TYPE_RESOURCE_GUIDED)
+    if split_type not in known:
         raise MPIException(C.ERR_ARG, f"unsupported split type {split_type}")
     host = _runtime.host_identity()  # the host shared memory reaches, as the transports
     seq = comm._next()
     table = obj_bcast(comm, seq, obj_gather(comm, seq, (split_type, host), 0), 0, step=1)
+    if split_type in (C.COMM_TYPE_HW_GUIDED, C.COMM_TYPE_RESOURCE_GUIDED):
+        if resource != HW_SHARED_MEMORY:
+            return C.UNDEFINED
+    elif split_type == C.COMM_TYPE_HW_UNGUIDED:
+        if len({h for _, h in table}) < 2:
+            return C.UNDEFINED  # one host: no level below the communicator's own
+    elif split_type == C.UNDEFINED:
+        return C.UNDEFINED
     hosts = sorted({h for t, h in table if t != C.UNDEFINED})
-    return C.UNDEFINED if split_type == C.UNDEFINED else hosts.index(host)
+    return hosts.index(host)
 
 
 def create(comm: _Handle, group: Group) -> Made:

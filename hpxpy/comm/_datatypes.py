@@ -442,20 +442,8 @@ class Datatype(AttrMethods):
         """Return ``count`` consecutive elements of this type as one element."""
         self._check()
         count = self._check_count(count)
-        new = self._run(count)
-        if count <= _INT_MAX:
-            return new._made("CONTIGUOUS", self, count=count)
-        # MPI 3.1's contents hold C ints: MPI describes a larger count as a struct of a
-        # vector of INT_MAX-element blocks and a contiguous remainder.
-        quotient, remainder = divmod(count, _INT_MAX)
-        blocks = self._run(quotient * _INT_MAX)._made(
-            "VECTOR", self, count=quotient, blocklength=_INT_MAX, stride=_INT_MAX)
-        rest = self._run(remainder)._made("CONTIGUOUS", self, count=remainder)
-        new._made("STRUCT", None, blocklengths=[1, 1],
-                  displacements=[0, quotient * _INT_MAX * self.extent],
-                  datatypes=[blocks, rest])
-        new._align, new._mixed = self._align, self._mixed
-        return new
+        # MPI 4's contents hold large counts: any count is described as CONTIGUOUS
+        return self._run(count)._made("CONTIGUOUS", self, count=count)
 
     def Create_vector(self, count: int, blocklength: int, stride: int) -> Datatype:
         """Return ``count`` blocks of ``blocklength`` elements, ``stride`` elements apart."""
@@ -763,7 +751,6 @@ class Datatype(AttrMethods):
         self._freed = True
 
 
-_INT_MAX = 2**31 - 1
 # The Pack/Unpack implementation: _pack.py, a layer above (it parses buffers), sets it.
 _PACK: Any = None
 

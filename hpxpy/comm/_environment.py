@@ -52,8 +52,9 @@ def Get_hw_resource_info() -> Info:
 
 
 def Get_version() -> Tuple[int, int]:
-    """Return the version of the MPI standard whose API hpxpy follows."""
-    return (3, 1)
+    """Return the version of the MPI standard whose API hpxpy follows (4.1: sessions,
+    partitioned and persistent collectives, the hardware split types, Isendrecv)."""
+    return (4, 1)
 
 
 def get_vendor() -> Tuple[str, Tuple[int, int, int]]:

@@ -75,7 +75,8 @@ ONE_TRANSPORT = {"test_util_dtlib", "test_spawn", "test_futures", "test_util_poo
 # threads must sleep, not spin).
 FOUR = ["test_io", "test_file", "test_win", "test_rma", "test_rma_nb", "test_util_sync"]
 # Modules that must run every test: a skip there is a missing feature, so it fails.
-NO_SKIPS = {"test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj", "futures:test_futures",
+NO_SKIPS = {"test_comm", "test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj",
+            "futures:test_futures",
             "test_io", "test_file", "test_cco_pr_buf", "test_cco_pr_vec", "test_cco_pr_ngh_buf",
             "test_p2p_buf_matched", "test_p2p_obj_matched", "test_msgzero", "test_address",
             "test_mpimem", "test_threads", "test_cco_nb_vec", "test_p2p_buf_part",
