@@ -307,6 +307,12 @@ void ParcelHandler::progress_loop() {
         heartbeat_tick();
         if (app_waiting_ > 0 || since_wait < kStandAsideNs) {
             rest(kStandAsideNs / 1000000);
+            // Waits that end at once (messages to ourselves, or already here) run no
+            // transport, yet keep this thread aside: a program busy with messages to itself
+            // for seconds would read no peer's messages, not even their heartbeats, and
+            // take the peers for lost. So while nobody waits, a pass that takes no poll
+            // token and gives way to any thread inside a transport.
+            if (app_waiting_ == 0) progress(false);
             continue;
         }
         std::unique_lock<FairToken> token(poll_token_, std::try_to_lock);
