@@ -430,6 +430,11 @@ _MISMATCHES = [
      ("MISMATCH-ALLREDUCE", "MISMATCH-BARRIER")),
     ("Allreduce_barrier", ("Allreduce()", "barrier()"),
      ("MISMATCH-BUFALLREDUCE", "MISMATCH-OBJBARRIER")),
+    # Calls that send each other nothing: each waits, then asks the other (CallWatch).
+    ("gather_bcast", ("gather(root=0)", "bcast(root=0)"),
+     ("MISMATCH-GATHER0", "MISMATCH-BCAST0")),
+    ("Gather_allreduce", ("Gather(root=0)", "allreduce()"),
+     ("MISMATCH-RAWGATHER", "MISMATCH-OBJALLREDUCE")),
 ]
 
 

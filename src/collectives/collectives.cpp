@@ -166,6 +166,7 @@ public:
                 listed_ = true;
             }
             engine_.interruption_point();
+            engine_.run_idle_hook();  // the CallWatch: a mismatched call leaves its meeting
         };
     }
 
@@ -339,6 +340,7 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, int tag,
 bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t size,
                        std::vector<MetCell>& cells) {
     check_group(g);
+    CallWatch::Scope call(watch_, g, tag, call_word(CallKind::object_all_reduce));
     const Meeting* m = meeting_for(g, tag);
     if (!m) return false;
     // The cell: the call word, 4 spare bytes, the length, the bytes.
@@ -368,6 +370,7 @@ bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t si
 Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
                              const Failure& failure, bool meet) {
     check_group(g);
+    CallWatch::Scope call(watch_, g, tag, call_word(CallKind::all_reduce));
     const int n = g.size, r = g.rank;
     if (meet && n > 1) {
         if (const Meeting* m = meeting_for(g, tag)) {
@@ -546,6 +549,7 @@ std::size_t Collectives::window_broadcast_min() {
 Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int tag,
                             const Failure& failure, char* into, std::size_t into_capacity) {
     check_group(g, root);
+    CallWatch::Scope call(watch_, g, tag, call_word(CallKind::broadcast, root));
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     std::vector<ConstBuffer> parts;
@@ -627,6 +631,7 @@ Item Collectives::broadcast(const Group& g, const ArrayRef& value, int root, int
 std::vector<Item> Collectives::gather(const Group& g, const ArrayRef& value, int root,
                                       int tag, const Failure& failure) {
     check_group(g, root);
+    CallWatch::Scope call(watch_, g, tag, call_word(CallKind::gather, root));
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     const uint32_t word = call_word(CallKind::gather, root);
@@ -677,6 +682,7 @@ std::vector<Item> Collectives::gather(const Group& g, const ArrayRef& value, int
 Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, int root, int tag,
                           const Failure& failure) {
     check_group(g, root);
+    CallWatch::Scope call(watch_, g, tag, call_word(CallKind::scatter, root));
     const int n = g.size, r = g.rank;
     const int vr = (r - root + n) % n;
     Failure state = failure;
@@ -744,6 +750,7 @@ std::vector<std::size_t> Collectives::exchange(const Group& g,
                                                const std::vector<ConstBuffer>& sends,
                                                const std::vector<RecvBlock>& recvs, int tag) {
     check_group(g);
+    CallWatch::Scope call(watch_, g, tag, call_word(CallKind::exchange));
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
     std::vector<std::size_t> got(at(n), 0);
@@ -774,6 +781,7 @@ std::vector<std::size_t> Collectives::exchange(const Group& g,
 std::vector<std::size_t> Collectives::allgather_blocks(const Group& g, char* all,
                                                        std::size_t block, int tag) {
     check_group(g);
+    CallWatch::Scope call(watch_, g, tag, call_word(CallKind::allgather_blocks));
     const int n = g.size, r = g.rank;
     const auto place = [&](int member) { return all + static_cast<std::size_t>(member) * block; };
     if (static_cast<std::size_t>(n) * block >= kBruckAllgatherMax) {
@@ -829,6 +837,7 @@ std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer 
                                                     const std::vector<RecvBlock>& recvs,
                                                     int root, int tag) {
     check_group(g, root);
+    CallWatch::Scope call(watch_, g, tag, call_word(CallKind::gather_blocks, root));
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
     if (r != root) {
@@ -857,6 +866,7 @@ std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer 
 
 void Collectives::barrier(const Group& g, const std::string& name, int tag, bool meet) {
     check_group(g);
+    CallWatch::Scope call(watch_, g, tag, call_word(CallKind::barrier));
     const int n = g.size, r = g.rank;
     Failure state;
     if (meet && n > 1) {
@@ -931,8 +941,9 @@ std::string call_name(uint32_t word) {
     if ((word >> 24) != kCallMagic) return "a collective whose messages name no call";
     // mpi4py's names: the buffer all_reduce is Allreduce, the objects' one allreduce
     // (broadcast, gather, scatter and barrier serve both forms).
-    static const char* const names[] = {"?", "barrier", "bcast", "gather", "scatter",
-                                        "Allreduce", "allreduce"};
+    static const char* const names[] = {"?",         "barrier",   "bcast",     "gather",
+                                        "scatter",   "Allreduce", "allreduce", "Gather",
+                                        "Allgather", "Alltoall"};
     const uint32_t kind = (word >> 16) & 0xFF;
     std::string out = kind < sizeof names / sizeof names[0] ? names[kind] : "?";
     const int root = static_cast<int>(word & 0xFFFF) - 1;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "../engine/engine.hpp"
+#include "call_watch.hpp"
 #include "reduce_kernels.hpp"
 
 namespace hpxpy {
@@ -39,7 +40,9 @@ enum class Status : uint32_t {
 // 0, so a receiver that meets another collective's message or cell at the same point of
 // a communicator raises a mismatch instead of reading it as its own. One 4-byte word in a
 // header that was sent anyway: nothing to pay on the hot path. The raw-block collectives
-// (exchange, gather_blocks) carry no header, so no word either.
+// (exchange, gather_blocks) carry no header, so no word either. Members whose calls
+// differ but who receive nothing from each other are found by the CallWatch
+// (call_watch.hpp), which knows every collective's word.
 enum class CallKind : uint32_t {
     barrier = 1,
     broadcast = 2,
@@ -47,6 +50,10 @@ enum class CallKind : uint32_t {
     scatter = 4,
     all_reduce = 5,
     object_all_reduce = 6,  // hpxpy.comm's allreduce of objects (its messages and meetings)
+    // The raw-block collectives: their messages carry no word, only the CallWatch knows it.
+    gather_blocks = 7,
+    allgather_blocks = 8,
+    exchange = 9,
 };
 constexpr uint32_t kCallMagic = 0xC7;  // top byte: tells a call word from arbitrary bytes
 constexpr std::size_t kCallOffset = 20;
@@ -137,7 +144,7 @@ private:
 
 class Collectives {
 public:
-    explicit Collectives(Engine& engine) : engine_(engine) {}
+    explicit Collectives(Engine& engine) : engine_(engine), watch_(engine) {}
 
     // The element-wise reduction of `value` over all localities. `value` is only read; the
     // result lives in a received payload (null owner in a job of one: it is `value`).
@@ -230,6 +237,7 @@ private:
                             uint32_t op, const Failure& failure, Item& result);
 
     Engine& engine_;
+    CallWatch watch_;  // every entry point opens a CallWatch::Scope with its call word
     std::mutex meetings_mu_;
     std::map<int, Meeting> meetings_;  // by context
 };

@@ -239,7 +239,9 @@ void Engine::wait_until(Ready ready, const std::vector<int>& sources) {
         // Spins first, then blocks in poll(); returns at least every 100 ms for Ctrl-C.
         bool progressed = waiting.step(arrivals_, seen);
         flush_acks();
-        if (!progressed && arrivals_.load() == seen && interrupt_) interrupt_();
+        const bool idle = !progressed && arrivals_.load() == seen;
+        if (idle && interrupt_) interrupt_();
+        if (idle_hook_ && (idle || notes_waiting())) idle_hook_();
         lock.lock();
     }
 }
@@ -415,6 +417,12 @@ MessageInfo Engine::probe(int context, int source, int tag) {
 void Engine::deliver(Message&& message) {
     {
         std::lock_guard<std::mutex> lock(mu_);
+        if (message.tag == kCallNoteTag) {  // for the CallWatch, not for matching
+            notes_.push_back(std::move(message));
+            notes_waiting_.store(true, std::memory_order_relaxed);
+            arrivals_.fetch_add(1);
+            return;
+        }
         auto it = oldest_match_locked(message.source, message.context, message.tag);
         if (it != posted_.end()) {
             matched_locked(message);
@@ -428,6 +436,14 @@ void Engine::deliver(Message&& message) {
         }
         arrivals_.fetch_add(1);
     }
+}
+
+std::vector<Message> Engine::take_notes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    notes_waiting_.store(false, std::memory_order_relaxed);
+    std::vector<Message> notes;
+    notes.swap(notes_);
+    return notes;
 }
 
 void Engine::peer_lost(int locality, const std::string& why) {

@@ -141,6 +141,19 @@ public:
         check_healthy();
         if (interrupt_) interrupt_();
     }
+    // Collective call notes (CallWatch, src/collectives/call_watch.hpp) travel with this
+    // tag, which no receive uses: deliver() sets them aside for take_notes() instead of
+    // matching them. The idle hook runs where a thread waits and may leave its wait by
+    // throwing: whenever a wait in the engine returns with nothing new (or notes came), and
+    // at run_idle_hook() (meetings). Not in a blocked send or a window's copy, which must
+    // not stop halfway. Set once, before any wait.
+    static constexpr int kCallNoteTag = -0x43414C4C;
+    void set_idle_hook(std::function<void()> hook) { idle_hook_ = std::move(hook); }
+    void run_idle_hook() {
+        if (idle_hook_) idle_hook_();
+    }
+    bool notes_waiting() const { return notes_waiting_.load(std::memory_order_relaxed); }
+    std::vector<Message> take_notes();
     void shutdown(bool graceful);
     // What this locality is waiting for: every posted receive not matched yet, every probe
     // in progress and every send blocked (for at least ~100 ms) by flow control. Cheap
@@ -210,6 +223,9 @@ private:
     const int size_;
     const int capacity_;  // size_ + kJoinedPeers: the per-peer tables' length
     InterruptCheck interrupt_;
+    std::function<void()> idle_hook_;
+    std::vector<Message> notes_;  // under mu_
+    std::atomic<bool> notes_waiting_{false};
     std::function<void(int, int)> abort_handler_;
 
     // Flow control counters (written under mu_, read lock-free by accepting()).

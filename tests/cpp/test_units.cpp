@@ -437,6 +437,54 @@ void test_collectives_reject_bad_groups() {
     (void)item;
 }
 
+// Members in different collectives that send each other nothing (rank 0 gathers from its
+// children, which wait in a broadcast from rank 0): the CallWatch's notes make every one
+// raise the mismatch after about half a second. A member that is only late (the same call,
+// after a second) is not taken for a mismatched one.
+void test_mismatch_found_while_waiting() {
+    Cluster c(3);
+    std::vector<std::unique_ptr<Collectives>> colls;
+    for (int r = 0; r < 3; ++r) colls.push_back(std::make_unique<Collectives>(c[r]));
+    std::vector<std::string> errors(3);
+    const auto t0 = Clock::now();
+    run_ranks(3, [&](int r) {
+        Collectives& coll = *colls[static_cast<std::size_t>(r)];
+        Group g;
+        g.rank = r;
+        g.size = 3;
+        g.context = kFirstFreeContext + 1;
+        std::vector<double> v{1.0};
+        // First a late member in the same call: no error.
+        if (r == 2) std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+        coll.barrier(g, "", 8);
+        errors[static_cast<std::size_t>(r)] = expect_throw<CollectiveError>([&] {
+            if (r == 0)
+                coll.gather(g, f64_ref(v), 0, 16, Failure{});
+            else
+                coll.broadcast(g, f64_ref(v), 0, 16, Failure{});
+        });
+    });
+    CHECK(ms_since(t0) < 8000);
+    CHECK(errors[0].find("rank 0 called gather(root=0), rank ") != std::string::npos);
+    CHECK(errors[0].find("called bcast(root=0)") != std::string::npos);
+    CHECK(errors[1].find("rank 1 called bcast(root=0), rank 0 called gather(root=0)") !=
+          std::string::npos);
+    CHECK(errors[2].find("rank 2 called bcast(root=0), rank 0 called gather(root=0)") !=
+          std::string::npos);
+}
+
+// What the CallWatch adds to every collective's start (printed, never asserted: timing
+// on a shared machine is noise): recording the call and marking the thread.
+void test_call_watch_cost() {
+    Cluster c(1);
+    CallWatch watch(c[0]);
+    Group g;
+    constexpr int kCalls = 200000;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < kCalls; ++i) CallWatch::Scope call(watch, g, i * 8, 0xC7010000u);
+    std::printf("    CallWatch::Scope: %.1f ns per collective\n", ms_since(t0) * 1e6 / kCalls);
+}
+
 void test_collectives_4() { collectives_at(4); }
 void test_collectives_3() { collectives_at(3); }
 
@@ -872,6 +920,8 @@ const Test kTests[] = {
     {"runtime_rejects_bad_transports", test_runtime_rejects_bad_transports},
     {"collectives_reject_bad_groups", test_collectives_reject_bad_groups},
     {"collectives_4", test_collectives_4},
+    {"mismatch_found_while_waiting", test_mismatch_found_while_waiting},
+    {"call_watch_cost", test_call_watch_cost},
     {"collectives_3", test_collectives_3},
     {"tcp_messages_and_routes", test_tcp_messages_and_routes},
     {"tcp_large_exchange", test_tcp_large_exchange},

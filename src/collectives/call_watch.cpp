@@ -1,0 +1,192 @@
+#include "call_watch.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <optional>
+
+#include "collectives.hpp"
+
+namespace hpxpy {
+namespace {
+
+int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// A note on the wire: kind, tag, how many words, the words.
+struct NoteHead {
+    uint32_t kind;
+    int32_t tag;
+    uint32_t count;
+};
+
+bool share_a_word(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+    for (uint32_t w : a)
+        if (std::find(b.begin(), b.end(), w) != b.end()) return true;
+    return false;
+}
+
+}  // namespace
+
+thread_local CallWatch::Scope* CallWatch::current_ = nullptr;
+thread_local bool CallWatch::busy_ = false;
+
+CallWatch::CallWatch(Engine& engine) : engine_(engine) {
+    engine_.set_idle_hook([this] { on_idle(); });
+}
+
+CallWatch::~CallWatch() { engine_.set_idle_hook(nullptr); }
+
+CallWatch::Scope::Scope(CallWatch& watch, const Group& g, int tag, uint32_t word)
+    : watch_(watch), group_(g), tag_(tag), word_(word), outer_(current_) {
+    watch_.record(g.context, tag, word);
+    current_ = this;
+    if (watch_.engine_.notes_waiting() || watch_.has_kept_.load(std::memory_order_relaxed)) {
+        try {
+            watch_.read_notes(this);
+        } catch (...) {
+            current_ = outer_;  // no destructor runs for a constructor that throws
+            throw;
+        }
+    }
+}
+
+CallWatch::Scope::~Scope() { current_ = outer_; }
+
+void CallWatch::record(int context, int tag, uint32_t word) {
+    const uint64_t n = recorded_.fetch_add(1, std::memory_order_relaxed);
+    Slot& slot = history_[n % kHistory];
+    const uint64_t seq = slot.seq.load(std::memory_order_relaxed);
+    slot.seq.store(seq + 1, std::memory_order_relaxed);  // odd: being written
+    std::atomic_thread_fence(std::memory_order_release);
+    slot.context.store(context, std::memory_order_relaxed);
+    slot.tag.store(tag, std::memory_order_relaxed);
+    slot.word.store(word, std::memory_order_relaxed);
+    slot.seq.store(seq + 2, std::memory_order_release);
+}
+
+std::vector<uint32_t> CallWatch::words_at(int context, int tag) const {
+    std::vector<uint32_t> words;
+    const uint64_t recorded = recorded_.load(std::memory_order_relaxed);
+    const uint64_t first = recorded > kHistory ? recorded - kHistory : 0;
+    for (uint64_t i = first; i < recorded; ++i) {  // oldest first: the call's first word leads
+        const Slot& slot = history_[i % kHistory];
+        const uint64_t before = slot.seq.load(std::memory_order_acquire);
+        if (before & 1) continue;
+        const int c = slot.context.load(std::memory_order_relaxed);
+        const int t = slot.tag.load(std::memory_order_relaxed);
+        const uint32_t w = slot.word.load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (slot.seq.load(std::memory_order_relaxed) != before) continue;
+        if (c == context && t == tag && std::find(words.begin(), words.end(), w) == words.end())
+            words.push_back(w);
+    }
+    if (words.size() > kMaxWords) words.resize(kMaxWords);
+    return words;
+}
+
+void CallWatch::on_idle() {
+    if (busy_) return;
+    Scope* call = current_;
+    if (!call && !engine_.notes_waiting() && !has_kept_.load(std::memory_order_relaxed)) return;
+    busy_ = true;
+    struct Clear {
+        ~Clear() { busy_ = false; }
+    } clear;
+    if (call && !call->queried_) {
+        const int64_t now = now_ns();  // (not read at the call's start: that must stay cheap)
+        if (call->waiting_since_ns_ == 0) call->waiting_since_ns_ = now;
+        if (now - call->waiting_since_ns_ >= int64_t{kQueryAfterMs} * 1'000'000) ask(*call);
+    }
+    if (engine_.notes_waiting() || has_kept_.load(std::memory_order_relaxed)) read_notes(call);
+}
+
+void CallWatch::ask(Scope& call) {
+    call.queried_ = true;
+    const std::vector<uint32_t> mine = words_at(call.group_.context, call.tag_);
+    const Group& g = call.group_;
+    for (int i = 0; i < g.size; ++i)
+        if (i != g.rank) send_note(g.world(i), g.context, kQuestion, call.tag_, mine);
+}
+
+void CallWatch::send_note(int dest, int context, uint32_t kind, int tag,
+                          const std::vector<uint32_t>& words) {
+    std::vector<char> bytes(sizeof(NoteHead) + words.size() * sizeof(uint32_t));
+    const NoteHead head{kind, tag, static_cast<uint32_t>(words.size())};
+    std::memcpy(bytes.data(), &head, sizeof head);
+    if (!words.empty())
+        std::memcpy(bytes.data() + sizeof head, words.data(), words.size() * sizeof(uint32_t));
+    engine_.send(dest, context, Engine::kCallNoteTag, {{bytes.data(), bytes.size()}});
+}
+
+void CallWatch::read_notes(Scope* call) {
+    struct Answer {
+        int dest;
+        int context;
+        int tag;
+        std::vector<uint32_t> words;
+    };
+    std::vector<Answer> answers;
+    std::optional<Kept> against_us;  // an answer showing that our current call differs
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (Message& note : engine_.take_notes()) {
+            NoteHead head{};
+            if (!note.payload || note.payload->size() < sizeof head) continue;
+            std::memcpy(&head, note.payload->data(), sizeof head);
+            const std::size_t count =
+                std::min<std::size_t>(head.count, (note.payload->size() - sizeof head) / 4);
+            std::vector<uint32_t> words(count);
+            if (count)
+                std::memcpy(words.data(), note.payload->data() + sizeof head, count * 4);
+            kept_.push_back({head.kind, note.context, head.tag, note.source, std::move(words),
+                             recorded_.load(std::memory_order_relaxed)});
+        }
+        for (auto it = kept_.begin(); it != kept_.end();) {
+            Kept& k = *it;
+            if (recorded_.load(std::memory_order_relaxed) - k.at > kHistory) {  // long past: that call is not ours to judge
+                it = kept_.erase(it);
+                continue;
+            }
+            if (k.kind == kQuestion) {
+                std::vector<uint32_t> mine = words_at(k.context, k.tag);
+                if (mine.empty()) {  // we have not got there yet
+                    ++it;
+                    continue;
+                }
+                if (share_a_word(mine, k.words)) {  // the same call: all is well
+                    it = kept_.erase(it);
+                    continue;
+                }
+                answers.push_back({k.from, k.context, k.tag, mine});
+                k.kind = kAnswer;  // now evidence against our own call there
+            }
+            if (call && k.context == call->group_.context && k.tag == call->tag_) {
+                against_us = std::move(k);
+                it = kept_.erase(it);
+                break;
+            }
+            ++it;
+        }
+        has_kept_.store(!kept_.empty(), std::memory_order_relaxed);
+    }
+    for (const Answer& a : answers) send_note(a.dest, a.context, kAnswer, a.tag, a.words);
+    if (!against_us || !call) return;
+    const std::vector<uint32_t> mine = words_at(call->group_.context, call->tag_);
+    if (share_a_word(mine, against_us->words)) return;  // cannot happen; never raise on doubt
+    const Group& g = call->group_;
+    int their_rank = -1;
+    for (int i = 0; i < g.size; ++i)
+        if (g.world(i) == against_us->from) their_rank = i;
+    const uint32_t theirs = against_us->words.empty() ? 0 : against_us->words.front();
+    throw CollectiveError(Status::mismatch,
+                          mismatch_text(g.rank, mine.empty() ? call->word_ : mine.front(),
+                                        their_rank, theirs) +
+                              "; found while waiting (neither call sends the other anything)",
+                          g.context);
+}
+
+}  // namespace hpxpy
