@@ -84,8 +84,43 @@ std::vector<uint32_t> CallWatch::words_at(int context, int tag) const {
         if (c == context && t == tag && std::find(words.begin(), words.end(), w) == words.end())
             words.push_back(w);
     }
-    if (words.size() > kMaxWords) words.resize(kMaxWords);
     return words;
+}
+
+std::vector<CallWatch::Call> CallWatch::calls_at_point(int context, int tag) const {
+    std::vector<Call> calls;
+    const int point = point_of(tag);
+    const uint64_t recorded = recorded_.load(std::memory_order_relaxed);
+    const uint64_t first = recorded > kHistory ? recorded - kHistory : 0;
+    for (uint64_t i = first; i < recorded && calls.size() < kMaxCalls; ++i) {
+        const Slot& slot = history_[i % kHistory];
+        const uint64_t before = slot.seq.load(std::memory_order_acquire);
+        if (before & 1) continue;
+        const int c = slot.context.load(std::memory_order_relaxed);
+        const int t = slot.tag.load(std::memory_order_relaxed);
+        const uint32_t w = slot.word.load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (slot.seq.load(std::memory_order_relaxed) != before) continue;
+        if (c == context && point_of(t) == point) calls.push_back({t, w});
+    }
+    return calls;
+}
+
+int CallWatch::first_difference(int context, const std::vector<Call>& theirs) const {
+    std::vector<int> steps;
+    for (const Call& call : theirs)
+        if (std::find(steps.begin(), steps.end(), call.tag) == steps.end())
+            steps.push_back(call.tag);
+    std::sort(steps.begin(), steps.end());
+    for (int tag : steps) {
+        const std::vector<uint32_t> mine = words_at(context, tag);
+        if (mine.empty()) continue;  // a step we have not reached
+        std::vector<uint32_t> their_words;
+        for (const Call& call : theirs)
+            if (call.tag == tag) their_words.push_back(call.word);
+        if (!share_a_word(mine, their_words)) return tag;
+    }
+    return -1;
 }
 
 void CallWatch::on_idle() {
@@ -106,19 +141,19 @@ void CallWatch::on_idle() {
 
 void CallWatch::ask(Scope& call) {
     call.queried_ = true;
-    const std::vector<uint32_t> mine = words_at(call.group_.context, call.tag_);
+    const std::vector<Call> mine = calls_at_point(call.group_.context, call.tag_);
     const Group& g = call.group_;
     for (int i = 0; i < g.size; ++i)
         if (i != g.rank) send_note(g.world(i), g.context, kQuestion, call.tag_, mine);
 }
 
 void CallWatch::send_note(int dest, int context, uint32_t kind, int tag,
-                          const std::vector<uint32_t>& words) {
-    std::vector<char> bytes(sizeof(NoteHead) + words.size() * sizeof(uint32_t));
-    const NoteHead head{kind, tag, static_cast<uint32_t>(words.size())};
+                          const std::vector<Call>& calls) {
+    const NoteHead head{kind, tag, static_cast<uint32_t>(calls.size())};
+    std::vector<char> bytes(sizeof head + calls.size() * sizeof(Call));
     std::memcpy(bytes.data(), &head, sizeof head);
-    if (!words.empty())
-        std::memcpy(bytes.data() + sizeof head, words.data(), words.size() * sizeof(uint32_t));
+    if (!calls.empty())
+        std::memcpy(bytes.data() + sizeof head, calls.data(), calls.size() * sizeof(Call));
     engine_.send(dest, context, Engine::kCallNoteTag, {{bytes.data(), bytes.size()}});
 }
 
@@ -127,44 +162,46 @@ void CallWatch::read_notes(Scope* call) {
         int dest;
         int context;
         int tag;
-        std::vector<uint32_t> words;
+        std::vector<Call> calls;
     };
     std::vector<Answer> answers;
-    std::optional<Kept> against_us;  // an answer showing that our current call differs
+    std::optional<Kept> against_us;  // a member's calls that differ from our current one
     {
         std::lock_guard<std::mutex> lock(mu_);
+        const uint64_t now = recorded_.load(std::memory_order_relaxed);
         for (Message& note : engine_.take_notes()) {
             NoteHead head{};
             if (!note.payload || note.payload->size() < sizeof head) continue;
             std::memcpy(&head, note.payload->data(), sizeof head);
-            const std::size_t count =
-                std::min<std::size_t>(head.count, (note.payload->size() - sizeof head) / 4);
-            std::vector<uint32_t> words(count);
+            const std::size_t count = std::min<std::size_t>(
+                head.count, (note.payload->size() - sizeof head) / sizeof(Call));
+            std::vector<Call> calls(count);
             if (count)
-                std::memcpy(words.data(), note.payload->data() + sizeof head, count * 4);
-            kept_.push_back({head.kind, note.context, head.tag, note.source, std::move(words),
-                             recorded_.load(std::memory_order_relaxed)});
+                std::memcpy(calls.data(), note.payload->data() + sizeof head,
+                            count * sizeof(Call));
+            kept_.push_back({head.kind, note.context, head.tag, note.source, std::move(calls),
+                             now});
         }
         for (auto it = kept_.begin(); it != kept_.end();) {
             Kept& k = *it;
-            if (recorded_.load(std::memory_order_relaxed) - k.at > kHistory) {  // long past: that call is not ours to judge
+            if (now - k.at > kHistory) {  // long past: that call is not ours to judge
                 it = kept_.erase(it);
                 continue;
             }
             if (k.kind == kQuestion) {
-                std::vector<uint32_t> mine = words_at(k.context, k.tag);
-                if (mine.empty()) {  // we have not got there yet
-                    ++it;
+                if (first_difference(k.context, k.calls) < 0) {
+                    if (!words_at(k.context, k.tag).empty()) {  // we got there: all is well
+                        it = kept_.erase(it);
+                    } else {  // we have not got there yet
+                        ++it;
+                    }
                     continue;
                 }
-                if (share_a_word(mine, k.words)) {  // the same call: all is well
-                    it = kept_.erase(it);
-                    continue;
-                }
-                answers.push_back({k.from, k.context, k.tag, mine});
+                answers.push_back({k.from, k.context, k.tag, calls_at_point(k.context, k.tag)});
                 k.kind = kAnswer;  // now evidence against our own call there
             }
-            if (call && k.context == call->group_.context && k.tag == call->tag_) {
+            if (call && k.context == call->group_.context &&
+                point_of(k.tag) == point_of(call->tag_)) {
                 against_us = std::move(k);
                 it = kept_.erase(it);
                 break;
@@ -173,20 +210,26 @@ void CallWatch::read_notes(Scope* call) {
         }
         has_kept_.store(!kept_.empty(), std::memory_order_relaxed);
     }
-    for (const Answer& a : answers) send_note(a.dest, a.context, kAnswer, a.tag, a.words);
+    for (const Answer& a : answers) send_note(a.dest, a.context, kAnswer, a.tag, a.calls);
     if (!against_us || !call) return;
-    const std::vector<uint32_t> mine = words_at(call->group_.context, call->tag_);
-    if (share_a_word(mine, against_us->words)) return;  // cannot happen; never raise on doubt
+    const int context = call->group_.context;
+    const int step = first_difference(context, against_us->calls);
+    if (step < 0) return;  // never raise on doubt
+    uint32_t theirs = 0;
+    for (const Call& c : against_us->calls)
+        if (c.tag == step) {
+            theirs = c.word;
+            break;
+        }
     const Group& g = call->group_;
     int their_rank = -1;
     for (int i = 0; i < g.size; ++i)
         if (g.world(i) == against_us->from) their_rank = i;
-    const uint32_t theirs = against_us->words.empty() ? 0 : against_us->words.front();
     throw CollectiveError(Status::mismatch,
-                          mismatch_text(g.rank, mine.empty() ? call->word_ : mine.front(),
-                                        their_rank, theirs) +
+                          mismatch_text(g.rank, words_at(context, step).front(), their_rank,
+                                        theirs) +
                               "; found while waiting (neither call sends the other anything)",
-                          g.context);
+                          context);
 }
 
 }  // namespace hpxpy

@@ -6,7 +6,7 @@
 //
 // So every collective records (context, tag, call word) in a short history as it starts,
 // and the thread running it knows its call. A call that has waited kQueryAfterMs asks every
-// other member once, with a note: "at (context, tag) I called these" (a small message
+// other member once, with a note: "at this point I called these" (a small message
 // with kCallNoteTag, which the engine sets aside instead of matching). A member compares
 // the note with its own history at (context, tag):
 //   - it made no call there yet: it keeps the note and compares when it gets there;
@@ -80,6 +80,14 @@ private:
         std::atomic<int> tag{0};
         std::atomic<uint32_t> word{0};
     };
+    // A collective call at one step of a point: hpxpy's tags are seq * 8 + step, and a
+    // call of hpxpy.comm may run several core collectives, one per step (allgather of
+    // objects: gather, then bcast). Members compare the steps both have reached.
+    struct Call {
+        int tag;
+        uint32_t word;
+    };
+    static int point_of(int tag) { return tag & ~7; }
     // A note kept: a question not answerable yet (kind kQuestion), or a member's answer
     // that its calls differ from ours there (kAnswer), for the thread running that call.
     struct Kept {
@@ -87,19 +95,23 @@ private:
         int context;
         int tag;
         int from;  // the member's locality
-        std::vector<uint32_t> words;
+        std::vector<Call> calls;  // the member's calls at the point's steps
         uint64_t at;  // recorded_ when it was kept (it ages out kHistory calls later)
     };
     static constexpr uint32_t kQuestion = 1;
     static constexpr uint32_t kAnswer = 2;
-    static constexpr std::size_t kMaxWords = 6;
+    static constexpr std::size_t kMaxCalls = 16;
 
     void record(int context, int tag, uint32_t word);
     std::vector<uint32_t> words_at(int context, int tag) const;
+    // Our calls at every step of the point of (context, tag), oldest first.
+    std::vector<Call> calls_at_point(int context, int tag) const;
+    // The first step at which both lists have calls and none of the words agree (-1: none).
+    int first_difference(int context, const std::vector<Call>& theirs) const;
     void ask(Scope& call);
     void read_notes(Scope* call);
     void send_note(int dest, int context, uint32_t kind, int tag,
-                   const std::vector<uint32_t>& words);
+                   const std::vector<Call>& calls);
 
     Engine& engine_;
     std::array<Slot, kHistory> history_{};
