@@ -452,9 +452,10 @@ PYBIND11_MODULE(_core, m) {
             "traffic",
             [](Runtime& r) {
                 const Engine::Traffic t = r.engine().traffic();
-                return py::make_tuple(t.messages, t.bytes);
+                return py::make_tuple(t.messages, t.bytes, t.received);
             },
-            "(messages, bytes) this locality has sent to other localities since start")
+            "(messages, bytes) this locality has sent to other localities since start, and "
+            "the messages it has received from them")
         .def(
             "join",
             [](Runtime& r, int fd) {
