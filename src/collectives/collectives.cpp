@@ -914,7 +914,8 @@ std::vector<std::size_t> Collectives::exchange(const Group& g,
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
     // Every member decides alike from n and its own block size.
-    if (equal && n > 2 && sends.at(at(r)).size <= bruck_alltoall_max())
+    const std::size_t bruck_max = bruck_alltoall_max();
+    if (equal && n > 2 && bruck_max > 0 && sends.at(at(r)).size <= bruck_max)
         return alltoall_bruck(g, sends, recvs, tag);
     std::vector<std::size_t> got(at(n), 0);
     std::vector<RecvRequestPtr> requests(at(n));
@@ -1065,7 +1066,7 @@ std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer 
     if (equal && n > 2) {
         // Every member decides alike from n and the block it knows (the root: its room).
         const std::size_t mine = r == root ? recvs.at(at(root)).capacity : block.size;
-        if (static_cast<std::size_t>(n) * mine < tree_gather_max())
+        if (tree_gather_max() > 0 && mine <= tree_gather_max())
             return gather_blocks_tree(g, block, recvs, root, tag);
     }
     if (r != root) {

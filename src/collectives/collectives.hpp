@@ -193,7 +193,13 @@ public:
     std::vector<std::size_t> exchange(const Group& g, const std::vector<ConstBuffer>& sends,
                                       const std::vector<RecvBlock>& recvs, int tag,
                                       bool equal = false);
-    // Measured (docs/architecture.md, "Raw-block collectives"): see the numbers there.
+    // MPICH's limit for Bruck (MPIR_CVAR_ALLTOALL_SHORT_MSG_SIZE). Measured here (as for
+    // kTreeGatherMax, Bruck forced against direct), Bruck/direct: 8 B 1.24 (N=4) 0.88 (N=8);
+    // 256 B 1.44, 2.37; 4 KiB 0.97, 0.88: no gain to be seen on 2 oversubscribed cores,
+    // where every round waits for its partner to be scheduled, and the noise is as large
+    // (the same direct exchange measured 2.2-2.7x apart in another run); the gain is in
+    // messages, ⌈log2 N⌉ per member instead of N - 1, which counts between hosts.
+    // HPXPY_BRUCK_ALLTOALL_MAX overrides it (0: never Bruck), for comparisons.
     static constexpr std::size_t kBruckAlltoallMax = 256;
     // All gather of equal blocks in ⌈log2 n⌉ rounds (Bruck's algorithm), in place: `all`
     // holds n blocks of `block` bytes, member j's at j * block, ours already there. In the
@@ -209,8 +215,8 @@ public:
     static constexpr std::size_t kBruckAllgatherMax = 512 * 1024;
     // Every member's `block` to the root, member j's into recvs[j] (read on the root only;
     // elsewhere the result is empty). `equal` (Gather, not Gatherv: every member's block
-    // has the root's room, recvs[root].capacity): below kTreeGatherMax in all (n times the
-    // block each member knows: its own, the root its room) it runs a binomial tree towards
+    // has the root's room, recvs[root].capacity): blocks of at most kTreeGatherMax bytes
+    // (the block each member knows: its own, the root its room) take a binomial tree to
     // the root, ⌈log2 n⌉ rounds, the root receiving ⌈log2 n⌉ messages instead of n - 1.
     // Each member receives its children's subtrees (ascending), sends its own block and
     // theirs, back to back in relative-rank order, to its parent as one gathered send; the
@@ -224,9 +230,14 @@ public:
     std::vector<std::size_t> gather_blocks(const Group& g, ConstBuffer block,
                                            const std::vector<RecvBlock>& recvs, int root,
                                            int tag, bool equal = false);
-    // Measured (docs/architecture.md, "Raw-block collectives"; benchmarks/osu.py Gather, the
-    // slowest rank, alternating runs on the shared 2-core machine): see the numbers there.
-    static constexpr std::size_t kTreeGatherMax = 64 * 1024;
+    // Measured (benchmarks/raw_blocks.py: tree forced against direct, alternating jobs, the
+    // slowest rank's µs per call, load 10-12 on the shared 2-core machine), tree/direct:
+    // 8 B 1.16 (N=4) 0.22 (N=8); 256 B 0.75, 0.88; 4 KiB 1.04, 1.32; 32 KiB 0.97, 1.02. The
+    // unchanged Scatter ranged 0.33-1.51 in the same run, so only the trend counts: the
+    // tree wins up to a few hundred bytes and no longer at 4 KiB, hence 1 KiB. (Open MPI
+    // also leaves its binomial gather for large blocks; MPICH keeps it at every size.)
+    // HPXPY_GATHER_TREE_MAX overrides it (0: never the tree), for comparisons.
+    static constexpr std::size_t kTreeGatherMax = 1024;
 
     // From this size on, a broadcast among localities of one shared-memory host goes
     // through the root's shared window (HPXPY_BCAST_WINDOW_MIN overrides it).
