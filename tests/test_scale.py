@@ -28,16 +28,28 @@ def counts(meetings: str) -> dict:
 @pytest.mark.timeout(330)
 def test_sixteen_localities_message_algorithms():
     # Meetings off: Barrier and Allreduce use messages, as between hosts.
-    most = counts("0")["max"]
+    found = counts("0")
+    most = found["max"]
     assert most["Barrier"] == ROUNDS, most  # dissemination: one message per round
     assert most["Allreduce"] <= ROUNDS + 2, most  # recursive doubling (+ fold in/out)
     assert most["Bcast"] <= ROUNDS, most  # binomial tree: the root sends the most
     assert most["Allgather"] <= ROUNDS, most  # Bruck: one message per round
+    small_blocks(found)
+
+
+def small_blocks(found: dict) -> None:
+    """Gather, Scatter (root 0) and Alltoall of 8-byte blocks: at most one message per
+    round sent, and received, by any locality (the Gather's root receives ⌈log2 N⌉, not
+    N - 1)."""
+    most, received = found["max"], found["max_received"]
+    for name in ("Gather", "Scatter", "Alltoall"):
+        assert most[name] <= ROUNDS and received[name] <= ROUNDS, (name, found)
 
 
 @pytest.mark.timeout(330)
 def test_sixteen_localities_default():
-    most = counts("1")["max"]
+    found = counts("1")
+    most = found["max"]
     if os.environ.get("HPXPY_PARCELPORT") == "tcp":
         # No shared memory between the localities, so no meetings: messages as above.
         assert most["Barrier"] == ROUNDS and most["Allreduce"] <= ROUNDS + 2, most
@@ -45,3 +57,4 @@ def test_sixteen_localities_default():
         # One host: blocking Barrier and small Allreduce meet in shared memory, no message.
         assert most["Barrier"] == 0 and most["Allreduce"] == 0, most
     assert most["Bcast"] <= ROUNDS and most["Allgather"] <= ROUNDS, most
+    small_blocks(found)

@@ -115,16 +115,17 @@ def _check_blocks(got: Sequence[int], rooms: Sequence[int], rank: int) -> None:
 
 
 def _gather_into(comm: _Handle, seq: int, send: np.ndarray, root: int, rflat: Any,
-                 counts: Any, displs: Any, rdt: Any) -> None:
+                 counts: Any, displs: Any, rdt: Any, equal: bool) -> None:
     """Every rank's ``send`` bytes into its block of the root's ``rflat`` (raw blocks, as
-    the fast path sends them)."""
+    the fast path sends them; ``equal``: Gather, whose small blocks take a binomial tree,
+    as on the fast path)."""
     own = np.ascontiguousarray(send).view(np.uint8).reshape(-1)
     core, tag = _runtime.core(), comm._tag(seq)
     if comm._rank != root:
-        core.gather_blocks(comm._group, own, None, [], [], root, tag)
+        core.gather_blocks(comm._group, own, None, [], [], root, tag, equal)
         return
     raw, offsets, rooms = _block_places(rflat, counts, displs, rdt)
-    got = core.gather_blocks(comm._group, own, raw, offsets, rooms, root, tag)
+    got = core.gather_blocks(comm._group, own, raw, offsets, rooms, root, tag, equal)
     _place_own(raw, own, offsets[root], rooms[root], root)
     _check_blocks(got, rooms, root)
 
@@ -152,7 +153,7 @@ def gather(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any, root: 
         raise ValueError(f"mismatch in send count {send.size} and receive count "
                          f"{counts[root] * rdt.base_count}")
     _gather_into(comm, comm._next() if seq is None else seq, send, root, rflat, counts,
-                 displs, rdt)
+                 displs, rdt, equal)
     if commit is not None:
         commit()
 
@@ -406,8 +407,9 @@ def alltoall(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any,
     outgoing = [sraw[d * sitem:(d + c) * sitem] for c, d in zip(scounts, sdispls)]
     raw, offsets, rooms = _block_places(rflat, rcounts, rdispls, rdt)
     rank = comm._rank
+    # Equal blocks: small ones take Bruck's algorithm, as on the fast path.
     got = _runtime.core().exchange(comm._group, outgoing, raw, offsets, rooms,
-                                   comm._tag(comm._next() if seq is None else seq))
+                                   comm._tag(comm._next() if seq is None else seq), equal)
     _place_own(raw, outgoing[rank], offsets[rank], rooms[rank], rank)
     _check_blocks(got, rooms, rank)
     commit()

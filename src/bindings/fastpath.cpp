@@ -443,9 +443,11 @@ public:
         {
             py::gil_scoped_release nogil;
             Collectives& c = rt->collectives();
-            // Allgather in ⌈log2 n⌉ rounds (the blocks are contiguous and equal).
+            // ⌈log2 n⌉ rounds: Allgather (Bruck), small Gather (binomial tree), as the
+            // general path's equal-block forms do (the two meet on the wire).
             got = all ? c.allgather_blocks(group_, in.data(), block, tag)
-                      : c.gather_blocks(group_, {own, block}, places, static_cast<int>(r), tag);
+                      : c.gather_blocks(group_, {own, block}, places, static_cast<int>(r), tag,
+                                        /*equal=*/true);
         }
         check_blocks(got, block);
         return py::none();
@@ -518,7 +520,7 @@ public:
         std::vector<std::size_t> got;
         {
             py::gil_scoped_release nogil;
-            got = rt->collectives().exchange(group_, sends, places, tag);
+            got = rt->collectives().exchange(group_, sends, places, tag, /*equal=*/true);
         }
         check_blocks(got, block);
         return py::none();

@@ -452,9 +452,10 @@ PYBIND11_MODULE(_core, m) {
             "traffic",
             [](Runtime& r) {
                 const Engine::Traffic t = r.engine().traffic();
-                return py::make_tuple(t.messages, t.bytes);
+                return py::make_tuple(t.messages, t.bytes, t.received);
             },
-            "(messages, bytes) this locality has sent to other localities since start")
+            "(messages, bytes) this locality has sent to other localities since start, and "
+            "the messages it has received from them")
         .def(
             "join",
             [](Runtime& r, int fd) {
@@ -594,7 +595,7 @@ PYBIND11_MODULE(_core, m) {
         .def("exchange",
              [](Runtime& r, const Group& g, const py::list& sends, const py::handle& recv,
                 const std::vector<std::size_t>& offsets,
-                const std::vector<std::size_t>& capacities, int tag) {
+                const std::vector<std::size_t>& capacities, int tag, bool equal) {
                  Views views;
                  std::vector<ConstBuffer> parts = parts_of(sends, views);
                  std::vector<RecvBlock> blocks = blocks_of(recv, offsets, capacities, views);
@@ -602,13 +603,13 @@ PYBIND11_MODULE(_core, m) {
                  if (parts.size() != n || blocks.size() != n)
                      throw py::value_error("exchange: one block per member expected");
                  py::gil_scoped_release nogil;
-                 return r.collectives().exchange(g, parts, blocks, tag);
+                 return r.collectives().exchange(g, parts, blocks, tag, equal);
              },
              py::arg("group"), py::arg("sends"), py::arg("recv"), py::arg("offsets"),
-             py::arg("capacities"), py::arg("tag"),
+             py::arg("capacities"), py::arg("tag"), py::arg("equal") = false,
              "All to all of raw blocks: sends[j] to member j, member j's block into recv at "
              "offsets[j]; returns the bytes each member sent (more than its capacity: "
-             "dropped)")
+             "dropped). `equal` (Alltoall): small blocks take Bruck's algorithm")
         .def(
             "allgather_blocks",
             [](Runtime& r, const Group& g, const py::buffer& recv, std::size_t block, int tag) {
@@ -652,7 +653,7 @@ PYBIND11_MODULE(_core, m) {
         .def("gather_blocks",
              [](Runtime& r, const Group& g, const py::handle& block, const py::handle& recv,
                 const std::vector<std::size_t>& offsets,
-                const std::vector<std::size_t>& capacities, int root, int tag) {
+                const std::vector<std::size_t>& capacities, int root, int tag, bool equal) {
                  Views views;
                  ConstBuffer mine = view_of(block, views);
                  std::vector<RecvBlock> blocks;
@@ -662,12 +663,13 @@ PYBIND11_MODULE(_core, m) {
                          throw py::value_error("gather_blocks: one block per member expected");
                  }
                  py::gil_scoped_release nogil;
-                 return r.collectives().gather_blocks(g, mine, blocks, root, tag);
+                 return r.collectives().gather_blocks(g, mine, blocks, root, tag, equal);
              },
              py::arg("group"), py::arg("block"), py::arg("recv"), py::arg("offsets"),
-             py::arg("capacities"), py::arg("root"), py::arg("tag"),
+             py::arg("capacities"), py::arg("root"), py::arg("tag"), py::arg("equal") = false,
              "Every member's raw block to the root, member j's into recv at offsets[j]; "
-             "returns the bytes each sent on the root (an empty list elsewhere)")
+             "returns the bytes each sent on the root (an empty list elsewhere). `equal` "
+             "(Gather, not Gatherv): small blocks take a binomial tree")
         .def("barrier",
              [](Runtime& r, const Group& g, const std::string& name, int tag, bool meet) {
                  py::gil_scoped_release nogil;

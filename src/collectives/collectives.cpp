@@ -746,13 +746,184 @@ Item Collectives::scatter(const Group& g, const std::vector<ArrayRef>& values, i
     return result;
 }
 
+namespace {
+// The trailer that ends every message of the tree gather (gather_blocks_tree) and of
+// Bruck's all to all (alltoall_bruck), after the blocks and the list of odd ones: those
+// whose size differs from the sender's block, so that a member whose block size differs
+// reaches the receivers with its own byte count.
+constexpr uint32_t kTreeGatherMagic = 0x47544852;  // "GTHR"
+struct TreeGatherTail {
+    uint64_t block;  // the sender's block size: every member's in the message but the odd ones
+    uint32_t odd;    // TreeGatherOdd entries before this trailer
+    uint32_t magic;
+};
+struct TreeGatherOdd {
+    int32_t member;  // relative rank (gather), position (all to all)
+    uint32_t reserved;  // all to all: 1 when the block's bytes never came (only its size)
+    uint64_t bytes;
+};
+static_assert(sizeof(TreeGatherTail) == 16 && sizeof(TreeGatherOdd) == 16, "wire layout");
+
+// The blocks of relative ranks [first, first + sizes.size()) in one tree message: their
+// byte counts and where each starts. A message that is no tree message (a member that took
+// the direct algorithm) counts as `first`'s block, the whole message.
+void read_subtree(const Message& msg, int first, std::vector<std::size_t>& sizes,
+                  std::vector<const char*>& starts, std::size_t& data_bytes) {
+    const char* base = msg.payload ? msg.payload->data() : nullptr;
+    const std::size_t size = msg.payload ? msg.payload->size() : 0;
+    const std::size_t count = sizes.size();
+    const auto as_one_block = [&] {
+        std::fill(sizes.begin(), sizes.end(), 0);
+        std::fill(starts.begin(), starts.end(), base);
+        sizes[0] = size;
+        data_bytes = size;
+    };
+    TreeGatherTail tail{};
+    if (size < sizeof tail) return as_one_block();
+    std::memcpy(&tail, base + size - sizeof tail, sizeof tail);
+    if (tail.magic != kTreeGatherMagic || tail.odd > count ||
+        size < sizeof tail + tail.odd * sizeof(TreeGatherOdd))
+        return as_one_block();
+    data_bytes = size - sizeof tail - tail.odd * sizeof(TreeGatherOdd);
+    std::fill(sizes.begin(), sizes.end(), static_cast<std::size_t>(tail.block));
+    for (uint32_t i = 0; i < tail.odd; ++i) {
+        TreeGatherOdd odd;
+        std::memcpy(&odd, base + data_bytes + i * sizeof odd, sizeof odd);
+        const int64_t k = static_cast<int64_t>(odd.member) - first;
+        if (k < 0 || k >= static_cast<int64_t>(count)) return as_one_block();
+        sizes[static_cast<std::size_t>(k)] = static_cast<std::size_t>(odd.bytes);
+    }
+    std::size_t offset = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+        if (sizes[k] > data_bytes - offset) return as_one_block();
+        starts[k] = base + offset;
+        offset += sizes[k];
+    }
+    if (offset != data_bytes) return as_one_block();
+}
+}  // namespace
+
+std::size_t Collectives::bruck_alltoall_max() {
+    static const std::size_t bytes = [] {
+        const char* env = std::getenv("HPXPY_BRUCK_ALLTOALL_MAX");
+        return env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10))
+                   : kBruckAlltoallMax;
+    }();
+    return bytes;
+}
+
+std::vector<std::size_t> Collectives::alltoall_bruck(const Group& g,
+                                                     const std::vector<ConstBuffer>& sends,
+                                                     const std::vector<RecvBlock>& recvs,
+                                                     int tag) {
+    const int n = g.size, r = g.rank;
+    const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    const std::size_t block = sends[at(r)].size;
+    // Position i: the block for member r + i, then (after the rounds) the one from r - i.
+    // Each points into the caller's send buffer or into a message received here (kept
+    // alive in `held`): nothing is copied until the end. A null pointer with a size: a
+    // block whose bytes never came (a member that took the direct exchange).
+    std::vector<const char*> where(at(n));
+    std::vector<std::size_t> sizes(at(n));
+    for (int i = 0; i < n; ++i) {
+        const ConstBuffer& s = sends[at((r + i) % n)];
+        where[at(i)] = static_cast<const char*>(s.data);
+        sizes[at(i)] = s.size;
+    }
+    std::vector<PayloadPtr> held;
+    std::vector<int> moving;
+    std::vector<ConstBuffer> parts;
+    std::vector<TreeGatherOdd> odd;
+    for (int k = 1; k < n; k <<= 1) {
+        moving.clear();
+        for (int i = 1; i < n; ++i)
+            if (i & k) moving.push_back(i);
+        const int to = (r + k) % n, from = (r - k + n) % n;
+        // The blocks at the moving positions, back to back, then the odd ones and the tail.
+        parts.clear();
+        odd.clear();
+        for (int i : moving) {
+            if (where[at(i)] && sizes[at(i)]) parts.push_back({where[at(i)], sizes[at(i)]});
+            if (sizes[at(i)] != block || !where[at(i)])
+                odd.push_back({i, where[at(i)] ? 0u : 1u, static_cast<uint64_t>(sizes[at(i)])});
+        }
+        const TreeGatherTail tail{block, static_cast<uint32_t>(odd.size()), kTreeGatherMagic};
+        if (!odd.empty()) parts.push_back({odd.data(), odd.size() * sizeof(TreeGatherOdd)});
+        parts.push_back({&tail, sizeof tail});
+        const RecvRequestPtr req = engine_.post_receive(g.context, g.world(from), tag);
+        try {
+            engine_.send(g.world(to), g.context, tag, parts);
+            engine_.wait(req);
+        } catch (...) {
+            withdraw(engine_, {req});
+            throw;
+        }
+        // What came: the same positions, sized by the sender's trailer.
+        PayloadPtr payload = std::move(req->message.payload);
+        const char* base = payload ? payload->data() : nullptr;
+        const std::size_t size = payload ? payload->size() : 0;
+        TreeGatherTail theirs{};
+        bool ok = size >= sizeof theirs;
+        if (ok) std::memcpy(&theirs, base + size - sizeof theirs, sizeof theirs);
+        ok = ok && theirs.magic == kTreeGatherMagic && theirs.odd <= moving.size() &&
+             size >= sizeof theirs + theirs.odd * sizeof(TreeGatherOdd);
+        std::vector<std::size_t> in_sizes(moving.size(), static_cast<std::size_t>(theirs.block));
+        std::vector<char> missing(moving.size(), 0);
+        std::size_t data_bytes = 0;
+        if (ok) {
+            data_bytes = size - sizeof theirs - theirs.odd * sizeof(TreeGatherOdd);
+            for (uint32_t j = 0; j < theirs.odd && ok; ++j) {
+                TreeGatherOdd o;
+                std::memcpy(&o, base + data_bytes + j * sizeof o, sizeof o);
+                auto it = std::lower_bound(moving.begin(), moving.end(), o.member);
+                ok = it != moving.end() && *it == o.member;
+                if (!ok) break;
+                const auto m = static_cast<std::size_t>(it - moving.begin());
+                in_sizes[m] = static_cast<std::size_t>(o.bytes);
+                missing[m] = o.reserved != 0;
+            }
+            std::size_t total = 0;
+            for (std::size_t m = 0; m < moving.size(); ++m)
+                if (!missing[m]) total += in_sizes[m];
+            ok = ok && total == data_bytes;
+        }
+        if (!ok) {  // no Bruck message (a member that sent directly): its size, no bytes
+            std::fill(in_sizes.begin(), in_sizes.end(), size);
+            std::fill(missing.begin(), missing.end(), 1);
+        }
+        std::size_t offset = 0;
+        for (std::size_t m = 0; m < moving.size(); ++m) {
+            const auto i = at(moving[m]);
+            sizes[i] = in_sizes[m];
+            where[i] = missing[m] ? nullptr : base + offset;
+            if (!missing[m]) offset += in_sizes[m];
+        }
+        if (payload) held.push_back(std::move(payload));
+    }
+    // Position i holds member r - i's block for us.
+    std::vector<std::size_t> got(at(n), 0);
+    for (int i = 1; i < n; ++i) {
+        const int member = (r - i + n) % n;
+        const RecvBlock& place = recvs[at(member)];
+        got[at(member)] = sizes[at(i)];
+        if (where[at(i)] && sizes[at(i)] && sizes[at(i)] <= place.capacity)
+            std::memcpy(place.data, where[at(i)], sizes[at(i)]);
+    }
+    return got;
+}
+
 std::vector<std::size_t> Collectives::exchange(const Group& g,
                                                const std::vector<ConstBuffer>& sends,
-                                               const std::vector<RecvBlock>& recvs, int tag) {
+                                               const std::vector<RecvBlock>& recvs, int tag,
+                                               bool equal) {
     check_group(g);
     CallWatch::Scope call(watch_, g, tag, call_word(CallKind::exchange));
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    // Every member decides alike from n and its own block size.
+    const std::size_t bruck_max = bruck_alltoall_max();
+    if (equal && n > 2 && bruck_max > 0 && sends.at(at(r)).size <= bruck_max)
+        return alltoall_bruck(g, sends, recvs, tag);
     std::vector<std::size_t> got(at(n), 0);
     std::vector<RecvRequestPtr> requests(at(n));
     try {
@@ -833,13 +1004,80 @@ std::vector<std::size_t> Collectives::allgather_blocks(const Group& g, char* all
     return got;
 }
 
+std::size_t Collectives::tree_gather_max() {
+    static const std::size_t bytes = [] {
+        const char* env = std::getenv("HPXPY_GATHER_TREE_MAX");
+        return env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10)) : kTreeGatherMax;
+    }();
+    return bytes;
+}
+
+std::vector<std::size_t> Collectives::gather_blocks_tree(const Group& g, ConstBuffer block,
+                                                         const std::vector<RecvBlock>& recvs,
+                                                         int root, int tag) {
+    const int n = g.size, r = g.rank;
+    const int vr = (r - root + n) % n;
+    const int end = vr == 0 ? n : subtree_end(vr, n);  // our subtree: [vr, end)
+    const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    std::vector<int> kids = tree_children(vr, n);
+    std::reverse(kids.begin(), kids.end());  // ascending: blocks stay in relative-rank order
+    // Every member of our subtree: its bytes and where they are (ours first).
+    std::vector<std::size_t> sizes(at(end - vr), 0);
+    std::vector<const char*> starts(at(end - vr), nullptr);
+    sizes[0] = block.size;
+    starts[0] = static_cast<const char*>(block.data);
+    std::vector<Message> received;
+    std::vector<ConstBuffer> parts;
+    if (vr != 0 && block.size) parts.push_back(block);
+    received.reserve(kids.size());
+    for (int child : kids) {
+        received.push_back(engine_.receive(g.context, g.world((child + root) % n), tag));
+        std::vector<std::size_t> their_sizes(at(subtree_end(child, n) - child));
+        std::vector<const char*> their_starts(their_sizes.size());
+        std::size_t data_bytes = 0;
+        read_subtree(received.back(), child, their_sizes, their_starts, data_bytes);
+        std::copy(their_sizes.begin(), their_sizes.end(), sizes.begin() + (child - vr));
+        std::copy(their_starts.begin(), their_starts.end(), starts.begin() + (child - vr));
+        if (data_bytes) parts.push_back({received.back().payload->data(), data_bytes});
+    }
+    if (vr != 0) {
+        // Our own block and the subtrees' data as they came, then the odd sizes and the tail.
+        std::vector<TreeGatherOdd> odd;
+        for (int k = 1; k < end - vr; ++k)
+            if (sizes[at(k)] != block.size)
+                odd.push_back({vr + k, 0, static_cast<uint64_t>(sizes[at(k)])});
+        const TreeGatherTail tail{block.size, static_cast<uint32_t>(odd.size()),
+                                  kTreeGatherMagic};
+        if (!odd.empty()) parts.push_back({odd.data(), odd.size() * sizeof(TreeGatherOdd)});
+        parts.push_back({&tail, sizeof tail});
+        engine_.send(g.world((tree_parent(vr) + root) % n), g.context, tag, parts);
+        return {};
+    }
+    // The root: every block into its place (one that does not fit is reported, not written).
+    std::vector<std::size_t> got(at(n), 0);
+    for (int k = 1; k < n; ++k) {
+        const int member = (k + root) % n;
+        const RecvBlock& place = recvs[at(member)];
+        got[at(member)] = sizes[at(k)];
+        if (sizes[at(k)] && sizes[at(k)] <= place.capacity)
+            std::memcpy(place.data, starts[at(k)], sizes[at(k)]);
+    }
+    return got;
+}
+
 std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer block,
                                                     const std::vector<RecvBlock>& recvs,
-                                                    int root, int tag) {
+                                                    int root, int tag, bool equal) {
     check_group(g, root);
     CallWatch::Scope call(watch_, g, tag, call_word(CallKind::gather_blocks, root));
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    if (equal && n > 2) {
+        // Every member decides alike from n and the block it knows (the root: its room).
+        const std::size_t mine = r == root ? recvs.at(at(root)).capacity : block.size;
+        if (tree_gather_max() > 0 && mine <= tree_gather_max())
+            return gather_blocks_tree(g, block, recvs, root, tag);
+    }
     if (r != root) {
         engine_.send(g.world(root), g.context, tag, {block});
         return {};

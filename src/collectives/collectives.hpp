@@ -5,7 +5,9 @@
 //   broadcast, scatter: binomial tree from the root; gather: binomial tree to the root;
 //   barrier: dissemination;
 //   exchange, gather_blocks: raw blocks straight between members' buffers (every receive
-//               posted first, naming its place in the caller's buffer), one round.
+//               posted first, naming its place in the caller's buffer), one round;
+//               gather_blocks of small equal blocks: binomial tree to the root;
+//   allgather_blocks: Bruck's algorithm below kBruckAllgatherMax.
 // Errors are collective too: a locality that finds bad input (or a mismatch with a peer)
 // keeps taking part in every round, sending an error item instead of data, so every
 // locality that depends on it learns the error and raises instead of hanging.
@@ -186,8 +188,26 @@ public:
     // raises the truncation error).
     //
     // All to all: sends[j] goes to member j; member j's block arrives in recvs[j].
+    // `equal` (Alltoall, not Alltoallv nor Allgatherv: every block has the size of ours,
+    // sends[rank]): blocks of at most kBruckAlltoallMax bytes take Bruck's algorithm, in
+    // ⌈log2 n⌉ rounds of one message each: the blocks are rotated so that position i holds
+    // the one for member r + i; in the round with bit k every member sends the blocks at
+    // the positions with bit k set to member r + k and receives the same positions from
+    // r - k; at the end position i holds member r - i's block for us. Each message ends
+    // in the same trailer as the tree gather's (the sender's block size, then the blocks
+    // whose size differs from it, by position): a member whose block size differs reaches
+    // every receiver with its own byte count, as the direct exchange reports it.
     std::vector<std::size_t> exchange(const Group& g, const std::vector<ConstBuffer>& sends,
-                                      const std::vector<RecvBlock>& recvs, int tag);
+                                      const std::vector<RecvBlock>& recvs, int tag,
+                                      bool equal = false);
+    // MPICH's limit for Bruck (MPIR_CVAR_ALLTOALL_SHORT_MSG_SIZE). Measured here (as for
+    // kTreeGatherMax, Bruck forced against direct), Bruck/direct: 8 B 1.24 (N=4) 0.88 (N=8);
+    // 256 B 1.44, 2.37; 4 KiB 0.97, 0.88: no gain to be seen on 2 oversubscribed cores,
+    // where every round waits for its partner to be scheduled, and the noise is as large
+    // (the same direct exchange measured 2.2-2.7x apart in another run); the gain is in
+    // messages, ⌈log2 N⌉ per member instead of N - 1, which counts between hosts.
+    // HPXPY_BRUCK_ALLTOALL_MAX overrides it (0: never Bruck), for comparisons.
+    static constexpr std::size_t kBruckAlltoallMax = 256;
     // All gather of equal blocks in ⌈log2 n⌉ rounds (Bruck's algorithm), in place: `all`
     // holds n blocks of `block` bytes, member j's at j * block, ours already there. In the
     // round with distance d each member sends the blocks it holds (its own and the d - 1
@@ -201,10 +221,30 @@ public:
                                               int tag);
     static constexpr std::size_t kBruckAllgatherMax = 512 * 1024;
     // Every member's `block` to the root, member j's into recvs[j] (read on the root only;
-    // elsewhere the result is empty).
+    // elsewhere the result is empty). `equal` (Gather, not Gatherv: every member's block
+    // has the root's room, recvs[root].capacity): blocks of at most kTreeGatherMax bytes
+    // (the block each member knows: its own, the root its room) take a binomial tree to
+    // the root, ⌈log2 n⌉ rounds, the root receiving ⌈log2 n⌉ messages instead of n - 1.
+    // Each member receives its children's subtrees (ascending), sends its own block and
+    // theirs, back to back in relative-rank order, to its parent as one gathered send; the
+    // root copies every block out into its place. Each tree message ends in a 16-byte
+    // trailer (the sender's block size, the count of members whose block differs from it,
+    // a magic word), preceded by those members' (relative rank, bytes): a member whose
+    // block size differs reaches the root with its own byte count, so the root reports it
+    // as the direct algorithm does (the caller raises the truncation error) and nobody
+    // hangs. Members that disagree across the threshold itself take different algorithms
+    // (as allgather_blocks' members do across kBruckAllgatherMax).
     std::vector<std::size_t> gather_blocks(const Group& g, ConstBuffer block,
                                            const std::vector<RecvBlock>& recvs, int root,
-                                           int tag);
+                                           int tag, bool equal = false);
+    // Measured (benchmarks/raw_blocks.py: tree forced against direct, alternating jobs, the
+    // slowest rank's µs per call, load 10-12 on the shared 2-core machine), tree/direct:
+    // 8 B 1.16 (N=4) 0.22 (N=8); 256 B 0.75, 0.88; 4 KiB 1.04, 1.32; 32 KiB 0.97, 1.02. The
+    // unchanged Scatter ranged 0.33-1.51 in the same run, so only the trend counts: the
+    // tree wins up to a few hundred bytes and no longer at 4 KiB, hence 1 KiB. (Open MPI
+    // also leaves its binomial gather for large blocks; MPICH keeps it at every size.)
+    // HPXPY_GATHER_TREE_MAX overrides it (0: never the tree), for comparisons.
+    static constexpr std::size_t kTreeGatherMax = 1024;
 
     // From this size on, a broadcast among localities of one shared-memory host goes
     // through the root's shared window (HPXPY_BCAST_WINDOW_MIN overrides it).
@@ -220,6 +260,13 @@ private:
     static constexpr uint32_t kViaWindow = 0x57494e44;  // "WIND"
     SharedWindows* windows_of(const Group& g);
     static std::size_t window_broadcast_min();
+    static std::size_t tree_gather_max();  // kTreeGatherMax, or HPXPY_GATHER_TREE_MAX
+    static std::size_t bruck_alltoall_max();  // kBruckAlltoallMax, or HPXPY_BRUCK_ALLTOALL_MAX
+    std::vector<std::size_t> alltoall_bruck(const Group& g, const std::vector<ConstBuffer>& sends,
+                                            const std::vector<RecvBlock>& recvs, int tag);
+    std::vector<std::size_t> gather_blocks_tree(const Group& g, ConstBuffer block,
+                                                const std::vector<RecvBlock>& recvs, int root,
+                                                int tag);
 
     // A group's meeting slot (SharedWindows::meet), decided on the group's first blocking
     // call that may meet: its rank 0 claims a slot in its own segment and tells the others

@@ -98,13 +98,18 @@ public:
     // locality since start: what a collective costs in messages, counted rather than timed
     // (tests/test_scale.py, benchmarks/scale.py). Shared-memory meetings and the window
     // broadcast's chunks are not messages and are not counted.
+    // `received`: messages from other localities that a receive here has matched (a root's
+    // gather costs it receives, not sends); counted at the match, so a call's count holds
+    // exactly its own messages, even those that arrived before it started.
     struct Traffic {
         uint64_t messages;
         uint64_t bytes;
+        uint64_t received;
     };
     Traffic traffic() const {
         return {sent_messages_.load(std::memory_order_relaxed),
-                sent_bytes_.load(std::memory_order_relaxed)};
+                sent_bytes_.load(std::memory_order_relaxed),
+                received_messages_.load(std::memory_order_relaxed)};
     }
     // A synchronous send: returns the receive that completes once the destination has
     // matched the message (the engine there acknowledges it at match time).
@@ -214,6 +219,7 @@ private:
     // Queues the acknowledgement of a matched synchronous send (mu_ held)...
     void matched_locked(const Message& m) {
         if (m.ack) pending_acks_.push_back({m.source, m.ack});
+        if (m.source != self_) received_messages_.fetch_add(1, std::memory_order_relaxed);
     }
     // ...and sends the queued ones; only where no lock is held.
     void flush_acks();
@@ -252,6 +258,7 @@ private:
     std::atomic<bool> closed_{false};
     std::atomic<uint64_t> sent_messages_{0};  // traffic(): two relaxed adds per send
     std::atomic<uint64_t> sent_bytes_{0};
+    std::atomic<uint64_t> received_messages_{0};  // traffic(): one relaxed add per match
     std::atomic<int> active_{0};  // threads inside send/receive using the handler
     // Last: destroyed first, so its progress thread stops before the state it reports to.
     std::unique_ptr<ParcelHandler> handler_;

@@ -791,6 +791,169 @@ void test_tcp_raw_blocks() {
     raw_blocks_at(c, 4);
 }
 
+// gather_blocks of equal small blocks: the binomial tree, at several sizes and every root.
+// Every block lands in its place; the root receives ⌈log2 n⌉ messages, not n - 1; a member
+// whose block is larger than the root's room is reported with its own byte count (the
+// caller raises the truncation error) and not written, a smaller one is written as the
+// direct algorithm writes it, and nobody hangs. HPXPY_GATHER_TREE_MAX is not set here, so
+// blocks of a few bytes take the tree and 700001-byte ones the direct sends.
+void tree_gather_at(int n) {
+    Cluster c(n);
+    const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    int rounds = 0;
+    while ((1 << rounds) < n) ++rounds;
+    run_ranks(n, [&](int r) {
+        Collectives coll(c[r]);
+        Group g;
+        g.rank = r;
+        g.size = n;
+        int tag = 100;
+        for (std::size_t bytes : {std::size_t{0}, std::size_t{8}, std::size_t{100},
+                                  std::size_t{700001}}) {
+            std::vector<char> mine(bytes, static_cast<char>('a' + r));
+            std::vector<char> in(bytes * at(n) + 1, '?');
+            std::vector<RecvBlock> places;
+            for (int j = 0; j < n; ++j) places.push_back({in.data() + at(j) * bytes, bytes});
+            for (int root = 0; root < n; ++root) {
+                std::fill(in.begin(), in.end(), '?');
+                const uint64_t before = c[r].traffic().received;
+                std::vector<std::size_t> got = coll.gather_blocks(
+                    g, {mine.data(), bytes}, r == root ? places : std::vector<RecvBlock>{},
+                    root, tag++, /*equal=*/true);
+                const uint64_t received = c[r].traffic().received - before;
+                CHECK(got.size() == (r == root ? at(n) : 0));
+                if (r != root) continue;
+                if (bytes < 1000 && n > 2)
+                    CHECK(received == static_cast<uint64_t>(std::min(rounds, n - 1)));
+                else
+                    CHECK(received == static_cast<uint64_t>(n - 1));
+                for (int j = 0; j < n; ++j) {
+                    if (j == r) continue;
+                    CHECK(got[at(j)] == bytes);
+                    for (std::size_t b = 0; b < bytes; b += bytes / 7 + 1)
+                        CHECK(in[at(j) * bytes + b] == static_cast<char>('a' + j));
+                }
+                CHECK(in[at(r) * bytes] == '?' && in.back() == '?');  // ours is the caller's
+            }
+        }
+        // Member `odd` sends `odd_bytes` where the others send 16: reported, not written when
+        // it does not fit, written when it does; every other block still lands in place.
+        for (int odd = 0; odd < n; ++odd) {
+            for (std::size_t odd_bytes : {std::size_t{24}, std::size_t{5}}) {
+                const int root = (odd + 1) % n;
+                if (n < 2) break;
+                const std::size_t bytes = r == odd ? odd_bytes : 16;
+                std::vector<char> mine(bytes, static_cast<char>('A' + r));
+                std::vector<char> in(16 * at(n), '?');
+                std::vector<RecvBlock> places;
+                for (int j = 0; j < n; ++j) places.push_back({in.data() + at(j) * 16, 16});
+                std::vector<std::size_t> got = coll.gather_blocks(
+                    g, {mine.data(), bytes}, r == root ? places : std::vector<RecvBlock>{},
+                    root, tag++, /*equal=*/true);
+                if (r != root) continue;
+                for (int j = 0; j < n; ++j) {
+                    if (j == r) continue;
+                    const std::size_t want = j == odd ? odd_bytes : 16;
+                    CHECK(got[at(j)] == want);
+                    const char first = in[at(j) * 16], last = in[at(j) * 16 + 15];
+                    if (want > 16) {
+                        CHECK(first == '?');
+                    } else {
+                        CHECK(first == static_cast<char>('A' + j));
+                        CHECK(last == (want == 16 ? static_cast<char>('A' + j) : '?'));
+                    }
+                }
+            }
+        }
+    });
+}
+
+// exchange of equal small blocks (Alltoall): Bruck's algorithm, ⌈log2 n⌉ messages sent
+// and received per member; above kBruckAlltoallMax the direct exchange. A member whose
+// blocks are larger than the others' is reported to every receiver with its own byte
+// count and not written; a smaller one is written; nobody hangs.
+void bruck_alltoall_at(int n) {
+    Cluster c(n);
+    const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    int rounds = 0;
+    while ((1 << rounds) < n) ++rounds;
+    run_ranks(n, [&](int r) {
+        Collectives coll(c[r]);
+        Group g;
+        g.rank = r;
+        g.size = n;
+        int tag = 100;
+        const auto mark = [&](int from, int to, std::size_t b) {
+            return static_cast<char>('!' + (from * 7 + to * 3 + static_cast<int>(b)) % 90);
+        };
+        for (std::size_t bytes : {std::size_t{0}, std::size_t{8}, std::size_t{100},
+                                  std::size_t{256}, std::size_t{3000}}) {
+            std::vector<char> out(bytes * at(n)), in(bytes * at(n) + 1, '?');
+            std::vector<ConstBuffer> sends;
+            std::vector<RecvBlock> places;
+            for (int j = 0; j < n; ++j) {
+                for (std::size_t b = 0; b < bytes; ++b) out[at(j) * bytes + b] = mark(r, j, b);
+                sends.push_back({out.data() + at(j) * bytes, bytes});
+                places.push_back({in.data() + at(j) * bytes, bytes});
+            }
+            const Engine::Traffic before = c[r].traffic();
+            std::vector<std::size_t> got = coll.exchange(g, sends, places, tag++, true);
+            const Engine::Traffic after = c[r].traffic();
+            const uint64_t want = bytes <= 256 && n > 2 ? static_cast<uint64_t>(rounds)
+                                                        : static_cast<uint64_t>(n - 1);
+            CHECK(after.messages - before.messages == want);
+            CHECK(after.received - before.received == want);
+            CHECK(got.size() == at(n));
+            for (int j = 0; j < n; ++j) {
+                if (j == r) continue;
+                CHECK(got[at(j)] == bytes);
+                for (std::size_t b = 0; b < bytes; ++b)
+                    CHECK(in[at(j) * bytes + b] == mark(j, r, b));
+            }
+            CHECK(in.back() == '?' && (bytes == 0 || in[at(r) * bytes] == '?'));
+        }
+        // Member `odd` sends blocks of `odd_bytes` where the others send 16.
+        for (int odd = 0; odd < n && n > 1; ++odd) {
+            for (std::size_t odd_bytes : {std::size_t{24}, std::size_t{5}}) {
+                const std::size_t bytes = r == odd ? odd_bytes : 16;
+                std::vector<char> out(bytes * at(n), static_cast<char>('A' + r));
+                std::vector<char> in(16 * at(n), '?');
+                std::vector<ConstBuffer> sends;
+                std::vector<RecvBlock> places;
+                for (int j = 0; j < n; ++j) {
+                    sends.push_back({out.data() + at(j) * bytes, bytes});
+                    places.push_back({in.data() + at(j) * 16, 16});
+                }
+                std::vector<std::size_t> got = coll.exchange(g, sends, places, tag++, true);
+                if (r == odd) continue;  // (what the odd member receives: not specified)
+                for (int j = 0; j < n; ++j) {
+                    if (j == r) continue;
+                    const std::size_t want = j == odd ? odd_bytes : 16;
+                    CHECK(got[at(j)] == want);
+                    const char first = in[at(j) * 16], last = in[at(j) * 16 + 15];
+                    if (want > 16) {
+                        CHECK(first == '?');
+                    } else {
+                        CHECK(first == static_cast<char>('A' + j));
+                        CHECK(last == (want == 16 ? static_cast<char>('A' + j) : '?'));
+                    }
+                }
+            }
+        }
+    });
+}
+
+void test_tree_gather_1() { tree_gather_at(1); }
+void test_tree_gather_2() { tree_gather_at(2); }
+void test_tree_gather_3() { tree_gather_at(3); }
+void test_tree_gather_5() { tree_gather_at(5); }
+void test_tree_gather_8() { tree_gather_at(8); }
+void test_bruck_alltoall_1() { bruck_alltoall_at(1); }
+void test_bruck_alltoall_2() { bruck_alltoall_at(2); }
+void test_bruck_alltoall_3() { bruck_alltoall_at(3); }
+void test_bruck_alltoall_5() { bruck_alltoall_at(5); }
+void test_bruck_alltoall_8() { bruck_alltoall_at(8); }
+
 // Small blocking collectives of a communicator's group (context >= kFirstFreeContext) meet
 // in a slot of rank 0's segment: barriers and all_reduce back to back, data too large for a
 // cell (every member falls back to messages together), a mismatch raising everywhere, a
@@ -938,6 +1101,16 @@ const Test kTests[] = {
     {"shm_meetings", test_shm_meetings},
     {"tcp_raw_blocks", test_tcp_raw_blocks},
     {"pending_lists_waits", test_pending_lists_waits},
+    {"tree_gather_1", test_tree_gather_1},
+    {"tree_gather_2", test_tree_gather_2},
+    {"tree_gather_3", test_tree_gather_3},
+    {"tree_gather_5", test_tree_gather_5},
+    {"tree_gather_8", test_tree_gather_8},
+    {"bruck_alltoall_1", test_bruck_alltoall_1},
+    {"bruck_alltoall_2", test_bruck_alltoall_2},
+    {"bruck_alltoall_3", test_bruck_alltoall_3},
+    {"bruck_alltoall_5", test_bruck_alltoall_5},
+    {"bruck_alltoall_8", test_bruck_alltoall_8},
 };
 
 }  // namespace

@@ -2,7 +2,9 @@
 locality sends per collective, counted by the engine (``_core.Runtime.traffic``).
 
 Locality 0 prints one line ``COUNTS {json}``: for every collective the most and the fewest
-messages any locality sent per call, and every locality's resident memory (kB). Used by
+messages any locality sent per call (``max``, ``min``), the most any locality received
+(``max_received``: a Gather's root receives, it does not send), and every locality's
+resident memory (kB). Used by
 tests/test_scale.py and benchmarks/scale.py. ``HPXPY_MEETINGS=0`` makes Barrier and
 Allreduce use messages on one host too (the path between hosts).
 """
@@ -43,6 +45,22 @@ def check_results(comm) -> None:
     everyone = np.empty(size, dtype="i8")
     comm.Allgather(np.array([rank * 10], dtype="i8"), everyone)
     assert np.array_equal(everyone, np.arange(size) * 10), everyone
+    for root in (0, size - 1):
+        for width in (1, 600):  # 8 B and 4.8 KB blocks
+            mine = np.arange(width, dtype="i8") + rank * 1000
+            table = np.full((size, width), -1, dtype="i8") if rank == root else None
+            comm.Gather(mine, table, root=root)
+            if rank == root:
+                want = np.arange(width)[None, :] + np.arange(size)[:, None] * 1000
+                assert np.array_equal(table, want), (root, width)
+            part = np.empty(width, dtype="i8")
+            source = (np.arange(size * width, dtype="i8").reshape(size, width)
+                      if rank == root else None)
+            comm.Scatter(source, part, root=root)
+            assert np.array_equal(part, np.arange(width) + rank * width), (root, width)
+    swapped = np.empty(size, dtype="i8")
+    comm.Alltoall(np.arange(size, dtype="i8") + rank * 100, swapped)
+    assert np.array_equal(swapped, np.arange(size) * 100 + rank), swapped
     assert comm.gather(rank, root=0) == (list(range(size)) if rank == 0 else None)
     assert comm.scatter([i * i for i in range(size)] if rank == 0 else None, root=0) == rank**2
     assert comm.alltoall([rank * 100 + i for i in range(size)]) == [
@@ -62,40 +80,49 @@ def check_results(comm) -> None:
     comm.Barrier()
 
 
-def count_messages(comm) -> dict:
-    """Messages this locality sent per call of each collective (8-byte payloads)."""
+def count_messages(comm) -> tuple:
+    """Messages this locality sent, and received, per call of each collective (8-byte
+    blocks). Receives are counted when a receive matches them, so a call's count holds
+    its own messages only."""
     core = _runtime.core()
     one = np.ones(1, dtype="f8")
     out = np.empty(1, dtype="f8")
     gathered = np.empty(comm.Get_size(), dtype="f8")
+    swapped = np.empty(comm.Get_size(), dtype="f8")
     calls = {
         "Barrier": lambda: comm.Barrier(),
         "Allreduce": lambda: comm.Allreduce(one, out, op=MPI.SUM),
         "Bcast": lambda: comm.Bcast(out, root=0),
         "Allgather": lambda: comm.Allgather(one, gathered),
+        "Gather": lambda: comm.Gather(one, gathered, root=0),
+        "Scatter": lambda: comm.Scatter(gathered, out, root=0),
+        "Alltoall": lambda: comm.Alltoall(gathered, swapped),
     }
-    counts = {}
+    sent, received = {}, {}
     for name, call in calls.items():
         call()  # the first call may set things up (a meeting slot is claimed by message)
-        before = core.traffic()[0]
+        before = core.traffic()
         for _ in range(CALLS):
             call()
-        counts[name] = (core.traffic()[0] - before) / CALLS
-    return counts
+        after = core.traffic()
+        sent[name] = (after[0] - before[0]) / CALLS
+        received[name] = (after[2] - before[2]) / CALLS
+    return sent, received
 
 
 def main() -> None:
     comm = MPI.COMM_WORLD
     check_results(comm)
-    counts = count_messages(comm)
-    everyone = comm.gather((counts, resident_kb()), root=0)
+    counts, received = count_messages(comm)
+    everyone = comm.gather((counts, received, resident_kb()), root=0)
     comm.Barrier()
     if comm.Get_rank() == 0:
         summary = {
             "size": comm.Get_size(),
-            "max": {k: max(c[k] for c, _ in everyone) for k in counts},
-            "min": {k: min(c[k] for c, _ in everyone) for k in counts},
-            "rss_kb": [m for _, m in everyone],
+            "max": {k: max(c[k] for c, _, _ in everyone) for k in counts},
+            "min": {k: min(c[k] for c, _, _ in everyone) for k in counts},
+            "max_received": {k: max(r[k] for _, r, _ in everyone) for k in counts},
+            "rss_kb": [m for _, _, m in everyone],
         }
         print("COUNTS " + json.dumps(summary), flush=True)
     sys.stdout.flush()
