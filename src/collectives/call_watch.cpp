@@ -68,31 +68,12 @@ void CallWatch::record(int context, int tag, uint32_t word) {
     slot.seq.store(seq + 2, std::memory_order_release);
 }
 
-std::vector<uint32_t> CallWatch::words_at(int context, int tag) const {
-    std::vector<uint32_t> words;
-    const uint64_t recorded = recorded_.load(std::memory_order_relaxed);
-    const uint64_t first = recorded > kHistory ? recorded - kHistory : 0;
-    for (uint64_t i = first; i < recorded; ++i) {  // oldest first: the call's first word leads
-        const Slot& slot = history_[i % kHistory];
-        const uint64_t before = slot.seq.load(std::memory_order_acquire);
-        if (before & 1) continue;
-        const int c = slot.context.load(std::memory_order_relaxed);
-        const int t = slot.tag.load(std::memory_order_relaxed);
-        const uint32_t w = slot.word.load(std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (slot.seq.load(std::memory_order_relaxed) != before) continue;
-        if (c == context && t == tag && std::find(words.begin(), words.end(), w) == words.end())
-            words.push_back(w);
-    }
-    return words;
-}
-
 std::vector<CallWatch::Call> CallWatch::calls_at_point(int context, int tag) const {
     std::vector<Call> calls;
     const int point = point_of(tag);
     const uint64_t recorded = recorded_.load(std::memory_order_relaxed);
     const uint64_t first = recorded > kHistory ? recorded - kHistory : 0;
-    for (uint64_t i = first; i < recorded && calls.size() < kMaxCalls; ++i) {
+    for (uint64_t i = first; i < recorded && calls.size() < kMaxCalls; ++i) {  // oldest first
         const Slot& slot = history_[i % kHistory];
         const uint64_t before = slot.seq.load(std::memory_order_acquire);
         if (before & 1) continue;
@@ -104,6 +85,14 @@ std::vector<CallWatch::Call> CallWatch::calls_at_point(int context, int tag) con
         if (c == context && point_of(t) == point) calls.push_back({t, w});
     }
     return calls;
+}
+
+std::vector<uint32_t> CallWatch::words_at(int context, int tag) const {
+    std::vector<uint32_t> words;  // oldest first: the call's first word leads
+    for (const Call& call : calls_at_point(context, tag))
+        if (call.tag == tag && std::find(words.begin(), words.end(), call.word) == words.end())
+            words.push_back(call.word);
+    return words;
 }
 
 int CallWatch::first_difference(int context, const std::vector<Call>& theirs) const {
