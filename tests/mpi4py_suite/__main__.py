@@ -88,7 +88,8 @@ NO_SKIPS = {"test_comm", "test_comm_topo", "test_cco_ngh_buf", "test_cco_ngh_obj
             "test_spawn", "test_futures", "test_doc", "test_objmodel", "test_mpiabi"}
 # Seconds a module may take (default 120): test_rma's thousands of fence epochs take minutes
 # on a loaded 2-core machine at 4 processes (mpiexec with MPICH took 193 s there).
-TIMEOUTS = {"test_rma": 600, "test_rma_nb": 300, "test_util_sync": 300, "test_io": 240, "test_file": 240,
+TIMEOUTS = {"test_rma": 600, "test_rma_nb": 300, "test_util_sync": 300, "test_io": 240,
+            "test_file": 240,
             "test_datatype": 300, "test_util_dtlib": 600,
             # Each spawn starts Python processes (~1 s each on a loaded 2-core machine):
             # test_spawn starts 60-200, test_futures at one process ~100 (218 s there).
