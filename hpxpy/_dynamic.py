@@ -352,12 +352,20 @@ _published: Dict[str, str] = {}  # service file -> port, published by this proce
 
 def publish(secret: str, service: str, port: str) -> None:
     folder = names_dir(secret)
-    os.makedirs(folder, mode=0o700, exist_ok=True)
     path = os.path.join(folder, _service_file(service))
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(port)
-    os.replace(tmp, path)
+    for attempt in range(100):
+        # Another locality's unpublish removes the folder once its last name is gone; if
+        # that falls between our makedirs and our write, make it again.
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        try:
+            with open(tmp, "w") as f:
+                f.write(port)
+            os.replace(tmp, path)
+            break
+        except FileNotFoundError:
+            if attempt == 99:
+                raise
     _published[path] = port
 
 
