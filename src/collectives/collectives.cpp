@@ -16,6 +16,12 @@ alignas(16) const char kZeros[kAlign] = {};
 
 std::size_t padded(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
+// A measured threshold, overridable for tuning and comparisons by an environment variable.
+std::size_t bytes_from_env(const char* name, std::size_t fallback) {
+    const char* env = std::getenv(name);
+    return env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10)) : fallback;
+}
+
 // Largest power of two <= n (n >= 1).
 int floor_pow2(int n) {
     int p = 1;
@@ -538,11 +544,8 @@ SharedWindows* Collectives::windows_of(const Group& g) {
 
 std::size_t Collectives::window_broadcast_min() {
     // Measured thresholds (docs/architecture.md, "Collectives"); overridable for tuning.
-    static const std::size_t bytes = [] {
-        const char* env = std::getenv("HPXPY_BCAST_WINDOW_MIN");
-        return env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10))
-                   : kWindowBroadcastMin;
-    }();
+    static const std::size_t bytes = bytes_from_env("HPXPY_BCAST_WINDOW_MIN",
+                                                    kWindowBroadcastMin);
     return bytes;
 }
 
@@ -804,11 +807,8 @@ void read_subtree(const Message& msg, int first, std::vector<std::size_t>& sizes
 }  // namespace
 
 std::size_t Collectives::bruck_alltoall_max() {
-    static const std::size_t bytes = [] {
-        const char* env = std::getenv("HPXPY_BRUCK_ALLTOALL_MAX");
-        return env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10))
-                   : kBruckAlltoallMax;
-    }();
+    static const std::size_t bytes = bytes_from_env("HPXPY_BRUCK_ALLTOALL_MAX",
+                                                    kBruckAlltoallMax);
     return bytes;
 }
 
@@ -1005,10 +1005,8 @@ std::vector<std::size_t> Collectives::allgather_blocks(const Group& g, char* all
 }
 
 std::size_t Collectives::tree_gather_max() {
-    static const std::size_t bytes = [] {
-        const char* env = std::getenv("HPXPY_GATHER_TREE_MAX");
-        return env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10)) : kTreeGatherMax;
-    }();
+    static const std::size_t bytes = bytes_from_env("HPXPY_GATHER_TREE_MAX",
+                                                    kTreeGatherMax);
     return bytes;
 }
 
