@@ -178,11 +178,14 @@ MISSING = object()
 _side_tables: Dict[int, Tuple[Any, Table]] = {}
 
 
-def side_table(obj: Any) -> Table:
-    """The attribute table of ``obj`` (a weakly referenceable object), made on first use."""
+def side_table(obj: Any, create: bool = True) -> Table:
+    """The attribute table of ``obj`` (a weakly referenceable object), made on first use
+    (``create=False``: an empty table, not kept, when ``obj`` has none yet)."""
     found = _side_tables.get(id(obj))
     if found is not None and found[0]() is obj:
         return found[1]
+    if not create:
+        return {}
     key = id(obj)
     table: Table = {}
     _side_tables[key] = (weakref.ref(obj, lambda _ref: _side_tables.pop(key, None)), table)

@@ -26,6 +26,20 @@ class _Ident:
 _STATE = ("_name", "_key", "_base", "_offs", "_lazy", "_n", "_tlo", "_thi", "_lb", "_ub",
           "_combiner", "_args", "_old", "_freed", "_committed", "_dense", "_ident", "_align",
           "_mixed", "_tags", "_spec")
+
+
+def _copy_state(new: Any, old: Any) -> None:
+    """Make ``new`` another object for ``old``'s datatype (the slots of ``_STATE``); spelled
+    out because type-building code (mpi4py.util.dtlib) copies millions of references and
+    a getattr/setattr loop over the names cost a third of its time."""
+    (new._name, new._key, new._base, new._offs, new._lazy, new._n, new._tlo, new._thi,
+     new._lb, new._ub, new._combiner, new._args, new._old, new._freed, new._committed,
+     new._dense, new._ident, new._align, new._mixed, new._tags, new._spec) = (
+        old._name, old._key, old._base, old._offs, old._lazy, old._n, old._tlo, old._thi,
+        old._lb, old._ub, old._combiner, old._args, old._old, old._freed, old._committed,
+        old._dense, old._ident, old._align, old._mixed, old._tags, old._spec)
+
+
 # The slots a predefined type fills on first use (Datatype._predefined_lazily)
 _LAYOUT = frozenset(("_base", "_offs", "_n", "_tlo", "_thi", "_lb", "_ub", "_dense", "_align"))
 
@@ -55,8 +69,7 @@ class Datatype(AttrMethods):
             return
         if not isinstance(datatype, Datatype):
             raise TypeError(f"expecting a Datatype, got {type(datatype).__name__}")
-        for slot in _STATE:
-            setattr(self, slot, getattr(datatype, slot))
+        _copy_state(self, datatype)
 
     def _set_null(self) -> None:
         self._name, self._key, self._base = "MPI_DATATYPE_NULL", "", None
@@ -84,17 +97,22 @@ class Datatype(AttrMethods):
         new._freed = False
         new._committed = bool(key)
         new._align = base.alignment
-        if offsets is None:
-            offsets = np.arange(count, dtype=np.int64) * base.itemsize
-        new._offs = np.asarray(offsets, dtype=np.int64)
-        new._n = len(new._offs)
-        new._tlo = int(new._offs.min()) if new._n else 0
-        new._thi = int(new._offs.max()) + base.itemsize if new._n else 0
+        size = base.itemsize
+        if offsets is None:  # consecutive elements: the bounds need no look at the offsets
+            new._offs = np.arange(count, dtype=np.int64) * size
+            new._n = n = count
+            new._tlo, new._thi = 0, n * size
+        else:
+            new._offs = np.asarray(offsets, dtype=np.int64)
+            new._n = n = len(new._offs)
+            new._tlo = int(new._offs.min()) if n else 0
+            new._thi = int(new._offs.max()) + size if n else 0
         new._lb = int(lb)
-        new._ub = new._lb + new._n * base.itemsize if ub is None else int(ub)
+        new._ub = new._lb + n * size if ub is None else int(ub)
         # dense: a message of this type is one run of base elements (no gaps, no reordering)
-        new._dense = bool(new._lb == 0 and new._ub == new._n * base.itemsize
-                          and np.array_equal(new._offs, np.arange(new._n) * base.itemsize))
+        new._dense = new._lb == 0 and new._ub == n * size and (
+            offsets is None or not n or bool(np.all(np.diff(new._offs) == size)
+                                             and new._offs[0] == 0))
         return new
 
     @classmethod
@@ -717,7 +735,9 @@ class Datatype(AttrMethods):
         dup._ident = _Ident()
         dup._name = ""
         dup._made("DUP", self)
-        copy_all(self, side_table(self), side_table(dup))
+        table = side_table(self, create=False)
+        if table:
+            copy_all(self, table, side_table(dup))
         return dup
 
     Create_dup = Dup
@@ -740,7 +760,9 @@ class Datatype(AttrMethods):
         self._check()
         if self.is_named:
             raise MPIException(C.ERR_TYPE, "cannot free a predefined datatype")
-        delete_all(self, side_table(self))  # the callbacks see the type still alive
+        table = side_table(self, create=False)
+        if table:
+            delete_all(self, table)  # the callbacks see the type still alive
         self._freed = True
 
     def free(self) -> None:
