@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import run_job
 
+# Nothing here depends on the transport CI's pass picks.
+pytestmark = pytest.mark.one_pass
+
 ROOT = Path(__file__).resolve().parent.parent
 COMM = ROOT / "hpxpy" / "comm"
 

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Nothing here depends on the transport CI's pass picks.
+pytestmark = pytest.mark.one_pass
+
 CPP_DIR = Path(__file__).parent / "cpp"
 BUILD_TIMEOUT = 480
 RUN_TIMEOUT = 150  # the binary also ends itself after 120 s (alarm)

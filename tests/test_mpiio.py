@@ -201,6 +201,7 @@ def _expected_views(n: int, rank: int) -> dict:
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.one_pass
 @pytest.mark.parametrize("parcelport", ["shm", "tcp"])
 @pytest.mark.parametrize("n", [2, 3])
 def test_views_with_holes(n, parcelport):
@@ -263,6 +264,7 @@ print("RESULT " + json.dumps(out))
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.one_pass
 @pytest.mark.parametrize("parcelport", ["shm", "tcp"])
 @pytest.mark.parametrize("n", [1, 3])
 def test_shared_pointer_across_processes(n, parcelport):

@@ -439,6 +439,7 @@ _MISMATCHES = [
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.one_pass
 @pytest.mark.parametrize("parcelport", ["shm", "tcp"])
 @pytest.mark.parametrize("mode,calls,markers", _MISMATCHES, ids=[m[0] for m in _MISMATCHES])
 def test_collective_mismatch_raises_on_every_rank(mode: str, calls: Sequence[str],

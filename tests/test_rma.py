@@ -60,6 +60,7 @@ print("RESULT " + json.dumps(out))
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("mode", ["sleep", "busy", "recv"])
+@pytest.mark.one_pass
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_passive_target_progresses_while_the_target_is_busy(transport, mode):
     job = run_job(3, ["-c", PROGRESS, mode], timeout=90,
@@ -107,6 +108,7 @@ print("RESULT " + json.dumps({"id": rank, "all": everything == list(range(25 * s
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.one_pass
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_fetch_and_op_counter_is_atomic(transport):
     job = run_job(4, ["-c", COUNTER], timeout=100, env={"HPXPY_PARCELPORT": transport})
@@ -151,6 +153,7 @@ print("RESULT " + json.dumps({"id": rank, "seen": seen, "stored": stored, "units
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.one_pass
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_allocate_shared_is_real_shared_memory(transport):
     before = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
@@ -245,6 +248,7 @@ print("RESULT " + json.dumps(out))
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.one_pass
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_errors_as_mpich(transport):
     from hpxpy.comm import _constants as C
@@ -366,6 +370,7 @@ print("RESULT " + json.dumps({"id": comm.Get_rank(), "rma": names.count("hpxpy-r
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.one_pass
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_exit_with_live_windows_does_not_hang(transport):
     job = run_job(3, ["-c", EXIT_ALIVE], timeout=50, env={"HPXPY_PARCELPORT": transport})

@@ -31,6 +31,7 @@ def dev_shm() -> set:
     return {name for name in os.listdir("/dev/shm") if not name.startswith(_OTHERS)}
 
 
+@pytest.mark.one_pass
 @pytest.mark.parametrize("parcelport,expected", [("", "shm"), ("shm", "shm"), ("tcp", "tcp")])
 def test_route_per_peer(parcelport, expected):
     # Unset (""): automatic, shared memory for every peer of this host.
@@ -89,6 +90,7 @@ def test_sigkill_of_every_process_leaves_nothing():
     assert dev_shm() <= before, "SIGKILL left shared memory in /dev/shm"
 
 
+@pytest.mark.one_pass
 @pytest.mark.parametrize("parcelport", ["shm", "tcp"])
 def test_receiver_that_never_receives_stays_bounded(parcelport):
     # 1 GiB offered in 64 KiB messages; the receiver holds at most its unexpected-data limit

@@ -13,6 +13,7 @@ test_x.py``; the table shows what unittest reported on locality 0.
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import html
 import json
@@ -65,11 +66,15 @@ MODULES = [
     # The MPI 5 ABI queries: no ABI, (-1, -1); the sizes of AINT/COUNT/OFFSET; no Fortran.
     "test_mpiabi",
 ]
-# Modules that take minutes and whose transport changes little: dtlib sends no message,
-# and spawned processes join their parents over TCP under either transport. CI's second
-# pass (HPXPY_PARCELPORT=tcp) asserts them at 2 localities only, to keep CI within its time
-# limit (tests/test_mpi4py_suite.py); the shared-memory pass asserts 1, 2 and 3.
-ONE_TRANSPORT = {"test_util_dtlib", "test_spawn", "test_futures", "test_util_pool"}
+# Modules that send no message (datatypes, packing, buffers, docstrings, the ABI queries):
+# the number of localities and the transport change nothing in them, so CI asserts them
+# at 1 and 2 localities in the shared-memory pass only (tests/test_mpi4py_suite.py).
+LOCAL_ONLY = {"test_util_dtlib", "test_datatype", "test_pack", "test_buffer", "test_doc",
+              "test_mpiabi", "test_toplevel"}
+# Modules whose processes meet over TCP under either transport (spawned processes join
+# their parents over TCP): CI's TCP pass leaves them to the shared-memory one.
+ONE_TRANSPORT = {"test_spawn", "futures:test_futures", "futures:test_util_pool",
+                 "test_futures", "test_util_pool", *LOCAL_ONLY}
 # Modules also asserted at 4 localities, more processes than this machine's cores: MPI-IO
 # (the shared file pointer and collective views) and the one-sided modules (the RMA service
 # threads must sleep, not spin).
@@ -170,6 +175,7 @@ def fetch_mpi4py_tests() -> Path:
     tests = root / "test"
     extra = [root / where / f"{name}.py" for name, where in LOCATIONS.items()]
     if (tests / "mpiunittest.py").exists() and all(p.exists() for p in extra):
+        _compile(root)
         return tests
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root) as tmp:
@@ -196,7 +202,14 @@ def fetch_mpi4py_tests() -> Path:
         if tests.exists():  # an older cache without the extra modules
             shutil.rmtree(tests)
         unpacked.replace(tests)  # whole or not at all: a cut-off fetch leaves no cache
+    _compile(root)
     return tests
+
+
+def _compile(root: Path) -> None:
+    """Byte-compile the cached modules (only those changed since): with
+    PYTHONDONTWRITEBYTECODE set, every locality of every run would compile them again."""
+    compileall.compile_dir(str(root), quiet=2)
 
 
 _RAN = re.compile(r"^\[0\] Ran (\d+) tests?")

@@ -298,6 +298,8 @@ def hpx_backend(pythonpath: Sequence[str] = ()) -> Backend:
     """hpxpy's launcher with the mpi4py shim, from this environment; `pythonpath` goes first
     on the path of every process of the job (used to plant a deliberately broken hpxpy)."""
     env = base_env()
+    if os.environ.get("HPXPY_PARCELPORT"):  # CI's TCP pass compares over TCP
+        env["HPXPY_PARCELPORT"] = os.environ["HPXPY_PARCELPORT"]
     paths = [*pythonpath, str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return Backend("hpxpy", [sys.executable, "-m", "hpxpy.launcher"], sys.executable, env,
