@@ -21,6 +21,9 @@ if parent != MPI.COMM_NULL:  # a child
         parent.recv(source=0, tag=99)  # raises once the parents are gone
     if mode == "kill":
         if rank == 1:
+            # Die once the parents are past Spawn and waiting (a child lost during Spawn
+            # makes Spawn itself raise: another test's case).
+            parent.recv(source=0, tag=98)
             os.kill(os.getpid(), 9)
         parent.recv(source=0, tag=99)  # raises once the parents are gone
     got = parent.recv(source=0, tag=7)
@@ -36,6 +39,8 @@ if mode == "killparent":
     time.sleep(1)  # the children are up (joined) and wait in a receive
     os.kill(os.getpid(), 9)
 if mode == "kill":
+    if world.Get_rank() == 0:
+        child.send("die now", dest=1, tag=98)
     t0 = time.time()
     try:
         child.recv(source=1, tag=99)
