@@ -356,14 +356,15 @@ def publish(secret: str, service: str, port: str) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     for attempt in range(100):
         # Another locality's unpublish removes the folder once its last name is gone; if
-        # that falls between our makedirs and our write, make it again.
-        os.makedirs(folder, mode=0o700, exist_ok=True)
+        # that falls between our makedirs and our write, make it again. (Inside makedirs
+        # too: its mkdir finds the folder, which is gone when it checks it is one.)
         try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
             with open(tmp, "w") as f:
                 f.write(port)
             os.replace(tmp, path)
             break
-        except FileNotFoundError:
+        except (FileNotFoundError, FileExistsError):
             if attempt == 99:
                 raise
     _published[path] = port

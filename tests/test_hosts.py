@@ -344,6 +344,7 @@ def test_parity_programs_across_hosts_equal_one_host(cluster: Cluster, program: 
     it prints with all 4 on one host."""
     path = harness.PROGRAMS / f"{program}.py"
     hpx = harness.hpx_backend()
+    hpx.env.pop("HPXPY_PARCELPORT", None)  # across hosts: shm between neighbours, tcp beyond
     one_host = harness.run(hpx.command(4, path, JOB_TIMEOUT), hpx.env, JOB_TIMEOUT + 30)
     assert one_host.ok(4), one_host.tail()
     hosts = f"{cluster.hosts[0]}:2,{cluster.hosts[1]}:2"
