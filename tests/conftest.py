@@ -99,9 +99,11 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("HPXPY_PARCELPORT") != "tcp":
         return
-    kept = [item for item in items if item.get_closest_marker("one_pass") is None]
-    if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+    kept, left_out = [], []
+    for item in items:
+        (left_out if item.get_closest_marker("one_pass") else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
         items[:] = kept
 
 

@@ -294,12 +294,17 @@ def mpi_backend(kind: str = "mpich", python: Optional[str] = None) -> Backend:
     return Backend("mpich", [str(mpiexec)], python, env)
 
 
+def _keep_parcelport(env: Dict[str, str]) -> Dict[str, str]:
+    """``env`` with this process's transport choice (CI's TCP pass compares over TCP)."""
+    if os.environ.get("HPXPY_PARCELPORT"):
+        env["HPXPY_PARCELPORT"] = os.environ["HPXPY_PARCELPORT"]
+    return env
+
+
 def hpx_backend(pythonpath: Sequence[str] = ()) -> Backend:
     """hpxpy's launcher with the mpi4py shim, from this environment; `pythonpath` goes first
     on the path of every process of the job (used to plant a deliberately broken hpxpy)."""
-    env = base_env()
-    if os.environ.get("HPXPY_PARCELPORT"):  # CI's TCP pass compares over TCP
-        env["HPXPY_PARCELPORT"] = os.environ["HPXPY_PARCELPORT"]
+    env = _keep_parcelport(base_env())
     paths = [*pythonpath, str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return Backend("hpxpy", [sys.executable, "-m", "hpxpy.launcher"], sys.executable, env,
@@ -326,9 +331,7 @@ def launcher_backend(launcher: str, openmpi_python: Optional[str] = None) -> Bac
         raise ValueError(f"unknown launcher {launcher!r}")
     env["PYTHONPATH"] = os.pathsep.join(
         [str(shim), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    if os.environ.get("HPXPY_PARCELPORT"):  # the transport choice is kept (CI sets it)
-        env["HPXPY_PARCELPORT"] = os.environ["HPXPY_PARCELPORT"]
-    return Backend(f"hpxpy-{launcher}", prefix, sys.executable, env, extra)
+    return Backend(f"hpxpy-{launcher}", prefix, sys.executable, _keep_parcelport(env), extra)
 
 
 # --- one case and the table --------------------------------------------------------------
