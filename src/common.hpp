@@ -14,6 +14,15 @@
 
 namespace hpxpy {
 
+// Giving the core away while a wait spins (sched_yield). A yield that comes back late
+// means something that does not yield (another program, a peer computing) held the core;
+// spinning then only delays it, so for a while after, a waiter among more localities than
+// cores sleeps at once instead (`core_recently_contended`). When every locality of the
+// host is inside hpxpy, yields come back in a few microseconds and waiters take turns on
+// the cores without a system call to wake them (measured in docs/architecture.md).
+void yield_core();
+bool core_recently_contended();
+
 // Large message blocks are recycled: a fresh multi-megabyte block costs a page fault per
 // 4 KiB on first touch (measured: 8 MiB all_reduce at 2 localities, 10-11 ms -> 6 ms when
 // blocks are reused). Small blocks go straight to malloc.

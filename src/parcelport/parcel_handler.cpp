@@ -219,7 +219,7 @@ bool ParcelHandler::Wait::step(const std::atomic<uint64_t>& news, uint64_t seen)
     if (std::chrono::steady_clock::now() < spin_until_ && handler_.spin_allowed()) {
         // Short spin: run the transports ourselves, no sleeping; yield when there was
         // nothing, as a peer may share our core.
-        if (!handler_.progress()) std::this_thread::yield();
+        if (!handler_.progress()) yield_core();
         return true;
     }
     const bool progressed = handler_.block(kSliceMs, news, seen);

@@ -291,7 +291,11 @@ void ShmParcelport::note_awake() {
 }
 
 bool ShmParcelport::spin_allowed() const {
-    return awake_->load(std::memory_order_relaxed) <= cores_;
+    // Up to two waiters per core take turns by yielding while nothing else wants the cores;
+    // beyond that, or once a yield came back late, waiters sleep on their doorbells.
+    constexpr int kWaitersPerCore = 2;
+    const int awake = awake_->load(std::memory_order_relaxed);
+    return awake <= cores_ || (awake <= kWaitersPerCore * cores_ && !core_recently_contended());
 }
 
 ShmParcelport::~ShmParcelport() {
@@ -336,7 +340,7 @@ void ShmParcelport::push(Peer& peer, uint32_t kind, const ConstBuffer* parts, st
             next_interrupt = now + std::chrono::milliseconds(kSliceMs);
         }
         if (now < spin_until && spin_allowed()) {
-            std::this_thread::yield();
+            yield_core();
             continue;
         }
         // Sleep on our own doorbell: the consumer rings it when it frees room (it sees our
@@ -664,7 +668,7 @@ void ShmParcelport::wait_window(Ready ready, const std::vector<int>& peers,
     while (!ready()) {
         progress(false);  // keep our rings moving: a peer may be sending to us meanwhile
         if (clock::now() < spin_until && spin_allowed()) {
-            std::this_thread::yield();
+            yield_core();
             continue;
         }
         const uint32_t ticket = own_layout_->doorbell.prepare();
