@@ -350,11 +350,13 @@ def _recursive_doubling(comm: _Handle, core: Any, context: int, tag: int, size: 
 def _tree_fold(values: List[Any], op: O.Op) -> Any:
     """``values`` combined as the recursive doubling of :func:`allreduce` combines them:
     the first ``2 * rem`` fold pairwise, then a balanced tree, lower ranks on the left."""
+    # A predefined op's own function: the same result, without Op.__call__'s checks.
+    fn = op._obj if op.is_predefined and op._obj is not None else op
     p2 = 1 << (len(values).bit_length() - 1)
     rem = len(values) - p2
-    level = [op(values[2 * i], values[2 * i + 1]) for i in range(rem)] + values[2 * rem:]
+    level = [fn(values[2 * i], values[2 * i + 1]) for i in range(rem)] + values[2 * rem:]
     while len(level) > 1:
-        level = [op(level[2 * j], level[2 * j + 1]) for j in range(len(level) // 2)]
+        level = [fn(level[2 * j], level[2 * j + 1]) for j in range(len(level) // 2)]
     return level[0]
 
 

@@ -19,6 +19,11 @@ _MAGIC_CUSTOM = 0x504B3549  # the object was serialized by MPI.pickle's own dump
 _ZEROS = bytes(16)
 
 
+_HEAD = struct.Struct("<IIQ")  # magic, buffer count, pickle length
+# Objects of these types never hold an out-of-band buffer: they pickle in one call.
+_PLAIN = frozenset((int, float, complex, str, bytes, bool, type(None)))
+
+
 def _pad(n: int) -> int:
     return -n % 16
 
@@ -35,6 +40,9 @@ def dumps(obj: Any) -> List[Any]:
         data = custom.dumps(obj)
         head = struct.pack("<IIQ", _MAGIC_CUSTOM, 0, len(data))
         return [head + _ZEROS[: _pad(len(head))], data]
+    if type(obj) in _PLAIN:  # the common small value: no buffer list, no per-buffer work
+        data = pickle.dumps(obj, 5)
+        return [_HEAD.pack(_MAGIC, 0, len(data)), data]
     buffers: List[pickle.PickleBuffer] = []
     data = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
     raws = []
@@ -64,9 +72,12 @@ def dumps_inband(obj: Any) -> List[Any]:
 
 def loads(payload: Any, offset: int = 0, nbytes: int = -1) -> Any:
     """The object in ``payload[offset:offset+nbytes]``; arrays view the payload."""
+    magic, count, size = _HEAD.unpack_from(payload, offset)
+    if magic == _MAGIC and count == 0 and (nbytes < 0 or 16 + size <= nbytes):
+        start = offset + 16  # no buffers: the pickle follows the header at once
+        return pickle.loads(memoryview(payload)[start: start + size])
     view = memoryview(payload)
     view = view[offset:] if nbytes < 0 else view[offset: offset + nbytes]
-    magic, count, size = struct.unpack_from("<IIQ", view, 0)
     if magic == _MAGIC_CUSTOM and _active is not None:
         return _active.loads(view[16:16 + size])
     if magic != _MAGIC:
