@@ -54,7 +54,9 @@ def test_sixteen_localities_default():
         # No shared memory between the localities, so no meetings: messages as above.
         assert most["Barrier"] == ROUNDS and most["Allreduce"] <= ROUNDS + 2, most
     else:
-        # One host: blocking Barrier and small Allreduce meet in shared memory, no message.
-        assert most["Barrier"] == 0 and most["Allreduce"] == 0, most
+        # One host: blocking Barrier, small Allreduce and Gather, Allgather and Alltoall of
+        # small blocks meet in shared memory, no message.
+        for name in ("Barrier", "Allreduce", "Gather", "Allgather", "Alltoall"):
+            assert most[name] == 0 and found["max_received"][name] == 0, (name, found)
     assert most["Bcast"] <= ROUNDS and most["Allgather"] <= ROUNDS, most
     small_blocks(found)

@@ -115,17 +115,17 @@ def _check_blocks(got: Sequence[int], rooms: Sequence[int], rank: int) -> None:
 
 
 def _gather_into(comm: _Handle, seq: int, send: np.ndarray, root: int, rflat: Any,
-                 counts: Any, displs: Any, rdt: Any, equal: bool) -> None:
+                 counts: Any, displs: Any, rdt: Any, equal: bool, meet: bool) -> None:
     """Every rank's ``send`` bytes into its block of the root's ``rflat`` (raw blocks, as
     the fast path sends them; ``equal``: Gather, whose small blocks take a binomial tree,
-    as on the fast path)."""
+    or one meeting when ``meet`` (a blocking call), as on the fast path)."""
     own = np.ascontiguousarray(send).view(np.uint8).reshape(-1)
     core, tag = _runtime.core(), comm._tag(seq)
     if comm._rank != root:
-        core.gather_blocks(comm._group, own, None, [], [], root, tag, equal)
+        core.gather_blocks(comm._group, own, None, [], [], root, tag, equal, meet)
         return
     raw, offsets, rooms = _block_places(rflat, counts, displs, rdt)
-    got = core.gather_blocks(comm._group, own, raw, offsets, rooms, root, tag, equal)
+    got = core.gather_blocks(comm._group, own, raw, offsets, rooms, root, tag, equal, meet)
     _place_own(raw, own, offsets[root], rooms[root], root)
     _check_blocks(got, rooms, root)
 
@@ -153,7 +153,7 @@ def gather(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any, root: 
         raise ValueError(f"mismatch in send count {send.size} and receive count "
                          f"{counts[root] * rdt.base_count}")
     _gather_into(comm, comm._next() if seq is None else seq, send, root, rflat, counts,
-                 displs, rdt, equal)
+                 displs, rdt, equal, meet=seq is None)
     if commit is not None:
         commit()
 
@@ -163,6 +163,7 @@ def allgather(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any,
     """Allgather (``equal`` blocks) or Allgatherv: every rank's block, on every rank."""
     size = len(comm._check())
     rflat, counts, displs, rdt, commit = receive_vector(recvbuf, size, equal)
+    blocking = seq is None  # (a non-blocking call never meets: see _nbcoll)
     seq = comm._next() if seq is None else seq
     rank = comm._rank
 
@@ -174,9 +175,10 @@ def allgather(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any,
     raw, offsets, rooms = _block_places(rflat, counts, displs, rdt)
     core = _runtime.core()
     if equal:  # (equal blocks lie back to back: _equal_blocks)
-        # As the fast path does (the two meet on the wire): ceil(log2 N) rounds, in place.
+        # As the fast path does (the two meet on the wire): ceil(log2 N) rounds, in place,
+        # or one meeting.
         _place_own(raw, send, offsets[rank], rooms[rank], rank)
-        got = core.allgather_blocks(comm._group, raw, rooms[0], comm._tag(seq))
+        got = core.allgather_blocks(comm._group, raw, rooms[0], comm._tag(seq), blocking)
     else:
         got = core.exchange(comm._group, [send] * size, raw, offsets, rooms, comm._tag(seq))
         _place_own(raw, send, offsets[rank], rooms[rank], rank)
@@ -407,9 +409,11 @@ def alltoall(comm: _Handle, seq: Optional[int], sendbuf: Any, recvbuf: Any,
     outgoing = [sraw[d * sitem:(d + c) * sitem] for c, d in zip(scounts, sdispls)]
     raw, offsets, rooms = _block_places(rflat, rcounts, rdispls, rdt)
     rank = comm._rank
-    # Equal blocks: small ones take Bruck's algorithm, as on the fast path.
+    # Equal blocks: small ones take Bruck's algorithm, or one meeting when blocking, as on
+    # the fast path.
     got = _runtime.core().exchange(comm._group, outgoing, raw, offsets, rooms,
-                                   comm._tag(comm._next() if seq is None else seq), equal)
+                                   comm._tag(comm._next() if seq is None else seq), equal,
+                                   seq is None)
     _place_own(raw, outgoing[rank], offsets[rank], rooms[rank], rank)
     _check_blocks(got, rooms, rank)
     commit()

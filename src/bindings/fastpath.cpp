@@ -445,9 +445,9 @@ public:
             Collectives& c = rt->collectives();
             // ⌈log2 n⌉ rounds: Allgather (Bruck), small Gather (binomial tree), as the
             // general path's equal-block forms do (the two meet on the wire).
-            got = all ? c.allgather_blocks(group_, in.data(), block, tag)
+            got = all ? c.allgather_blocks(group_, in.data(), block, tag, /*meet=*/true)
                       : c.gather_blocks(group_, {own, block}, places, static_cast<int>(r), tag,
-                                        /*equal=*/true);
+                                        /*equal=*/true, /*meet=*/true);
         }
         check_blocks(got, block);
         return py::none();
@@ -520,7 +520,8 @@ public:
         std::vector<std::size_t> got;
         {
             py::gil_scoped_release nogil;
-            got = rt->collectives().exchange(group_, sends, places, tag, /*equal=*/true);
+            got = rt->collectives().exchange(group_, sends, places, tag, /*equal=*/true,
+                                             /*meet=*/true);
         }
         check_blocks(got, block);
         return py::none();

@@ -595,7 +595,7 @@ PYBIND11_MODULE(_core, m) {
         .def("exchange",
              [](Runtime& r, const Group& g, const py::list& sends, const py::handle& recv,
                 const std::vector<std::size_t>& offsets,
-                const std::vector<std::size_t>& capacities, int tag, bool equal) {
+                const std::vector<std::size_t>& capacities, int tag, bool equal, bool meet) {
                  Views views;
                  std::vector<ConstBuffer> parts = parts_of(sends, views);
                  std::vector<RecvBlock> blocks = blocks_of(recv, offsets, capacities, views);
@@ -603,16 +603,19 @@ PYBIND11_MODULE(_core, m) {
                  if (parts.size() != n || blocks.size() != n)
                      throw py::value_error("exchange: one block per member expected");
                  py::gil_scoped_release nogil;
-                 return r.collectives().exchange(g, parts, blocks, tag, equal);
+                 return r.collectives().exchange(g, parts, blocks, tag, equal, meet);
              },
              py::arg("group"), py::arg("sends"), py::arg("recv"), py::arg("offsets"),
              py::arg("capacities"), py::arg("tag"), py::arg("equal") = false,
+             py::arg("meet") = false,
              "All to all of raw blocks: sends[j] to member j, member j's block into recv at "
              "offsets[j]; returns the bytes each member sent (more than its capacity: "
-             "dropped). `equal` (Alltoall): small blocks take Bruck's algorithm")
+             "dropped). `equal` (Alltoall): small blocks take Bruck's algorithm, or one "
+             "meeting (`meet`: a blocking call, one host)")
         .def(
             "allgather_blocks",
-            [](Runtime& r, const Group& g, const py::buffer& recv, std::size_t block, int tag) {
+            [](Runtime& r, const Group& g, const py::buffer& recv, std::size_t block, int tag,
+               bool meet) {
                 const py::buffer_info info = recv.request(true);
                 const auto n = static_cast<std::size_t>(g.size);
                 if (static_cast<std::size_t>(info.size * info.itemsize) < n * block)
@@ -620,11 +623,13 @@ PYBIND11_MODULE(_core, m) {
                                           std::to_string(n) + " blocks");
                 char* all = static_cast<char*>(info.ptr);
                 py::gil_scoped_release nogil;
-                return r.collectives().allgather_blocks(g, all, block, tag);
+                return r.collectives().allgather_blocks(g, all, block, tag, meet);
             },
             py::arg("group"), py::arg("recv"), py::arg("block"), py::arg("tag"),
+            py::arg("meet") = false,
             "All gather of equal raw blocks in place (member j's at j * block, ours already "
-            "there) in ceil(log2 n) rounds; returns what exchange returns")
+            "there) in ceil(log2 n) rounds, or one meeting (`meet`: a blocking call, small "
+            "blocks, one host); returns what exchange returns")
         .def("meet",
              [](Runtime& r, const Group& g, int tag, const py::bytes& data) -> py::object {
                  std::string bytes = data;
@@ -653,7 +658,8 @@ PYBIND11_MODULE(_core, m) {
         .def("gather_blocks",
              [](Runtime& r, const Group& g, const py::handle& block, const py::handle& recv,
                 const std::vector<std::size_t>& offsets,
-                const std::vector<std::size_t>& capacities, int root, int tag, bool equal) {
+                const std::vector<std::size_t>& capacities, int root, int tag, bool equal,
+                bool meet) {
                  Views views;
                  ConstBuffer mine = view_of(block, views);
                  std::vector<RecvBlock> blocks;
@@ -663,10 +669,11 @@ PYBIND11_MODULE(_core, m) {
                          throw py::value_error("gather_blocks: one block per member expected");
                  }
                  py::gil_scoped_release nogil;
-                 return r.collectives().gather_blocks(g, mine, blocks, root, tag, equal);
+                 return r.collectives().gather_blocks(g, mine, blocks, root, tag, equal, meet);
              },
              py::arg("group"), py::arg("block"), py::arg("recv"), py::arg("offsets"),
              py::arg("capacities"), py::arg("root"), py::arg("tag"), py::arg("equal") = false,
+             py::arg("meet") = false,
              "Every member's raw block to the root, member j's into recv at offsets[j]; "
              "returns the bytes each sent on the root (an empty list elsewhere). `equal` "
              "(Gather, not Gatherv): small blocks take a binomial tree")

@@ -343,6 +343,38 @@ bool Collectives::all_reduce_meeting(const Meeting& m, const Group& g, int tag,
     return true;
 }
 
+bool Collectives::blocks_meeting(const Meeting& m, const Group& g, int tag, uint32_t word,
+                                 ConstBuffer mine,
+                                 const std::function<void(int, const char*, std::size_t)>& take) {
+    // The cell: the call word, 4 spare bytes, the block's length (~0: too large), the block.
+    constexpr std::size_t kHead = 16;
+    constexpr std::size_t kBlockMax = SharedWindows::kCellBytes - kHead;
+    alignas(16) char cell[SharedWindows::kCellBytes];
+    const uint32_t head[2] = {word, 0};
+    std::memcpy(cell, head, sizeof head);
+    const bool fits = mine.size <= kBlockMax;
+    const uint64_t length = fits ? mine.size : ~uint64_t{0};
+    std::memcpy(cell + 8, &length, sizeof length);
+    if (fits && mine.size) std::memcpy(cell + kHead, mine.data, mine.size);
+    MeetingWait wait(engine_, g, tag);
+    const char* all = m.windows->meet(m.slot, m.members, g.rank, cell,
+                                      kHead + (fits ? mine.size : 0), wait.check());
+    check_meeting_calls(all, g);  // (the gather's word holds its root: roots must agree)
+    const auto length_of = [&](int i) {
+        uint64_t len = 0;
+        std::memcpy(&len, all + static_cast<std::size_t>(i) * SharedWindows::kCellBytes + 8,
+                    sizeof len);
+        return len;
+    };
+    for (int i = 0; i < g.size; ++i)
+        if (length_of(i) > kBlockMax) return false;
+    for (int i = 0; i < g.size; ++i)
+        if (i != g.rank)
+            take(i, all + static_cast<std::size_t>(i) * SharedWindows::kCellBytes + kHead,
+                 static_cast<std::size_t>(length_of(i)));
+    return true;
+}
+
 bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t size,
                        std::vector<MetCell>& cells) {
     check_group(g);
@@ -915,11 +947,37 @@ std::vector<std::size_t> Collectives::alltoall_bruck(const Group& g,
 std::vector<std::size_t> Collectives::exchange(const Group& g,
                                                const std::vector<ConstBuffer>& sends,
                                                const std::vector<RecvBlock>& recvs, int tag,
-                                               bool equal) {
+                                               bool equal, bool meet) {
     check_group(g);
     CallWatch::Scope call(watch_, g, tag, call_word(CallKind::exchange));
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    if (meet && equal && n > 1) {
+        if (const Meeting* m = meeting_for(g, tag)) {
+            // Our cell holds all our blocks, back to back; each member copies out its own.
+            alignas(16) char all[SharedWindows::kCellBytes];
+            std::size_t total = 0;
+            for (const ConstBuffer& part : sends) total += part.size;
+            if (total <= sizeof all) {
+                char* at_byte = all;
+                for (const ConstBuffer& part : sends) {
+                    if (part.size) std::memcpy(at_byte, part.data, part.size);
+                    at_byte += part.size;
+                }
+            }
+            std::vector<std::size_t> got(at(n), 0);
+            const auto take = [&](int i, const char* data, std::size_t bytes) {
+                const std::size_t block = bytes / at(n);
+                got[at(i)] = block;
+                if (block <= recvs[at(i)].capacity)
+                    std::memcpy(recvs[at(i)].data, data + at(r) * block, block);
+            };
+            // (too large a total is sent as a block too large for a cell: nobody meets)
+            const ConstBuffer mine{all, total <= sizeof all ? total : ~std::size_t{0}};
+            if (blocks_meeting(*m, g, tag, call_word(CallKind::exchange), mine, take))
+                return got;
+        }
+    }
     // Every member decides alike from n and its own block size.
     const std::size_t bruck_max = bruck_alltoall_max();
     if (equal && n > 2 && bruck_max > 0 && sends.at(at(r)).size <= bruck_max)
@@ -950,11 +1008,25 @@ std::vector<std::size_t> Collectives::exchange(const Group& g,
 }
 
 std::vector<std::size_t> Collectives::allgather_blocks(const Group& g, char* all,
-                                                       std::size_t block, int tag) {
+                                                       std::size_t block, int tag, bool meet) {
     check_group(g);
     CallWatch::Scope call(watch_, g, tag, call_word(CallKind::allgather_blocks));
     const int n = g.size, r = g.rank;
     const auto place = [&](int member) { return all + static_cast<std::size_t>(member) * block; };
+    if (meet && n > 1) {
+        if (const Meeting* m = meeting_for(g, tag)) {
+            std::vector<std::size_t> got(static_cast<std::size_t>(n), block);
+            // A block of another size is reported as the message algorithms report it
+            // (above `block`: not copied, the caller raises the truncation error).
+            const auto take = [&](int i, const char* data, std::size_t bytes) {
+                got[static_cast<std::size_t>(i)] = bytes;
+                if (bytes <= block) std::memcpy(place(i), data, bytes);
+            };
+            if (blocks_meeting(*m, g, tag, call_word(CallKind::allgather_blocks),
+                               {place(r), block}, take))
+                return got;
+        }
+    }
     if (static_cast<std::size_t>(n) * block >= kBruckAllgatherMax) {
         // Large: one round of direct sends (exchange) moves the same bytes without
         // Bruck's rounds one after another, nor its copies out of scratch.
@@ -1065,11 +1137,25 @@ std::vector<std::size_t> Collectives::gather_blocks_tree(const Group& g, ConstBu
 
 std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer block,
                                                     const std::vector<RecvBlock>& recvs,
-                                                    int root, int tag, bool equal) {
+                                                    int root, int tag, bool equal,
+                                                    bool meet) {
     check_group(g, root);
     CallWatch::Scope call(watch_, g, tag, call_word(CallKind::gather_blocks, root));
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
+    if (meet && equal && n > 1) {
+        if (const Meeting* m = meeting_for(g, tag)) {
+            std::vector<std::size_t> got(at(n), 0);
+            const auto take = [&](int i, const char* data, std::size_t bytes) {
+                if (r != root) return;
+                got[at(i)] = bytes;
+                if (bytes <= recvs[at(i)].capacity) std::memcpy(recvs[at(i)].data, data, bytes);
+            };
+            if (blocks_meeting(*m, g, tag, call_word(CallKind::gather_blocks, root), block,
+                               take))
+                return r == root ? got : std::vector<std::size_t>{};
+        }
+    }
     if (equal && n > 2) {
         // Every member decides alike from n and the block it knows (the root: its room).
         const std::size_t mine = r == root ? recvs.at(at(root)).capacity : block.size;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -188,6 +189,8 @@ public:
     // raises the truncation error).
     //
     // All to all: sends[j] goes to member j; member j's block arrives in recvs[j].
+    // `meet` (a blocking Alltoall: `equal` too): when every member's blocks together fit a
+    // meeting cell, one meeting among the localities of one host (allgather_blocks').
     // `equal` (Alltoall, not Alltoallv nor Allgatherv: every block has the size of ours,
     // sends[rank]): blocks of at most kBruckAlltoallMax bytes take Bruck's algorithm, in
     // ⌈log2 n⌉ rounds of one message each: the blocks are rotated so that position i holds
@@ -199,7 +202,7 @@ public:
     // every receiver with its own byte count, as the direct exchange reports it.
     std::vector<std::size_t> exchange(const Group& g, const std::vector<ConstBuffer>& sends,
                                       const std::vector<RecvBlock>& recvs, int tag,
-                                      bool equal = false);
+                                      bool equal = false, bool meet = false);
     // MPICH's limit for Bruck (MPIR_CVAR_ALLTOALL_SHORT_MSG_SIZE). Measured here (as for
     // kTreeGatherMax, Bruck forced against direct), Bruck/direct: 8 B 1.24 (N=4) 0.88 (N=8);
     // 256 B 1.44, 2.37; 4 KiB 0.97, 0.88: no gain to be seen on 2 oversubscribed cores,
@@ -217,8 +220,10 @@ public:
     // From this many bytes in all (n * block) on, allgather_blocks sends directly
     // (exchange: N-1 messages in one round), as MPICH leaves recursive doubling at 512 KiB:
     // at 1 MiB per block and 4 localities Bruck measured 13-21 ms against 9.5-14 ms.
+    // `meet` (a blocking call, as for all_reduce): among the localities of one host, blocks
+    // that fit a meeting cell go through the group's meeting slot (one meeting, no message).
     std::vector<std::size_t> allgather_blocks(const Group& g, char* all, std::size_t block,
-                                              int tag);
+                                              int tag, bool meet = false);
     static constexpr std::size_t kBruckAllgatherMax = 512 * 1024;
     // Every member's `block` to the root, member j's into recvs[j] (read on the root only;
     // elsewhere the result is empty). `equal` (Gather, not Gatherv: every member's block
@@ -234,9 +239,11 @@ public:
     // as the direct algorithm does (the caller raises the truncation error) and nobody
     // hangs. Members that disagree across the threshold itself take different algorithms
     // (as allgather_blocks' members do across kBruckAllgatherMax).
+    // `meet` (a blocking Gather: `equal` too): as allgather_blocks' (measured at 4
+    // localities on 2 cores, 8 B blocks: the tree 52 us, the meeting 13 us; Open MPI 4.6).
     std::vector<std::size_t> gather_blocks(const Group& g, ConstBuffer block,
                                            const std::vector<RecvBlock>& recvs, int root,
-                                           int tag, bool equal = false);
+                                           int tag, bool equal = false, bool meet = false);
     // Measured (benchmarks/raw_blocks.py: tree forced against direct, alternating jobs, the
     // slowest rank's µs per call, load 10-12 on the shared 2-core machine), tree/direct:
     // 8 B 1.16 (N=4) 0.22 (N=8); 256 B 0.75, 0.88; 4 KiB 1.04, 1.32; 32 KiB 0.97, 1.02. The
@@ -282,6 +289,12 @@ private:
     // does not fit a cell: every member then takes the message algorithm.
     bool all_reduce_meeting(const Meeting& m, const Group& g, int tag, const ArrayRef& value,
                             uint32_t op, const Failure& failure, Item& result);
+    // Every member's raw block through the meeting slot: `take(member, data, bytes)` for
+    // each other member, in rank order. False (nothing consumed) when a member's block
+    // does not fit a cell: every member then takes its message algorithm.
+    bool blocks_meeting(const Meeting& m, const Group& g, int tag, uint32_t word,
+                        ConstBuffer mine,
+                        const std::function<void(int, const char*, std::size_t)>& take);
 
     Engine& engine_;
     CallWatch watch_;  // every entry point opens a CallWatch::Scope with its call word
