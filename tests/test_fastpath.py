@@ -208,3 +208,54 @@ def test_meetings_beside_nonblocking_and_message_collectives(n: int) -> None:
         trunc = "truncate" if rank == 0 else "no error"
         assert job.results[rank] == {"id": rank, "ok": True, "err": "TypeError",
                                      "trunc": trunc}
+
+
+OBJECT_ALLREDUCE = """
+import json, threading
+import numpy as np
+from hpxpy.comm import MPI
+
+comm = MPI.COMM_WORLD
+rank, n = comm.Get_rank(), comm.Get_size()
+out = {}
+out["float"] = comm.allreduce(rank + 0.5)
+out["max"] = comm.allreduce(rank, op=MPI.MAX)
+out["tuple"] = list(comm.allreduce((rank,)))
+# A pickle with out-of-band buffers (an array): the general path unpickles the cells.
+out["array"] = comm.allreduce(np.arange(3) * rank).tolist()
+# One rank's pickle too large for a cell: every rank takes the recursive doubling.
+out["big"] = len(comm.allreduce("x" * (1000 if rank == 1 else 1)))
+# A user op: the general path on every rank; then the fast path again.
+out["user"] = comm.allreduce(rank, op=MPI.Op.Create(lambda a, b, t=None: a * 10 + b))
+# One rank's value does not pickle: every rank raises (its own error there).
+try:
+    comm.allreduce(threading.Lock() if rank == n - 1 else rank)
+    out["unpicklable"] = "no error"
+except TypeError:
+    out["unpicklable"] = "TypeError"
+except MPI.Exception as exc:
+    out["unpicklable"] = type(exc).__name__
+out["after"] = comm.allreduce(1)
+print("RESULT " + json.dumps({"id": rank, **out}))
+"""
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_object_allreduce_fast_and_general_paths_agree(n: int) -> None:
+    """The one-call object allreduce meets with ranks on the general path and hands over
+    what it does not finish itself (buffers, a pickle too big for a cell, errors)."""
+    job = run_job(n, ["-c", OBJECT_ALLREDUCE], timeout=120)
+    assert job.returncode == 0, job.stderr[-3000:]
+    user = 0
+    for r in range(n):
+        user = user * 10 + r
+    for rank in range(n):
+        out = job.results[rank]
+        assert out["float"] == sum(r + 0.5 for r in range(n))
+        assert out["max"] == n - 1
+        assert out["tuple"] == list(range(n))
+        assert out["array"] == (np.arange(3) * sum(range(n))).tolist()
+        assert out["big"] == 1000 + n - 1
+        assert out["user"] == user
+        assert out["unpicklable"] == "TypeError", out
+        assert out["after"] == n

@@ -109,6 +109,7 @@ _DONE = _p2p.no_result  # the finish of a request with nothing to hand back
 # argument it does not take (derived datatype, list spec, PROC_NULL, numpy rank ...) or an
 # error, which the general path then raises as mpi4py does. It has done nothing by then.
 _FALLBACK = _core.FALLBACK
+_UnmetMeeting = _core.UnmetMeeting
 # CommPath.send modes
 _STANDARD, _SYNC, _SYNC_STARTED = 0, 1, 2
 
@@ -528,7 +529,18 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
     allgather = locked("allgather", _objcoll.allgather)
     alltoall = locked("alltoall", _objcoll.alltoall)
     reduce = locked("reduce", _objcoll.reduce)
-    allreduce = locked("allreduce", _objcoll.allreduce)
+
+    def allreduce(self, sendobj: Any, op: O.Op = O.SUM) -> Any:
+        """The reduction (in rank order) of every rank's object, on every rank (one call
+        at a time, as mpi4py)."""
+        with _comm_lock(self, "allreduce"):
+            got = self._path.allreduce_obj(sendobj, op)
+            if got is _FALLBACK:
+                return _objcoll.allreduce(self, sendobj, op)
+            if type(got) is _UnmetMeeting:
+                return _objcoll.finish_allreduce(self, sendobj, op, got.tag, got.cells)
+            return got
+
     scan = locked("scan", _objcoll.scan)
     exscan = locked("exscan", _objcoll.exscan)
 

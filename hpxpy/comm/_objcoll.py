@@ -269,6 +269,16 @@ def allreduce(comm: _Handle, sendobj: Any, op: O.Op = O.SUM) -> Any:
     return _recursive_doubling(comm, core, context, tag, size, rank, value, op)
 
 
+def finish_allreduce(comm: _Handle, sendobj: Any, op: O.Op, tag: int,
+                     cells: Optional[List[Any]]) -> Any:
+    """The end of an :func:`allreduce` whose meeting the fast path held (``cells``, None
+    when the group does not meet) but could not finish itself."""
+    if cells is not None and None not in cells:
+        return _fold_cells(cells, op, None, None)
+    return _recursive_doubling(comm, _runtime.core(), comm._context + 1, tag,
+                               len(comm._check()), comm._rank, sendobj, op)
+
+
 def _recursive_doubling(comm: _Handle, core: Any, context: int, tag: int, size: int, rank: int,
                         value: Any, op: O.Op) -> Any:
     """:func:`allreduce` by messages: ceil(log2 N) rounds (+2 when N is not a power of

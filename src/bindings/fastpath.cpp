@@ -191,6 +191,13 @@ void wait_released(Engine& engine, const RecvRequestPtr& req) {
     }
 }
 
+// An object allreduce the fast path met for but leaves to the general path to finish:
+// the call's tag and the cells (None: the group does not meet).
+struct UnmetMeeting {
+    int tag;
+    py::object cells;
+};
+
 // One locality's view of a communicator: what the fast methods need, in C++.
 class CommPath {
 public:
@@ -570,6 +577,68 @@ public:
         return unpickle(joined, 0);
     }
 
+    // Object allreduce with a predefined op (the general path's _objcoll.allreduce, its
+    // wire format and its fold order): pickle, one meeting, unpickle every cell and fold,
+    // in this one call. What only the general path does (the group does not meet, a
+    // member's pickle did not fit a cell or holds buffers, a member reports an error)
+    // comes back as an UnmetMeeting for _objcoll.finish_allreduce, after the meeting.
+    py::object allreduce_obj(py::handle obj, py::handle op) {
+        Runtime* rt = live_runtime();
+        if (!rt || !g.ready || null_ || size() < 2) return fallback();
+        py::object fold = predefined_function(op);
+        if (!fold) return fallback();
+        Segments segs;
+        if (!pickle_segments(obj, segs)) return fallback();  // the general path raises
+        // The cell: _objcoll._RD_HEAD (status 0, the call word at byte 20), the pickle.
+        alignas(16) char blob[Collectives::kMeetBytes];
+        constexpr std::size_t kRdHead = 32;
+        std::size_t total = kRdHead;
+        for (const auto& view : segs.views) total += view->size();
+        if (total > sizeof blob) return fallback();  // the general path sends "too big"
+        std::memset(blob, 0, kRdHead);
+        const uint32_t word = call_word(CallKind::object_all_reduce);
+        std::memcpy(blob + kCallOffset, &word, sizeof word);
+        std::size_t at = kRdHead;
+        for (const auto& view : segs.views) {
+            std::memcpy(blob + at, view->data(), view->size());
+            at += view->size();
+        }
+        const int tag = collective_tag(next_seq());
+        std::vector<Collectives::MetCell> cells;
+        bool met;
+        {
+            py::gil_scoped_release nogil;
+            met = rt->collectives().meet(group_, tag, blob, total, cells);
+        }
+        if (!met) return py::cast(UnmetMeeting{tag, py::none()});
+        std::vector<py::object> values;
+        for (const auto& cell : cells) {
+            py::object value = cell.fits ? plain_unpickle(cell.bytes, kRdHead) : py::object();
+            if (!value) return py::cast(UnmetMeeting{tag, met_cells(cells)});
+            values.push_back(std::move(value));
+        }
+        // _objcoll._tree_fold: the first 2 * rem pairwise, then a balanced tree.
+        std::size_t p2 = 1;
+        while (p2 * 2 <= values.size()) p2 *= 2;
+        const std::size_t rem = values.size() - p2;
+        auto combine = [&](const py::object& a, const py::object& b) {
+            PyObject* out = PyObject_CallFunctionObjArgs(fold.ptr(), a.ptr(), b.ptr(), nullptr);
+            if (out == nullptr) throw py::error_already_set();
+            return py::reinterpret_steal<py::object>(out);
+        };
+        std::vector<py::object> level;
+        for (std::size_t i = 0; i < rem; ++i)
+            level.push_back(combine(values[2 * i], values[2 * i + 1]));
+        for (std::size_t i = 2 * rem; i < values.size(); ++i) level.push_back(values[i]);
+        while (level.size() > 1) {
+            std::vector<py::object> next;
+            for (std::size_t j = 0; j + 1 < level.size(); j += 2)
+                next.push_back(combine(level[j], level[j + 1]));
+            level = std::move(next);
+        }
+        return level[0];
+    }
+
     int rank() const { return rank_; }
     int context() const { return context_; }
 
@@ -597,6 +666,53 @@ private:
             segs.views.push_back(std::move(view));
         }
         return true;
+    }
+
+    // A predefined op's own function (Op._obj; _user None), or null (not one).
+    static py::object predefined_function(py::handle op) {
+        static PyObject* user_name = PyUnicode_InternFromString("_user");
+        static PyObject* obj_name = PyUnicode_InternFromString("_obj");
+        PyObject* user = PyObject_GetAttr(op.ptr(), user_name);
+        if (user == nullptr) {
+            PyErr_Clear();
+            return py::object();
+        }
+        const bool predefined = user == Py_None;
+        Py_DECREF(user);
+        if (!predefined) return py::object();
+        PyObject* fn = PyObject_GetAttr(op.ptr(), obj_name);
+        if (fn == nullptr) PyErr_Clear();
+        if (fn == Py_None || (fn != nullptr && !PyCallable_Check(fn))) Py_CLEAR(fn);
+        return py::reinterpret_steal<py::object>(fn);
+    }
+
+    // The value of a meeting cell whose status is 0 and whose pickle (after `offset`)
+    // holds no out-of-band buffer; null otherwise (the general path reads it).
+    static py::object plain_unpickle(const std::string& cell, std::size_t offset) {
+        uint32_t status = 0, magic = 0, count = 0;
+        uint64_t size = 0;
+        if (cell.size() < offset + 16) return py::object();
+        std::memcpy(&status, cell.data(), 4);
+        std::memcpy(&magic, cell.data() + offset, 4);
+        std::memcpy(&count, cell.data() + offset + 4, 4);
+        std::memcpy(&size, cell.data() + offset + 8, 8);
+        if (status != 0 || magic != kPickleMagic || count != 0 || offset + 16 + size > cell.size())
+            return py::object();
+        return call_pickle_loads(cell.data() + offset + 16, static_cast<std::size_t>(size));
+    }
+
+    // The cells as core.meet returns them (bytearrays; None for one that did not fit).
+    static py::object met_cells(const std::vector<Collectives::MetCell>& cells) {
+        py::list out;
+        for (const auto& cell : cells) {
+            if (!cell.fits) {
+                out.append(py::none());
+                continue;
+            }
+            out.append(py::reinterpret_steal<py::object>(PyByteArray_FromStringAndSize(
+                cell.bytes.data(), static_cast<Py_ssize_t>(cell.bytes.size()))));
+        }
+        return std::move(out);
     }
 
     // The object in a received payload from `offset` (the general path's rules: an
@@ -788,5 +904,10 @@ void register_fastpath(py::module_& m) {
         .def("scatter", &CommPath::scatter)
         .def("alltoall", &CommPath::alltoall)
         .def("barrier", &CommPath::barrier)
-        .def("bcast_obj", &CommPath::bcast_obj);
+        .def("bcast_obj", &CommPath::bcast_obj)
+        .def("allreduce_obj", &CommPath::allreduce_obj);
+    py::class_<UnmetMeeting>(m, "UnmetMeeting",
+                             "An object allreduce's meeting for the general path to finish")
+        .def_readonly("tag", &UnmetMeeting::tag)
+        .def_readonly("cells", &UnmetMeeting::cells);
 }

@@ -235,13 +235,26 @@ void Collectives::check_group(const Group& g, int root) const {
              std::to_string(engine_.self()) + ")");
 }
 
-const Collectives::Meeting* Collectives::meeting_for(const Group& g, int tag) {
+namespace {
+bool meetings_enabled() {
     // HPXPY_MEETINGS=0 turns meetings off (to compare against the message algorithms).
     static const bool enabled = [] {
         const char* env = std::getenv("HPXPY_MEETINGS");
         return env == nullptr || std::string(env) != "0";
     }();
-    if (!enabled || g.size < 2 || g.context < kFirstFreeContext) return nullptr;
+    return enabled;
+}
+}  // namespace
+
+const Collectives::Meeting* Collectives::decided_meeting(const Group& g) {
+    if (!meetings_enabled() || g.size < 2 || g.context < kFirstFreeContext) return nullptr;
+    std::lock_guard<std::mutex> lock(meetings_mu_);
+    auto it = meetings_.find(g.context);
+    return it != meetings_.end() && it->second.slot >= 0 ? &it->second : nullptr;
+}
+
+const Collectives::Meeting* Collectives::meeting_for(const Group& g, int tag) {
+    if (!meetings_enabled() || g.size < 2 || g.context < kFirstFreeContext) return nullptr;
     {
         std::lock_guard<std::mutex> lock(meetings_mu_);
         auto it = meetings_.find(g.context);
@@ -953,7 +966,7 @@ std::vector<std::size_t> Collectives::exchange(const Group& g,
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
     if (meet && equal && n > 1) {
-        if (const Meeting* m = meeting_for(g, tag)) {
+        if (const Meeting* m = decided_meeting(g)) {
             // Our cell holds all our blocks, back to back; each member copies out its own.
             alignas(16) char all[SharedWindows::kCellBytes];
             std::size_t total = 0;
@@ -1014,7 +1027,7 @@ std::vector<std::size_t> Collectives::allgather_blocks(const Group& g, char* all
     const int n = g.size, r = g.rank;
     const auto place = [&](int member) { return all + static_cast<std::size_t>(member) * block; };
     if (meet && n > 1) {
-        if (const Meeting* m = meeting_for(g, tag)) {
+        if (const Meeting* m = decided_meeting(g)) {
             std::vector<std::size_t> got(static_cast<std::size_t>(n), block);
             // A block of another size is reported as the message algorithms report it
             // (above `block`: not copied, the caller raises the truncation error).
@@ -1144,7 +1157,7 @@ std::vector<std::size_t> Collectives::gather_blocks(const Group& g, ConstBuffer 
     const int n = g.size, r = g.rank;
     const auto at = [](int i) { return static_cast<std::size_t>(i); };
     if (meet && equal && n > 1) {
-        if (const Meeting* m = meeting_for(g, tag)) {
+        if (const Meeting* m = decided_meeting(g)) {
             std::vector<std::size_t> got(at(n), 0);
             const auto take = [&](int i, const char* data, std::size_t bytes) {
                 if (r != root) return;

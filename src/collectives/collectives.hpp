@@ -285,6 +285,12 @@ private:
         std::vector<int> members;  // world ids in rank order (the slot's owner first)
     };
     const Meeting* meeting_for(const Group& g, int tag);
+    // The group's meeting if it is already decided (no message): the raw-block collectives
+    // meet only then. Their blocks carry no call word, so a decision message they sent
+    // could be taken by a member in another collective as its own, hiding the mismatch;
+    // members run the same collectives in the same order, so all of them know the
+    // decision at the same call (the group's first blocking Barrier or Allreduce).
+    const Meeting* decided_meeting(const Group& g);
     // all_reduce through the meeting slot; false (nothing consumed) when a member's data
     // does not fit a cell: every member then takes the message algorithm.
     bool all_reduce_meeting(const Meeting& m, const Group& g, int tag, const ArrayRef& value,
