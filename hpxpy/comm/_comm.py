@@ -97,6 +97,8 @@ from ._memory import buffer
 from ._message import Message
 from ._objcoll import _comm_lock, _comm_lock_table, locked  # noqa: F401 - MPI's helpers
 from ._request import Prequest, Request
+from ._request import completed as _completed
+from ._request import receiving as _receiving
 from ._status import Status
 from ._typing import Buffer, BufferAutomatic, BufSpec, BufSpecB, BufSpecV, BufSpecW
 
@@ -383,7 +385,7 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
         """Start sending a buffer."""
         if self._path.send(buf, dest, tag, _STANDARD) is _FALLBACK:
             _p2p.send_buf(self, buf, dest, tag, False)
-        return Request(finish=_DONE)
+        return _completed()
 
     Ibsend = Isend
     Irsend = Isend
@@ -410,8 +412,7 @@ class Comm(_Handle, _persistent.PersistentMethods, _attributes.AttrMethods):
         req = self._path.post_recv(buf, source, tag)
         if req is not _FALLBACK:
             path = self._path
-            return Request(core_request=req, cancellable=True,
-                           finish=lambda st: path.finish_recv(req, buf, st))
+            return _receiving(req, lambda st: path.finish_recv(req, buf, st))
         if source != C.PROC_NULL:
             message_region(buf, writable=True)
         return _p2p.irecv(self, buf, source, tag)

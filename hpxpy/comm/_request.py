@@ -783,3 +783,31 @@ _handle_counter = itertools.count(1)
 _handles: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 REQUEST_NULL = Request(complete=True)
+
+
+# The two requests of every Isend/Irecv, made without the general constructor's keyword
+# handling (measured: Isend + Irecv + Waitall of 8 B on COMM_SELF spent a third of its
+# 22 us building requests and computing a send's empty status).
+def completed() -> Request:
+    """A request whose operation finished when it started (a buffered send): COMPLETE,
+    an empty status and no result, until Wait/Test hand it out."""
+    req = object.__new__(Request)
+    req._handle = next(_handle_counter)
+    req._core = req._finish = req._future = req._result = req._status = None
+    req._interop = None
+    req._cancellable = False
+    req._lock = threading.Lock()
+    req._state = COMPLETE
+    return req
+
+
+def receiving(core_request: Any, finish: Finish) -> Request:
+    """The request of a posted receive (cancellable until it matches)."""
+    req = object.__new__(Request)
+    req._handle = next(_handle_counter)
+    req._core, req._finish = core_request, finish
+    req._future = req._result = req._status = req._interop = None
+    req._cancellable = True
+    req._lock = threading.Lock()
+    req._state = ACTIVE
+    return req
