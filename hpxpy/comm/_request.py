@@ -213,6 +213,19 @@ class Request(Future):
         self._result, self._status, self._finish = result, st, None
         self._state = COMPLETE
 
+    def _compute_into(self, st: Optional[Status]) -> None:
+        """As :meth:`_compute`, the status into ``st`` (None: nowhere), none kept."""
+        if self._future is not None:
+            result = self._future.result()
+            _empty(st)
+        elif self._finish is not None:
+            result = self._finish(st)
+        else:
+            result = self._result
+            _empty(st)
+        self._result, self._status, self._finish = result, None, None
+        self._state = COMPLETE
+
     def _settle(self) -> State:
         """The state a finished request goes to once its result is handed out."""
         return NULL
@@ -226,6 +239,12 @@ class Request(Future):
                 _empty(status)
                 return None
             if state is ACTIVE:
+                if consume and type(self)._compute is Request._compute:
+                    # Handed out at once: the status goes straight into the caller's (no
+                    # Status made when there is none: a null request's status is empty).
+                    self._compute_into(status)
+                    self._state = self._settle()
+                    return self._result
                 self._compute()
             if consume and self._state is COMPLETE:
                 self._state = self._settle()
