@@ -239,9 +239,11 @@ class Request(Future):
                 _empty(status)
                 return None
             if state is ACTIVE:
-                if consume and type(self)._compute is Request._compute:
+                if consume and type(self)._compute is _PLAIN_COMPUTE:
                     # Handed out at once: the status goes straight into the caller's (no
                     # Status made when there is none: a null request's status is empty).
+                    # Not when a subclass or hpxpy's tracer (hpxpy/_trace.py, which reads
+                    # the status) has replaced _compute.
                     self._compute_into(status)
                     self._state = self._settle()
                     return self._result
@@ -802,6 +804,7 @@ _handle_counter = itertools.count(1)
 _handles: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 REQUEST_NULL = Request(complete=True)
+_PLAIN_COMPUTE = Request._compute  # as defined here, before any tracer wraps it
 
 
 # The two requests of every Isend/Irecv, made without the general constructor's keyword
