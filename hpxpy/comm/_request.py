@@ -202,19 +202,12 @@ class Request(Future):
         """ACTIVE -> COMPLETE: the finished operation's result and status (under _lock).
         An exception leaves the request ACTIVE."""
         st = Status()
-        if self._future is not None:
-            result = self._future.result()
-            _empty(st)
-        elif self._finish is not None:
-            result = self._finish(st)
-        else:
-            result = self._result
-            _empty(st)
-        self._result, self._status, self._finish = result, st, None
-        self._state = COMPLETE
+        self._compute_into(st)
+        self._status = st
 
     def _compute_into(self, st: Optional[Status]) -> None:
-        """As :meth:`_compute`, the status into ``st`` (None: nowhere), none kept."""
+        """ACTIVE -> COMPLETE with the status into ``st`` (None: nowhere), none kept.
+        An exception leaves the request ACTIVE."""
         if self._future is not None:
             result = self._future.result()
             _empty(st)

@@ -19,6 +19,21 @@ using namespace hpxpy;
 
 Runtime* live_runtime();  // module.cpp: the running runtime, or null
 
+// The cells of a meeting as core.meet returns them: bytearrays in rank order, None for one
+// whose bytes did not fit (shared with module.cpp's `meet`).
+py::object met_cells_list(const std::vector<Collectives::MetCell>& cells) {
+    py::list out;
+    for (const auto& cell : cells) {
+        if (!cell.fits) {
+            out.append(py::none());
+            continue;
+        }
+        out.append(py::reinterpret_steal<py::object>(PyByteArray_FromStringAndSize(
+            cell.bytes.data(), static_cast<Py_ssize_t>(cell.bytes.size()))));
+    }
+    return std::move(out);
+}
+
 namespace {
 
 // What hpxpy.comm hands over once (configure()): its Status class, the truncation error's
@@ -614,7 +629,7 @@ public:
         std::vector<py::object> values;
         for (const auto& cell : cells) {
             py::object value = cell.fits ? plain_unpickle(cell.bytes, kRdHead) : py::object();
-            if (!value) return py::cast(UnmetMeeting{tag, met_cells(cells)});
+            if (!value) return py::cast(UnmetMeeting{tag, met_cells_list(cells)});
             values.push_back(std::move(value));
         }
         // _objcoll._tree_fold: the first 2 * rem pairwise, then a balanced tree.
@@ -699,20 +714,6 @@ private:
         if (status != 0 || magic != kPickleMagic || count != 0 || offset + 16 + size > cell.size())
             return py::object();
         return call_pickle_loads(cell.data() + offset + 16, static_cast<std::size_t>(size));
-    }
-
-    // The cells as core.meet returns them (bytearrays; None for one that did not fit).
-    static py::object met_cells(const std::vector<Collectives::MetCell>& cells) {
-        py::list out;
-        for (const auto& cell : cells) {
-            if (!cell.fits) {
-                out.append(py::none());
-                continue;
-            }
-            out.append(py::reinterpret_steal<py::object>(PyByteArray_FromStringAndSize(
-                cell.bytes.data(), static_cast<Py_ssize_t>(cell.bytes.size()))));
-        }
-        return std::move(out);
     }
 
     // The object in a received payload from `offset` (the general path's rules: an

@@ -17,6 +17,7 @@ using namespace hpxpy;
 
 void register_arrays(py::module_& m);    // src/bindings/arrays.cpp
 void register_fastpath(py::module_& m);  // src/bindings/fastpath.cpp
+py::object met_cells_list(const std::vector<hpxpy::Collectives::MetCell>& cells);  // fastpath.cpp
 
 namespace {
 Runtime* g_live = nullptr;  // the running runtime (fastpath.cpp's calls need no lookup)
@@ -640,16 +641,7 @@ PYBIND11_MODULE(_core, m) {
                      met = r.collectives().meet(g, tag, bytes.data(), bytes.size(), cells);
                  }
                  if (!met) return py::none();
-                 py::list out;
-                 for (const auto& cell : cells) {
-                     if (!cell.fits) {
-                         out.append(py::none());
-                         continue;
-                     }
-                     out.append(py::reinterpret_steal<py::object>(PyByteArray_FromStringAndSize(
-                         cell.bytes.data(), static_cast<Py_ssize_t>(cell.bytes.size()))));
-                 }
-                 return std::move(out);
+                 return met_cells_list(cells);
              },
              py::arg("group"), py::arg("tag"), py::arg("data"),
              "A blocking call's meeting (shared memory, one host): every member's bytes in "
