@@ -491,6 +491,35 @@ class _OutputPump(threading.Thread):
                 pass
 
 
+class _ExitWatch:
+    """Sleeps between the monitor's checks, waking as soon as a locality's process ends
+    (a pidfd per process turns readable at its exit): a job is over when its last
+    locality is, not up to a poll interval later. Without pidfds (old kernels), sleeps."""
+
+    def __init__(self, procs: Sequence[subprocess.Popen]) -> None:
+        self._fds: Dict[int, int] = {}
+        for i, proc in enumerate(procs):
+            if proc.returncode is not None:
+                continue
+            try:
+                self._fds[i] = os.pidfd_open(proc.pid)
+            except (AttributeError, OSError):  # no pidfd: the poll interval it is
+                self.close()
+                return
+
+    def wait(self, running: Sequence[int], timeout: float) -> None:
+        fds = [self._fds[i] for i in running if i in self._fds]
+        if len(fds) < len(running):
+            time.sleep(timeout)
+        elif fds:
+            select.select(fds, [], [], timeout)
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds = {}
+
+
 class _Job:
     """One run of ``command`` as ``config.num_localities`` localities."""
 
@@ -665,10 +694,17 @@ class _Job:
                 self._signal(i, signum)
 
     def _monitor(self) -> int:
+        exits = _ExitWatch(self.procs)
+        try:
+            return self._monitor_loop(exits)
+        finally:
+            exits.close()
+
+    def _monitor_loop(self, exits: _ExitWatch) -> int:
         cfg = self.config
         start = time.monotonic()
-        status: int | None = None
         running = list(range(len(self.procs)))
+        status: int | None = None
         stop_at: float | None = None
         kill_at: float | None = None
         timed_out = False
@@ -723,7 +759,7 @@ class _Job:
                     if i in self.controls:  # and the remote shell, if it still runs
                         _signal_group(self.procs[i], signal.SIGKILL)
                 kill_at = now + cfg.kill_delay  # keep insisting
-            time.sleep(cfg.poll_interval)
+            exits.wait(running, cfg.poll_interval)
         return 0 if status is None else status
 
     def _cleanup(self) -> None:
