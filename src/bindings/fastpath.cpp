@@ -392,11 +392,13 @@ public:
         Item item;
         {
             py::gil_scoped_release nogil;
+            // A large reduction works in the receive buffer itself (no copy out after).
             item = rt->collectives().all_reduce(group_, ref, static_cast<uint32_t>(code), tag,
-                                                Failure{}, /*meet=*/true);
+                                                Failure{}, /*meet=*/true,
+                                                receives ? in.data() : nullptr);
         }
         if (receives) {
-            const char* result = item.owner ? item.data : value.data();
+            const char* result = item.data ? item.data : value.data();
             if (result != in.data()) std::memcpy(in.data(), result, in.size());
         }
         return py::none();

@@ -419,7 +419,7 @@ bool Collectives::meet(const Group& g, int tag, const void* data, std::size_t si
 }
 
 Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
-                             const Failure& failure, bool meet) {
+                             const Failure& failure, bool meet, char* into) {
     check_group(g);
     CallWatch::Scope call(watch_, g, tag, call_word(CallKind::all_reduce));
     const int n = g.size, r = g.rank;
@@ -494,6 +494,11 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
         acc_data = theirs;
         acc.owner = msg.payload;
     };
+    // Where the running result may be written: a received payload of ours, or `into`.
+    auto writable = [&]() -> char* {
+        if (acc.owner) return acc.owner->data() + (acc_data - acc.owner->data());
+        return into != nullptr && acc_data == into ? into : nullptr;
+    };
     auto receive_result = [&](int src) {
         Message msg;
         if (const char* data = receive_usable(src, msg)) {
@@ -521,14 +526,18 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
         std::vector<std::pair<std::size_t, std::size_t>> ranges;  // before each split
         std::size_t lo = 0, hi = count;
         if (large) {
-            // Our own writable copy to reduce into (blocks are recycled by the pool).
-            if (!acc.owner) {
+            // Somewhere writable to reduce into: the caller's `into`, else our own copy
+            // (blocks are recycled by the pool).
+            if (!acc.owner && into) {
+                if (into != acc_data) std::memcpy(into, acc_data, count * esize);
+                acc_data = into;
+            } else if (!acc.owner) {
                 auto copy = std::make_shared<Payload>(count * esize);
                 std::memcpy(copy->data(), acc_data, count * esize);
                 acc.owner = copy;
                 acc_data = copy->data();
             }
-            char* work = acc.owner->data() + (acc_data - acc.owner->data());
+            char* work = writable();
             for (int mask = 1; mask < p2; mask <<= 1) {
                 int partner = r ^ mask;
                 std::size_t mid = lo + (hi - lo) / 2;
@@ -557,8 +566,7 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
         // A mismatch is known to every member taking part after the first phase too, but
         // its peer runs another collective: no one would send the second phase's messages.
         if ((large || state.status != Status::ok) && state.status != Status::mismatch) {
-            char* work = acc.owner ? acc.owner->data() + (acc_data - acc.owner->data())
-                                   : nullptr;
+            char* work = writable();
             for (int mask = p2 >> 1; mask >= 1; mask >>= 1) {
                 int partner = r ^ mask;
                 auto [plo, phi] = ranges.empty() ? std::make_pair(lo, hi) : ranges.back();
@@ -577,7 +585,7 @@ Item Collectives::all_reduce(const Group& g, const ArrayRef& value, uint32_t op,
     }
     if (state.status != Status::ok) raise(state, g);
     acc.data = acc_data;
-    if (!acc.owner) acc.data = nullptr;  // one locality: the result is the input itself
+    if (!acc.owner && acc_data != into) acc.data = nullptr;  // one locality: the input itself
     return acc;
 }
 

@@ -154,8 +154,11 @@ public:
     // `meet`: a blocking call (every member's is; non-blocking calls run beside blocking
     // ones and never meet). Among the localities of one host it goes through the group's
     // meeting slot when it has one and every member's data fits a cell: no message at all.
+    // `into` (value.nbytes writable bytes, or null): a large reduction works there instead
+    // of in a copy of `value` (it may be `value` itself), and the result's data is `into`
+    // with a null owner; wherever the result is, the caller finds it at the Item's data.
     Item all_reduce(const Group& g, const ArrayRef& value, uint32_t op, int tag,
-                    const Failure& failure, bool meet = false);
+                    const Failure& failure, bool meet = false, char* into = nullptr);
     // `value` is read on the root only. The root gets back an Item with a null owner.
     // `into` (optional, non-roots): where the data may be written directly when it fits
     // `into_capacity` bytes; the Item then has a null owner and `data` == `into`.
